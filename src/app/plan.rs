@@ -1,0 +1,165 @@
+//! Plans (what an action will do on which gateways) and the operations sent to an executor.
+
+use crate::model::{Color, Weights};
+use serde::Serialize;
+
+/// The scope an action applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The selected gateway.
+    Gateway,
+    /// Every gateway in the selected gateway's AZ.
+    Az,
+    /// Every gateway.
+    Fleet,
+}
+
+impl Scope {
+    /// The next scope in the cycle.
+    pub fn next(self) -> Scope {
+        match self {
+            Scope::Gateway => Scope::Az,
+            Scope::Az => Scope::Fleet,
+            Scope::Fleet => Scope::Gateway,
+        }
+    }
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Gateway => "gateway",
+            Scope::Az => "az",
+            Scope::Fleet => "fleet",
+        }
+    }
+}
+
+/// What a plan does to each gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PlanKind {
+    /// Move green by `delta` points (a whole number of steps).
+    Step {
+        /// Signed change of green's weight.
+        delta: i16,
+    },
+    /// Set green to an absolute weight.
+    StepTo {
+        /// Green's target weight.
+        green: u8,
+    },
+    /// 100/0, then stop green.
+    Rollback,
+    /// Wait for the color at 0 to lose its connections, then stop it.
+    Drain {
+        /// The color being drained.
+        color: Color,
+    },
+}
+
+impl PlanKind {
+    /// Short description for dialogs and logs.
+    pub fn label(&self) -> String {
+        match self {
+            PlanKind::Step { delta } => format!("step green {delta:+}"),
+            PlanKind::StepTo { green } => format!("step green to {green}"),
+            PlanKind::Rollback => "rollback".into(),
+            PlanKind::Drain { color } => format!("drain {color}"),
+        }
+    }
+}
+
+/// One gateway's part of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    /// Index of the gateway.
+    pub gateway: usize,
+    /// Weights read back before.
+    pub before: Weights,
+    /// Weights after (unchanged for a drain).
+    pub after: Weights,
+}
+
+/// What an action will do, computed before anything changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The action.
+    pub kind: PlanKind,
+    /// The scope it was made for.
+    pub scope: Scope,
+    /// Human name of the scope (gateway name, AZ or "fleet").
+    pub scope_label: String,
+    /// Gateways that will change.
+    pub items: Vec<PlanItem>,
+    /// Gateways in scope that will not, with the reason.
+    pub skipped: Vec<(usize, String)>,
+    /// The operator overrode a guardrail to make this plan.
+    pub overridden: bool,
+}
+
+impl Plan {
+    /// A plan that asks for confirmation: anything but a one-gateway step.
+    pub fn needs_confirm(&self) -> bool {
+        match self.kind {
+            PlanKind::Step { .. } | PlanKind::StepTo { .. } => self.scope != Scope::Gateway,
+            PlanKind::Rollback | PlanKind::Drain { .. } => true,
+        }
+    }
+}
+
+/// One operation on one gateway, carried out by an executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum OpKind {
+    /// Write these weights, test, reload, verify, read back.
+    SetWeights {
+        /// The weights to put in force.
+        to: Weights,
+    },
+    /// Weights 100/0, then the green stop command.
+    Rollback,
+    /// Stop one color's service (the end of a drain).
+    Stop {
+        /// The color to stop.
+        color: Color,
+    },
+}
+
+/// Why an operation was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The operator asked for it.
+    Operator,
+    /// A guardrail fired it.
+    Guardrail,
+}
+
+/// An operation request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Op {
+    /// Unique per session.
+    pub id: u64,
+    /// Index of the gateway.
+    pub gateway: usize,
+    /// What to do.
+    pub kind: OpKind,
+    /// Weights before, as last read back.
+    pub before: Option<Weights>,
+    /// Who started it.
+    pub origin: Origin,
+}
+
+/// What an executor reports when an operation ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpOutcome {
+    /// The operation's id.
+    pub id: u64,
+    /// Index of the gateway.
+    pub gateway: usize,
+    /// Weights read back from the host afterwards (None if it could not be read).
+    pub weights: Option<Weights>,
+    /// Why it failed; `None` on success.
+    pub error: Option<String>,
+}

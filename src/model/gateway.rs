@@ -1,0 +1,309 @@
+//! Per-gateway model: rolling statistics per color, health, host state, history.
+
+use super::window::{CountRing, Counts, HistRing, Percentiles};
+use super::{Color, HealthReport, HealthStatus, HostSample, Ms, PerColor, Telemetry, Weights};
+use hdrhistogram::Histogram;
+use std::collections::VecDeque;
+
+/// Window lengths used by the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Windows {
+    /// Slice of the request counters.
+    pub count_slice_ms: Ms,
+    /// Window for the current 5xx ratio compared by the auto-rollback guard.
+    pub ratio_window_ms: Ms,
+    /// Window for requests per second.
+    pub rate_window_ms: Ms,
+    /// Window over which TTFT percentiles are compared.
+    pub ttft_window_ms: Ms,
+    /// Window for request latency percentiles.
+    pub latency_window_ms: Ms,
+    /// Short burn-rate window.
+    pub burn_short_ms: Ms,
+    /// Long burn-rate window.
+    pub burn_long_ms: Ms,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            count_slice_ms: 5_000,
+            ratio_window_ms: 60_000,
+            rate_window_ms: 10_000,
+            ttft_window_ms: 120_000,
+            latency_window_ms: 60_000,
+            burn_short_ms: 5 * 60_000,
+            burn_long_ms: 60 * 60_000,
+        }
+    }
+}
+
+/// Histogram slices per window: six keeps memory small and expiry smooth.
+const HIST_SLICES: usize = 6;
+/// Points kept in the TTFT and weight history charts.
+pub const HISTORY_POINTS: usize = 120;
+
+/// Rolling statistics of one color on one gateway.
+#[derive(Debug, Clone)]
+pub struct ColorStats {
+    counts: CountRing,
+    latency: HistRing,
+    ttft: HistRing,
+}
+
+impl ColorStats {
+    fn new(w: &Windows) -> Self {
+        let count_slices = (w.burn_long_ms / w.count_slice_ms) as usize + 1;
+        ColorStats {
+            counts: CountRing::new(w.count_slice_ms, count_slices),
+            latency: HistRing::new((w.latency_window_ms / HIST_SLICES as Ms).max(1), HIST_SLICES),
+            ttft: HistRing::new((w.ttft_window_ms / HIST_SLICES as Ms).max(1), HIST_SLICES),
+        }
+    }
+}
+
+/// Figures for one color, computed once per tick so drawing never touches histograms.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ColorSummary {
+    /// Requests per second (completed slices of the rate window).
+    pub rps: Option<f64>,
+    /// Requests and 5xx over the ratio window.
+    pub ratio_window: Counts,
+    /// Requests and 5xx over the short burn window.
+    pub burn_short: Counts,
+    /// Requests and 5xx over the long burn window.
+    pub burn_long: Counts,
+    /// Request latency over the latency window.
+    pub latency: Percentiles,
+    /// TTFT over the TTFT window.
+    pub ttft: Percentiles,
+}
+
+/// Both colors' figures.
+pub type Summary = PerColor<ColorSummary>;
+
+/// One point of the TTFT chart: medians per color at a time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TtftPoint {
+    /// When the point was taken.
+    pub at: Ms,
+    /// Median TTFT per color in ms (None without samples).
+    pub p50: PerColor<Option<u64>>,
+}
+
+/// Everything known about one gateway, as reported by its collectors.
+#[derive(Debug, Clone)]
+pub struct GatewayModel {
+    windows: Windows,
+    stats: PerColor<ColorStats>,
+    /// Latest computed figures.
+    pub summary: Summary,
+    /// Weights last read back from the host.
+    pub weights: Option<Weights>,
+    /// Weight changes over time (time of read-back, weights), oldest first.
+    pub weight_history: VecDeque<(Ms, Weights)>,
+    /// Median TTFT over time, oldest first.
+    pub ttft_history: VecDeque<TtftPoint>,
+    /// Latest health probe.
+    pub health: Option<HealthReport>,
+    /// Latest host sample.
+    pub host: Option<HostSample>,
+    /// Last time any collector reported (None: never).
+    pub last_seen: Option<Ms>,
+    /// Why the host is unreachable, if the last attempt failed.
+    pub unreachable: Option<String>,
+    /// Requests whose color could not be told (no upstream chosen).
+    pub unattributed: u64,
+    scratch: Histogram<u32>,
+    last_history_at: Option<Ms>,
+}
+
+impl GatewayModel {
+    /// An empty model using the given windows.
+    pub fn new(windows: Windows) -> Self {
+        GatewayModel {
+            stats: PerColor::from_fn(|_| ColorStats::new(&windows)),
+            windows,
+            summary: Summary::default(),
+            weights: None,
+            weight_history: VecDeque::new(),
+            ttft_history: VecDeque::new(),
+            health: None,
+            host: None,
+            last_seen: None,
+            unreachable: None,
+            unattributed: 0,
+            scratch: HistRing::scratch(),
+            last_history_at: None,
+        }
+    }
+
+    /// The windows this model was built with.
+    pub fn windows(&self) -> &Windows {
+        &self.windows
+    }
+
+    /// Fold one telemetry event received at `now`.
+    pub fn apply(&mut self, now: Ms, t: &Telemetry) {
+        if let Telemetry::Unreachable { reason } = t {
+            self.unreachable = Some(reason.clone());
+            return;
+        }
+        self.last_seen = Some(now);
+        self.unreachable = None;
+        match t {
+            Telemetry::Requests { records } => {
+                for r in records {
+                    let Some(c) = r.color else {
+                        self.unattributed += 1;
+                        continue;
+                    };
+                    let s = &mut self.stats[c];
+                    s.counts.record(
+                        now,
+                        Counts {
+                            requests: 1,
+                            errors: u64::from(r.is_error()),
+                        },
+                    );
+                    s.latency.record(now, u64::from(r.request_ms));
+                }
+            }
+            Telemetry::Health(h) => self.health = Some(h.clone()),
+            Telemetry::Ttft { color, ms } => {
+                if let Some(ms) = ms {
+                    self.stats[*color].ttft.record(now, u64::from(*ms));
+                }
+            }
+            Telemetry::Host(h) => self.host = Some(h.clone()),
+            Telemetry::Weights(w) => self.set_weights(now, *w),
+            Telemetry::Unreachable { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// Record weights read back from the host (after a change or periodically).
+    pub fn set_weights(&mut self, now: Ms, w: Weights) {
+        if self.weights != Some(w) {
+            self.weight_history.push_back((now, w));
+            while self.weight_history.len() > HISTORY_POINTS {
+                self.weight_history.pop_front();
+            }
+        }
+        self.weights = Some(w);
+    }
+
+    /// Recompute the summary at `now`; appends a TTFT history point every `history_every` ms.
+    pub fn refresh(&mut self, now: Ms, history_every: Ms) {
+        let w = self.windows;
+        for c in Color::BOTH {
+            let s = &mut self.stats[c];
+            s.counts.tick(now);
+            s.latency.tick(now);
+            s.ttft.tick(now);
+            let mut out = ColorSummary {
+                rps: s.counts.rate(w.rate_window_ms),
+                ratio_window: s.counts.sum(w.ratio_window_ms),
+                burn_short: s.counts.sum(w.burn_short_ms),
+                burn_long: s.counts.sum(w.burn_long_ms),
+                ..ColorSummary::default()
+            };
+            s.latency.merge_into(&mut self.scratch);
+            out.latency = Percentiles::of(&self.scratch);
+            s.ttft.merge_into(&mut self.scratch);
+            out.ttft = Percentiles::of(&self.scratch);
+            self.summary[c] = out;
+        }
+        let due = self
+            .last_history_at
+            .is_none_or(|t| now >= t + history_every);
+        if due {
+            self.last_history_at = Some(now);
+            let p50 = PerColor::from_fn(|c| {
+                let t = self.summary[c].ttft;
+                (t.count > 0).then_some(t.p50)
+            });
+            self.ttft_history.push_back(TtftPoint { at: now, p50 });
+            while self.ttft_history.len() > HISTORY_POINTS {
+                self.ttft_history.pop_front();
+            }
+        }
+    }
+
+    /// Age of the newest data, or `None` if nothing was ever heard.
+    pub fn age(&self, now: Ms) -> Option<Ms> {
+        self.last_seen.map(|t| now.saturating_sub(t))
+    }
+
+    /// Health verdict, `Unknown` before the first probe.
+    pub fn health_status(&self) -> HealthStatus {
+        self.health
+            .as_ref()
+            .map_or(HealthStatus::Unknown, |h| h.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RequestRecord;
+
+    fn req(color: Color, status: u16, ms: u32) -> RequestRecord {
+        RequestRecord {
+            color: Some(color),
+            status,
+            request_ms: ms,
+            header_ms: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_attributed_per_color() {
+        let mut g = GatewayModel::new(Windows::default());
+        let mut records = vec![req(Color::Blue, 200, 100); 90];
+        records.extend(vec![req(Color::Green, 502, 300); 10]);
+        records.push(RequestRecord {
+            color: None,
+            status: 502,
+            request_ms: 1,
+            header_ms: None,
+        });
+        g.apply(1_000, &Telemetry::Requests { records });
+        g.refresh(1_000, 10_000);
+        assert_eq!(g.summary.blue.ratio_window, Counts { requests: 90, errors: 0 });
+        assert_eq!(g.summary.green.ratio_window, Counts { requests: 10, errors: 10 });
+        assert_eq!(g.summary.green.latency.p50, 300);
+        assert_eq!(g.unattributed, 1);
+        assert_eq!(g.last_seen, Some(1_000));
+    }
+
+    #[test]
+    fn ttft_history_and_weights_history() {
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(0, &Telemetry::Weights(Weights::STEADY));
+        g.apply(0, &Telemetry::Weights(Weights::STEADY));
+        g.apply(5, &Telemetry::Weights(Weights::with_green(10).unwrap()));
+        assert_eq!(g.weight_history.len(), 2, "unchanged read-backs are not history");
+        g.apply(10, &Telemetry::Ttft { color: Color::Green, ms: Some(250) });
+        g.refresh(10, 1_000);
+        g.refresh(500, 1_000);
+        g.refresh(1_010, 1_000);
+        assert_eq!(g.ttft_history.len(), 2);
+        assert_eq!(g.ttft_history[0].p50.green, Some(250));
+        assert_eq!(g.ttft_history[0].p50.blue, None);
+    }
+
+    #[test]
+    fn unreachable_keeps_last_data_and_age_grows() {
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(1_000, &Telemetry::Weights(Weights::STEADY));
+        g.apply(
+            9_000,
+            &Telemetry::Unreachable {
+                reason: "ssh: connect timed out".into(),
+            },
+        );
+        assert_eq!(g.age(9_000), Some(8_000));
+        assert_eq!(g.weights, Some(Weights::STEADY));
+        assert!(g.unreachable.is_some());
+    }
+}

@@ -1,0 +1,106 @@
+//! What collectors report about one gateway. The simulator and the real
+//! collectors produce exactly these values, so the model cannot tell them apart.
+
+use super::{Color, PerColor, Weights};
+use serde::{Deserialize, Serialize};
+
+/// One request taken from the access log (or simulated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The color that served it; `None` when no upstream could be chosen.
+    pub color: Option<Color>,
+    /// HTTP status nginx returned.
+    pub status: u16,
+    /// Whole request time in ms.
+    pub request_ms: u32,
+    /// Upstream header time in ms, when known.
+    pub header_ms: Option<u32>,
+}
+
+impl RequestRecord {
+    /// A server error counts against the error budget.
+    pub fn is_error(&self) -> bool {
+        self.status >= 500
+    }
+}
+
+/// Result of the composite health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// `"status":"ok"` with every sub-check true.
+    Ok,
+    /// `"status":"degraded"` with HTTP 200: yellow, not red.
+    Degraded,
+    /// Failed, non-200, or unreachable.
+    Down,
+    /// Nothing heard yet.
+    Unknown,
+}
+
+impl HealthStatus {
+    /// Name used in `status --json` and on screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            HealthStatus::Ok => "ok",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Down => "down",
+            HealthStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// One health probe's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// Overall verdict.
+    pub status: HealthStatus,
+    /// Sub-checks that failed (names as the endpoint reported them, sanitized).
+    pub failing: Vec<String>,
+    /// Probe round-trip time in ms.
+    pub latency_ms: u32,
+}
+
+/// One answer of the host sampler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostSample {
+    /// Established connections to each color's port.
+    pub conns: PerColor<u32>,
+    /// Addresses each color listens on (e.g. `127.0.0.1:8787`).
+    pub listeners: PerColor<Vec<String>>,
+    /// Whether each color's service is running.
+    pub running: PerColor<bool>,
+    /// Each color's version (e.g. a git SHA), when it answered.
+    pub versions: PerColor<Option<String>>,
+    /// Host clock minus ours, in ms.
+    pub clock_skew_ms: i64,
+}
+
+/// A telemetry event for one gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Telemetry {
+    /// A batch of requests from the access log.
+    Requests {
+        /// The requests, in log order.
+        records: Vec<RequestRecord>,
+    },
+    /// A health probe result.
+    Health(HealthReport),
+    /// A synthetic TTFT probe result for one color.
+    Ttft {
+        /// The color probed directly.
+        color: Color,
+        /// Time to first content token in ms, or `None` when the probe failed.
+        ms: Option<u32>,
+    },
+    /// A host sampler answer.
+    Host(HostSample),
+    /// Weights read back from the host's nginx configuration.
+    Weights(Weights),
+    /// The host could not be reached by a collector.
+    Unreachable {
+        /// What failed (sanitized).
+        reason: String,
+    },
+}
