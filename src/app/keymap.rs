@@ -1,64 +1,707 @@
 //! Key bindings: one named field per action, remappable from `[keys]` in the config.
-//! (Placeholder: being replaced by the full keymap.)
+//!
+//! Key syntax (see `docs/configuration.md`): a single character, case-sensitive
+//! (`"R"` is shift-r), or a name (`Esc`, `Enter`, `Tab`, `BackTab`, `Backspace`,
+//! `Delete`, `Insert`, `Up`, `Down`, `Left`, `Right`, `Home`, `End`, `PageUp`,
+//! `PageDown`, `Space`, `F1`..`F12`, case-insensitive), optionally prefixed by
+//! `Ctrl-` and/or `Alt-`. `Ctrl-c` always quits and cannot be bound elsewhere.
 
 use super::action::Action;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use std::fmt;
+
+/// One key with its modifiers, as written in the config (`"]"`, `"Ctrl-r"`, `"PageDown"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// The key itself; characters keep their case, except under Ctrl (always lowercase).
+    pub code: KeyCode,
+    /// Only CONTROL and ALT (SHIFT is carried by the character's case).
+    pub mods: KeyModifiers,
+}
+
+/// Named keys accepted in the config, with their canonical display name.
+const NAMED: &[(&str, KeyCode)] = &[
+    ("Esc", KeyCode::Esc),
+    ("Enter", KeyCode::Enter),
+    ("Tab", KeyCode::Tab),
+    ("BackTab", KeyCode::BackTab),
+    ("Backspace", KeyCode::Backspace),
+    ("Delete", KeyCode::Delete),
+    ("Insert", KeyCode::Insert),
+    ("Up", KeyCode::Up),
+    ("Down", KeyCode::Down),
+    ("Left", KeyCode::Left),
+    ("Right", KeyCode::Right),
+    ("Home", KeyCode::Home),
+    ("End", KeyCode::End),
+    ("PageUp", KeyCode::PageUp),
+    ("PageDown", KeyCode::PageDown),
+    ("Space", KeyCode::Char(' ')),
+];
+
+impl Key {
+    /// A plain key without modifiers.
+    pub const fn plain(code: KeyCode) -> Key {
+        Key {
+            code,
+            mods: KeyModifiers::NONE,
+        }
+    }
+
+    /// The always-on quit key.
+    pub const CTRL_C: Key = Key {
+        code: KeyCode::Char('c'),
+        mods: KeyModifiers::CONTROL,
+    };
+
+    /// Parse the config syntax; the error is `unknown key "..."`.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let unknown = || format!("unknown key {s:?}");
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s;
+        loop {
+            // A lone "-" or "+" is a key, not a separator.
+            if rest.chars().count() <= 1 {
+                break;
+            }
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = strip_prefix_sep(&lower, "ctrl") {
+                mods |= KeyModifiers::CONTROL;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = strip_prefix_sep(&lower, "alt") {
+                mods |= KeyModifiers::ALT;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (None, _) => return Err(unknown()),
+            (Some(c), None) if c.is_control() => return Err(unknown()),
+            (Some(c), None) => KeyCode::Char(c),
+            _ => named(rest).ok_or_else(unknown)?,
+        };
+        Ok(Key::new(code, mods))
+    }
+
+    /// Normalise: under Ctrl, letters are lowercase (terminals cannot tell Ctrl-x from Ctrl-X).
+    fn new(code: KeyCode, mods: KeyModifiers) -> Key {
+        let mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let code = match code {
+            KeyCode::Char(c) if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            other => other,
+        };
+        Key { code, mods }
+    }
+
+    /// The key a terminal event stands for, or `None` for releases and keys that cannot be bound.
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        let mods = match ev.code {
+            // SHIFT is already in the character ('R', '?', ']' on some layouts): ignore it.
+            KeyCode::Char(_) => ev.modifiers - KeyModifiers::SHIFT,
+            // Shift-Tab arrives as BackTab, sometimes with SHIFT set.
+            KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
+            _ => ev.modifiers,
+        };
+        // Shift on a named key (Shift-Up) is not bindable; do not let it match plain Up.
+        if mods.contains(KeyModifiers::SHIFT) {
+            return None;
+        }
+        let known = mods - (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if !known.is_empty() {
+            // Super, Hyper, Meta: never bound.
+            return None;
+        }
+        Some(Key::new(ev.code, mods))
+    }
+}
+
+/// `rest` after `prefix` followed by `-` or `+`, matched case-insensitively (input is lowercase).
+fn strip_prefix_sep<'a>(lower: &'a str, prefix: &str) -> Option<&'a str> {
+    let r = lower.strip_prefix(prefix)?;
+    r.strip_prefix('-').or_else(|| r.strip_prefix('+'))
+}
+
+fn named(name: &str) -> Option<KeyCode> {
+    if let Some((_, code)) = NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        return Some(*code);
+    }
+    let aliases: &[(&str, KeyCode)] = &[
+        ("Escape", KeyCode::Esc),
+        ("Return", KeyCode::Enter),
+        ("Del", KeyCode::Delete),
+        ("PgUp", KeyCode::PageUp),
+        ("PgDn", KeyCode::PageDown),
+    ];
+    if let Some((_, code)) = aliases.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        return Some(*code);
+    }
+    let digits = name.strip_prefix(['F', 'f'])?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match digits.parse::<u8>() {
+        Ok(n @ 1..=12) => Some(KeyCode::F(n)),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Key {
+    /// The config syntax, e.g. `]`, `R`, `Esc`, `Up`, `Ctrl-c`, `Space`, `F5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("Ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("Alt-")?;
+        }
+        if let Some((name, _)) = NAMED.iter().find(|(_, c)| *c == self.code) {
+            return f.write_str(name);
+        }
+        match self.code {
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The keys of one action in the config: a single key name or a list (`[]` unbinds).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a key like "]" or a list of keys like ["j", "Down"]"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyList, E> {
+                Ok(KeyList(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyList, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = seq.next_element::<String>()? {
+                    keys.push(k);
+                }
+                Ok(KeyList(keys))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `[keys]` section: one optional field per action; absent fields keep their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Keys for [`Action::SelectNext`].
+    pub select_next: Option<KeyList>,
+    /// Keys for [`Action::SelectPrev`].
+    pub select_prev: Option<KeyList>,
+    /// Keys for [`Action::CycleScope`].
+    pub cycle_scope: Option<KeyList>,
+    /// Keys for [`Action::StepUp`].
+    pub step_up: Option<KeyList>,
+    /// Keys for [`Action::StepDown`].
+    pub step_down: Option<KeyList>,
+    /// Keys for [`Action::Rollback`].
+    pub rollback: Option<KeyList>,
+    /// Keys for [`Action::Drain`].
+    pub drain: Option<KeyList>,
+    /// Keys for [`Action::Veto`].
+    pub veto: Option<KeyList>,
+    /// Keys for [`Action::Confirm`].
+    pub confirm: Option<KeyList>,
+    /// Keys for [`Action::Cancel`].
+    pub cancel: Option<KeyList>,
+    /// Keys for [`Action::Override`].
+    pub r#override: Option<KeyList>,
+    /// Keys for [`Action::Filter`].
+    pub filter: Option<KeyList>,
+    /// Keys for [`Action::Command`].
+    pub command: Option<KeyList>,
+    /// Keys for [`Action::NextTheme`].
+    pub next_theme: Option<KeyList>,
+    /// Keys for [`Action::Help`].
+    pub help: Option<KeyList>,
+    /// Keys for [`Action::Quit`] (`Ctrl-c` quits regardless).
+    pub quit: Option<KeyList>,
+}
+
+impl KeysConfig {
+    /// The configured keys of `action`, if its field is set.
+    pub fn get(&self, action: Action) -> Option<&KeyList> {
+        use Action::*;
+        match action {
+            SelectNext => self.select_next.as_ref(),
+            SelectPrev => self.select_prev.as_ref(),
+            CycleScope => self.cycle_scope.as_ref(),
+            StepUp => self.step_up.as_ref(),
+            StepDown => self.step_down.as_ref(),
+            Rollback => self.rollback.as_ref(),
+            Drain => self.drain.as_ref(),
+            Veto => self.veto.as_ref(),
+            Confirm => self.confirm.as_ref(),
+            Cancel => self.cancel.as_ref(),
+            Override => self.r#override.as_ref(),
+            Filter => self.filter.as_ref(),
+            Command => self.command.as_ref(),
+            NextTheme => self.next_theme.as_ref(),
+            Help => self.help.as_ref(),
+            Quit => self.quit.as_ref(),
+        }
+    }
+}
+
+/// The config field (and serde name) of an action, e.g. `step_up`.
+pub fn field_name(action: Action) -> &'static str {
+    use Action::*;
+    match action {
+        SelectNext => "select_next",
+        SelectPrev => "select_prev",
+        CycleScope => "cycle_scope",
+        StepUp => "step_up",
+        StepDown => "step_down",
+        Rollback => "rollback",
+        Drain => "drain",
+        Veto => "veto",
+        Confirm => "confirm",
+        Cancel => "cancel",
+        Override => "override",
+        Filter => "filter",
+        Command => "command",
+        NextTheme => "next_theme",
+        Help => "help",
+        Quit => "quit",
+    }
+}
+
+/// The default keys of an action, in config syntax.
+pub fn default_keys(action: Action) -> &'static [&'static str] {
+    use Action::*;
+    match action {
+        SelectNext => &["j", "Down"],
+        SelectPrev => &["k", "Up"],
+        CycleScope => &["s"],
+        StepUp => &["]"],
+        StepDown => &["["],
+        Rollback => &["R"],
+        Drain => &["D"],
+        Veto => &["x"],
+        Confirm => &["y"],
+        Cancel => &["n", "Esc"],
+        Override => &["O"],
+        Filter => &["/"],
+        Command => &[":"],
+        NextTheme => &["t"],
+        Help => &["?"],
+        Quit => &["q"],
+    }
+}
 
 /// Resolves key presses to actions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMap {
-    bindings: Vec<(KeyCode, KeyModifiers, Action)>,
+    /// In `Action::ALL` order, then the order the keys were given in.
+    bindings: Vec<(Key, Action)>,
 }
 
 impl Default for KeyMap {
     fn default() -> Self {
-        use Action::*;
-        let c = |ch| KeyCode::Char(ch);
-        let none = KeyModifiers::NONE;
-        let bindings = vec![
-            (c('j'), none, SelectNext),
-            (KeyCode::Down, none, SelectNext),
-            (c('k'), none, SelectPrev),
-            (KeyCode::Up, none, SelectPrev),
-            (c('s'), none, CycleScope),
-            (c(']'), none, StepUp),
-            (c('['), none, StepDown),
-            (c('R'), none, Rollback),
-            (c('D'), none, Drain),
-            (c('x'), none, Veto),
-            (c('y'), none, Confirm),
-            (c('n'), none, Cancel),
-            (KeyCode::Esc, none, Cancel),
-            (c('O'), none, Override),
-            (c('/'), none, Filter),
-            (c(':'), none, Command),
-            (c('t'), none, NextTheme),
-            (c('?'), none, Help),
-            (c('q'), none, Quit),
-        ];
-        KeyMap { bindings }
+        KeyMap::from_config(&KeysConfig::default()).expect("default keys are valid and distinct")
     }
 }
 
 impl KeyMap {
-    /// The action bound to `key`, if any.
-    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
-        let mods = key.modifiers - KeyModifiers::SHIFT;
-        self.bindings
-            .iter()
-            .find(|(c, m, _)| *c == key.code && *m == mods)
-            .map(|(_, _, a)| *a)
+    /// The defaults with the fields set in `cfg` replaced; errors name the field
+    /// (`keys.step_up: unknown key "Ctrl-"`) and, for clashes, both actions.
+    pub fn from_config(cfg: &KeysConfig) -> Result<KeyMap, String> {
+        let mut bindings: Vec<(Key, Action)> = Vec::new();
+        for action in Action::ALL {
+            let field = field_name(action);
+            let configured = cfg.get(action);
+            let names: Vec<&str> = match configured {
+                Some(list) => list.0.iter().map(String::as_str).collect(),
+                None => default_keys(action).to_vec(),
+            };
+            for name in names {
+                let key = Key::parse(name).map_err(|e| format!("keys.{field}: {e}"))?;
+                if key == Key::CTRL_C && action != Action::Quit {
+                    return Err(format!(
+                        "keys.{field}: \"Ctrl-c\" always quits and cannot be bound to {field}"
+                    ));
+                }
+                if let Some(&(_, other)) = bindings.iter().find(|(k, _)| *k == key) {
+                    let other_field = field_name(other);
+                    if other == action {
+                        return Err(format!("keys.{field}: key \"{key}\" is listed twice"));
+                    }
+                    // Name the field the user wrote first, so the error points at their change.
+                    let (culprit, victim) = if configured.is_some() || cfg.get(other).is_none() {
+                        (field, other_field)
+                    } else {
+                        (other_field, field)
+                    };
+                    let hint = if cfg.get(other).is_none() || configured.is_none() {
+                        format!(" (its default); rebind keys.{victim} too")
+                    } else {
+                        String::new()
+                    };
+                    return Err(format!(
+                        "keys.{culprit}: key \"{key}\" is bound to both {other_field} and {field}{hint}"
+                    ));
+                }
+                bindings.push((key, action));
+            }
+        }
+        Ok(KeyMap { bindings })
     }
 
-    /// Display names of the keys bound to `action`, in binding order.
-    pub fn keys_for(&self, action: Action) -> Vec<String> {
+    /// The action bound to `key`, if any. `Ctrl-c` always quits; key releases are ignored.
+    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(key)?;
+        if key == Key::CTRL_C {
+            return Some(Action::Quit);
+        }
         self.bindings
             .iter()
-            .filter(|(_, _, a)| *a == action)
-            .map(|(c, _, _)| match c {
-                KeyCode::Char(ch) => ch.to_string(),
-                other => format!("{other:?}"),
-            })
-            .collect()
+            .find(|(k, _)| *k == key)
+            .map(|(_, a)| *a)
+    }
+
+    /// Display names of the keys bound to `action`, in binding order (`Quit` ends with `Ctrl-c`).
+    pub fn keys_for(&self, action: Action) -> Vec<String> {
+        let mut keys: Vec<Key> = self
+            .bindings
+            .iter()
+            .filter(|(_, a)| *a == action)
+            .map(|(k, _)| *k)
+            .collect();
+        if action == Action::Quit && !keys.contains(&Key::CTRL_C) {
+            keys.push(Key::CTRL_C);
+        }
+        keys.iter().map(Key::to_string).collect()
+    }
+
+    /// Every binding, in help order: each action with its keys.
+    pub fn bindings(&self) -> impl Iterator<Item = (Key, Action)> + '_ {
+        self.bindings.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    fn ch(c: char) -> KeyEvent {
+        // What crossterm reports: uppercase letters carry SHIFT.
+        let mods = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        ev(KeyCode::Char(c), mods)
+    }
+
+    fn keys(list: &[&str]) -> Option<KeyList> {
+        Some(KeyList(list.iter().map(|s| s.to_string()).collect()))
+    }
+
+    #[test]
+    fn defaults_resolve() {
+        let km = KeyMap::default();
+        let cases = [
+            ('j', Action::SelectNext),
+            ('k', Action::SelectPrev),
+            ('s', Action::CycleScope),
+            (']', Action::StepUp),
+            ('[', Action::StepDown),
+            ('R', Action::Rollback),
+            ('D', Action::Drain),
+            ('x', Action::Veto),
+            ('y', Action::Confirm),
+            ('n', Action::Cancel),
+            ('O', Action::Override),
+            ('/', Action::Filter),
+            (':', Action::Command),
+            ('t', Action::NextTheme),
+            ('?', Action::Help),
+            ('q', Action::Quit),
+        ];
+        for (c, a) in cases {
+            assert_eq!(km.action(&ch(c)), Some(a), "{c}");
+        }
+        assert_eq!(
+            km.action(&ev(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::SelectNext)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Up, KeyModifiers::NONE)),
+            Some(Action::SelectPrev)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Action::Cancel)
+        );
+        // Lowercase r is not rollback; every action has a key.
+        assert_eq!(km.action(&ch('r')), None);
+        for a in Action::ALL {
+            assert!(!km.keys_for(a).is_empty(), "{a:?} unbound");
+        }
+        assert_eq!(km.keys_for(Action::SelectNext), ["j", "Down"]);
+        assert_eq!(km.keys_for(Action::Cancel), ["n", "Esc"]);
+        assert_eq!(km.keys_for(Action::Quit), ["q", "Ctrl-c"]);
+        assert_eq!(km.keys_for(Action::StepUp), ["]"]);
+    }
+
+    #[test]
+    fn shift_is_ignored_on_chars() {
+        let km = KeyMap::default();
+        // Some terminals report ']' or '?' with SHIFT, some without.
+        assert_eq!(
+            km.action(&ev(KeyCode::Char(']'), KeyModifiers::SHIFT)),
+            Some(Action::StepUp)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Action::Help)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('R'), KeyModifiers::NONE)),
+            Some(Action::Rollback)
+        );
+        // But not on named keys, and not with Ctrl or Alt added.
+        assert_eq!(km.action(&ev(KeyCode::Up, KeyModifiers::SHIFT)), None);
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('j'), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(km.action(&ev(KeyCode::Char('j'), KeyModifiers::ALT)), None);
+    }
+
+    #[test]
+    fn releases_are_ignored() {
+        let km = KeyMap::default();
+        let mut e = ch('q');
+        e.kind = KeyEventKind::Release;
+        assert_eq!(km.action(&e), None);
+        e.kind = KeyEventKind::Repeat;
+        assert_eq!(km.action(&e), Some(Action::Quit));
+    }
+
+    #[test]
+    fn remap_works() {
+        let cfg = KeysConfig {
+            step_up: keys(&["+", "Ctrl-Up"]),
+            step_down: keys(&["-"]),
+            quit: keys(&["Ctrl-q", "F10"]),
+            help: keys(&["F1", "Alt-h"]),
+            ..Default::default()
+        };
+        let km = KeyMap::from_config(&cfg).unwrap();
+        assert_eq!(km.action(&ch('+')), Some(Action::StepUp));
+        assert_eq!(
+            km.action(&ev(KeyCode::Up, KeyModifiers::CONTROL)),
+            Some(Action::StepUp)
+        );
+        assert_eq!(km.action(&ch(']')), None, "old key is released");
+        assert_eq!(km.action(&ch('-')), Some(Action::StepDown));
+        assert_eq!(km.action(&ch('q')), None);
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::F(10), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.action(&ev(KeyCode::Char('h'), KeyModifiers::ALT)),
+            Some(Action::Help)
+        );
+        // Untouched fields keep their defaults.
+        assert_eq!(km.action(&ch('R')), Some(Action::Rollback));
+        assert_eq!(km.keys_for(Action::StepUp), ["+", "Ctrl-Up"]);
+        assert_eq!(km.keys_for(Action::Quit), ["Ctrl-q", "F10", "Ctrl-c"]);
+        assert_eq!(km.keys_for(Action::Help), ["F1", "Alt-h"]);
+    }
+
+    #[test]
+    fn empty_list_unbinds() {
+        let cfg = KeysConfig {
+            quit: keys(&[]),
+            ..Default::default()
+        };
+        let km = KeyMap::from_config(&cfg).unwrap();
+        assert_eq!(km.action(&ch('q')), None);
+        assert_eq!(km.keys_for(Action::Quit), ["Ctrl-c"]);
+    }
+
+    #[test]
+    fn key_syntax() {
+        let ok = [
+            ("]", "]"),
+            ("R", "R"),
+            ("esc", "Esc"),
+            ("ESCAPE", "Esc"),
+            ("Space", "Space"),
+            (" ", "Space"),
+            ("pagedown", "PageDown"),
+            ("F12", "F12"),
+            ("Ctrl-c", "Ctrl-c"),
+            ("ctrl+C", "Ctrl-c"),
+            ("Alt-X", "Alt-X"),
+            ("Ctrl-Alt-Del", "Ctrl-Alt-Delete"),
+            ("-", "-"),
+            ("+", "+"),
+            ("Ctrl--", "Ctrl--"),
+            ("c", "c"),
+        ];
+        for (input, shown) in ok {
+            assert_eq!(
+                Key::parse(input).map(|k| k.to_string()).as_deref(),
+                Ok(shown),
+                "{input}"
+            );
+        }
+        for bad in [
+            "", "Ctrl-", "F0", "F13", "F01", "Shift-Up", "jj", "Hyper-x", "C-x", "\t",
+        ] {
+            assert_eq!(
+                Key::parse(bad),
+                Err(format!("unknown key {bad:?}")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_key_string_error_names_field_and_value() {
+        let cfg = KeysConfig {
+            step_up: keys(&["Ctrl-"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            KeyMap::from_config(&cfg).unwrap_err(),
+            r#"keys.step_up: unknown key "Ctrl-""#
+        );
+    }
+
+    #[test]
+    fn duplicate_binding_is_an_error_naming_both() {
+        // Remapped onto another action's default.
+        let cfg = KeysConfig {
+            veto: keys(&["n"]),
+            ..Default::default()
+        };
+        let err = KeyMap::from_config(&cfg).unwrap_err();
+        assert!(err.starts_with("keys.veto: "), "{err}");
+        assert!(
+            err.contains("veto") && err.contains("cancel") && err.contains("\"n\""),
+            "{err}"
+        );
+        // Two configured fields on the same key.
+        let cfg = KeysConfig {
+            step_up: keys(&["+"]),
+            step_down: keys(&["+"]),
+            ..Default::default()
+        };
+        let err = KeyMap::from_config(&cfg).unwrap_err();
+        assert_eq!(
+            err,
+            r#"keys.step_down: key "+" is bound to both step_up and step_down"#
+        );
+        // The same key twice in one list.
+        let cfg = KeysConfig {
+            help: keys(&["?", "?"]),
+            ..Default::default()
+        };
+        assert!(KeyMap::from_config(&cfg).unwrap_err().contains("twice"));
+        // Confirm and cancel on the same key is rejected like any other clash.
+        let cfg = KeysConfig {
+            confirm: keys(&["Enter"]),
+            cancel: keys(&["Enter"]),
+            ..Default::default()
+        };
+        assert!(KeyMap::from_config(&cfg).is_err());
+    }
+
+    #[test]
+    fn ctrl_c_always_quits() {
+        let c = |mods| ev(KeyCode::Char('c'), mods);
+        let km = KeyMap::default();
+        assert_eq!(km.action(&c(KeyModifiers::CONTROL)), Some(Action::Quit));
+        // Caps lock or Ctrl-Shift-c.
+        assert_eq!(
+            km.action(&ev(
+                KeyCode::Char('C'),
+                KeyModifiers::CONTROL | KeyModifiers::SHIFT
+            )),
+            Some(Action::Quit)
+        );
+        // Even with quit unbound.
+        let km = KeyMap::from_config(&KeysConfig {
+            quit: keys(&[]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(km.action(&c(KeyModifiers::CONTROL)), Some(Action::Quit));
+        // And it cannot be given away.
+        let err = KeyMap::from_config(&KeysConfig {
+            help: keys(&["Ctrl-c"]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.starts_with("keys.help: "), "{err}");
+        // Binding it to quit explicitly is fine and not listed twice.
+        let km = KeyMap::from_config(&KeysConfig {
+            quit: keys(&["Ctrl-c"]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(km.keys_for(Action::Quit), ["Ctrl-c"]);
+        // Plain c is not quit.
+        assert_eq!(KeyMap::default().action(&ch('c')), None);
+    }
+
+    #[test]
+    fn field_names_match_serde_names() {
+        for a in Action::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), field_name(a), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn keys_config_parses_string_or_list() {
+        let cfg: KeysConfig = toml::from_str(
+            r#"
+            step_up = "]"
+            select_next = ["j", "Down"]
+            override = "O"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.step_up, keys(&["]"]));
+        assert_eq!(cfg.select_next, keys(&["j", "Down"]));
+        assert_eq!(cfg.r#override, keys(&["O"]));
+        let err = toml::from_str::<KeysConfig>("stepup = \"]\"").unwrap_err();
+        assert!(err.message().contains("unknown field `stepup`"), "{err}");
+        let err = toml::from_str::<KeysConfig>("step_up = 5").unwrap_err();
+        assert!(err.message().contains("a key like"), "{err}");
     }
 }

@@ -1,0 +1,555 @@
+//! `fleet.toml`: serde structs with defaults and `deny_unknown_fields`, and errors that
+//! name the file, the line and the field at fault (`fleet.toml:7:1: guardrails.stepp: ...`).
+//!
+//! The `[[gateway]]` list describing a real fleet (hosts, AZs, nginx paths) comes with the
+//! SSH control work; until then a file with `[[gateway]]` is rejected as an unknown field.
+
+use crate::app::keymap::{KeyMap, KeysConfig};
+use crate::guard::GuardConfig;
+use serde::Deserialize;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Theme to start with; the `--theme` flag wins over it, and it wins over `NO_COLOR`.
+    pub theme: Option<String>,
+    /// Extra directory of `*.toml` themes; relative paths are resolved against the config file's directory.
+    pub themes_dir: Option<PathBuf>,
+    /// Key bindings: one optional field per action (`[keys]`).
+    pub keys: KeysConfig,
+    /// Guardrail thresholds (`[guardrails]`).
+    pub guardrails: GuardConfig,
+    /// Settings of `cutover demo` (`[demo]`).
+    pub demo: DemoConfig,
+    /// The resolved key bindings: the defaults overridden by `keys` (filled in by [`Config::load`]).
+    #[serde(skip)]
+    pub keymap: KeyMap,
+}
+
+/// The `[demo]` section: shape of the simulated fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Simulated gateways in each AZ.
+    pub gateways_per_az: Option<usize>,
+    /// Names of the simulated AZs.
+    pub azs: Option<Vec<String>>,
+}
+
+impl DemoConfig {
+    /// Check the values; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.gateways_per_az == Some(0) {
+            return Err("demo.gateways_per_az: must be at least 1".into());
+        }
+        if let Some(azs) = &self.azs {
+            if azs.is_empty() {
+                return Err("demo.azs: must name at least one AZ".into());
+            }
+            for (i, az) in azs.iter().enumerate() {
+                if az.trim().is_empty() {
+                    return Err("demo.azs: AZ names cannot be empty".into());
+                }
+                if azs[..i].contains(az) {
+                    return Err(format!("demo.azs: {az:?} is listed twice"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Read, parse and validate `path`; also resolves the key bindings and `themes_dir`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut cfg = Config::parse(&src, path)?;
+        if let Some(dir) = &cfg.themes_dir {
+            if dir.is_relative() {
+                let base = path.parent().unwrap_or(Path::new(""));
+                cfg.themes_dir = Some(base.join(dir));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Parse and validate `src`; `path` is only used in errors.
+    pub fn parse(src: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config =
+            toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+        let at = |msg: String| ConfigError::from_message(path, src, &msg);
+        cfg.guardrails.validate().map_err(at)?;
+        cfg.demo.validate().map_err(at)?;
+        if let Some(theme) = &cfg.theme {
+            if theme.trim().is_empty() {
+                return Err(at("theme: must not be empty".into()));
+            }
+        }
+        cfg.keymap = KeyMap::from_config(&cfg.keys).map_err(at)?;
+        Ok(cfg)
+    }
+}
+
+/// A configuration (or theme) file error: file, line and column when known, the field, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file at fault.
+    pub path: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column (in characters), when known.
+    pub column: Option<usize>,
+    /// Dotted field path, e.g. `guardrails.step`, when known.
+    pub field: Option<String>,
+    /// What is wrong, on one line.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    /// `fleet.toml:12:1: guardrails.step: must divide 100 (e.g. 5, 10, 20, 25, 50)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// An error at byte range `span` of `src` (line, column and field are worked out from it).
+    pub fn at_span(
+        path: &Path,
+        src: &str,
+        span: Option<Range<usize>>,
+        message: &str,
+    ) -> ConfigError {
+        let (line, column, field) = match span {
+            Some(span) => {
+                let (line, col) = line_col(src, span.start);
+                (Some(line), Some(col), field_at(src, span.start))
+            }
+            None => (None, None, None),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            field,
+            message: one_line(message),
+        }
+    }
+
+    /// A deserialization or syntax error from the `toml` crate.
+    pub fn from_toml(path: &Path, src: &str, err: &toml::de::Error) -> ConfigError {
+        ConfigError::at_span(path, src, err.span(), err.message())
+    }
+
+    /// A validation message of the form `field.path: what is wrong`; the field's line is looked up in `src`.
+    pub fn from_message(path: &Path, src: &str, msg: &str) -> ConfigError {
+        let (field, message) = match msg.split_once(": ") {
+            Some((field, rest)) if !field.contains(' ') => (Some(field.to_string()), rest),
+            _ => (None, msg),
+        };
+        let pos = field.as_deref().and_then(|f| locate_field(src, f));
+        ConfigError {
+            path: path.to_path_buf(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            field,
+            message: one_line(message),
+        }
+    }
+}
+
+/// Collapse toml's multi-line messages into one line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// 1-based line and character column of byte `offset` in `src`.
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, src[line_start..offset].chars().count() + 1)
+}
+
+/// The dotted key of a `[table]` or `[[array]]` header line, if `line` is one.
+fn header(line: &str) -> Option<Vec<String>> {
+    let t = line.trim_start();
+    let inner = t.strip_prefix("[[").or_else(|| t.strip_prefix('['))?;
+    // The key ends at the first `]` outside quotes.
+    let mut quote = None;
+    let end = inner.char_indices().find_map(|(i, c)| {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ']') => return Some(i),
+            _ => {}
+        }
+        None
+    })?;
+    let keys = line_keys(&format!("{} =", &inner[..end]));
+    keys.into_iter().next().map(|(_, k)| k)
+}
+
+/// The keys assigned on one line, as (byte column of the key, dotted path within the line's table).
+/// Understands dotted and quoted keys and inline tables; enough to point at a field, not a parser.
+fn line_keys(line: &str) -> Vec<(usize, Vec<String>)> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut bases: Vec<usize> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut pending: Vec<(usize, String)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => break,
+            q @ (b'"' | b'\'') => {
+                let start = i;
+                i += 1;
+                let mut s = String::new();
+                while i < b.len() && b[i] != q {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                s.push_str(&line[start + 1..i.min(b.len())]);
+                pending.push((start, s));
+            }
+            b'=' => {
+                if !pending.is_empty() {
+                    path.truncate(bases.last().copied().unwrap_or(0));
+                    let start = pending[0].0;
+                    path.extend(pending.drain(..).map(|(_, s)| s));
+                    out.push((start, path.clone()));
+                }
+            }
+            b'{' | b'[' => {
+                bases.push(path.len());
+                pending.clear();
+            }
+            b'}' | b']' => {
+                if let Some(n) = bases.pop() {
+                    path.truncate(n);
+                }
+                pending.clear();
+            }
+            b'.' | b' ' | b'\t' => {}
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-')
+                {
+                    i += 1;
+                }
+                pending.push((start, line[start..i].to_string()));
+                continue;
+            }
+            _ => pending.clear(),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The dotted field at byte `offset` of `src`: the table header above it plus the key on its line.
+pub(crate) fn field_at(src: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(src.len());
+    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
+    let line = &src[line_start..line_end];
+    if let Some(h) = header(line) {
+        return Some(h.join("."));
+    }
+    let table = src[..line_start]
+        .lines()
+        .rev()
+        .find_map(header)
+        .unwrap_or_default();
+    let col = offset - line_start;
+    let key = line_keys(line)
+        .into_iter()
+        .rev()
+        .find(|(start, _)| *start <= col);
+    let mut path = table;
+    path.extend(key.map(|(_, k)| k).unwrap_or_default());
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+/// The 1-based line and column where `field` (e.g. `guardrails.step`) is set in `src`.
+pub(crate) fn locate_field(src: &str, field: &str) -> Option<(usize, usize)> {
+    let mut table: Vec<String> = Vec::new();
+    let mut table_line = None;
+    for (n, line) in src.lines().enumerate() {
+        if let Some(h) = header(line) {
+            table = h;
+            if table.join(".") == field {
+                table_line = Some((n + 1, line.len() - line.trim_start().len() + 1));
+            }
+            continue;
+        }
+        for (start, key) in line_keys(line) {
+            let mut path = table.clone();
+            path.extend(key);
+            if path.join(".") == field {
+                return Some((n + 1, line[..start].chars().count() + 1));
+            }
+        }
+    }
+    table_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A temp file with a unique name, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(contents: &str) -> TempFile {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let name = format!(
+                "cutover-config-test-{}-{}.toml",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, contents).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn load(contents: &str) -> (TempFile, Result<Config, ConfigError>) {
+        let f = TempFile::new(contents);
+        let r = Config::load(&f.0);
+        (f, r)
+    }
+
+    #[test]
+    fn valid_file_loads() {
+        let (f, r) = load(
+            r#"
+# A fleet config.
+theme = "colorblind"
+themes_dir = "my-themes"
+
+[keys]
+step_up = "+"
+step_down = ["-", "Ctrl-Down"]
+
+[guardrails]
+step = 5
+ttft_halt_pct = 10.0
+auto_rollback = false
+
+[demo]
+gateways_per_az = 3
+azs = ["eu-west-1a", "eu-west-1b"]
+"#,
+        );
+        let cfg = r.unwrap();
+        assert_eq!(cfg.theme.as_deref(), Some("colorblind"));
+        assert_eq!(
+            cfg.themes_dir,
+            Some(f.0.parent().unwrap().join("my-themes"))
+        );
+        assert_eq!(cfg.guardrails.step, 5);
+        assert_eq!(cfg.guardrails.ttft_halt_pct, 10.0);
+        assert!(!cfg.guardrails.auto_rollback);
+        // Unset guardrails keep their defaults.
+        assert_eq!(cfg.guardrails.slo_pct, GuardConfig::default().slo_pct);
+        assert_eq!(cfg.demo.gateways_per_az, Some(3));
+        assert_eq!(cfg.demo.azs.as_ref().map(Vec::len), Some(2));
+        use crate::app::action::Action;
+        assert_eq!(cfg.keymap.keys_for(Action::StepUp), ["+"]);
+        assert_eq!(cfg.keymap.keys_for(Action::StepDown), ["-", "Ctrl-Down"]);
+        assert_eq!(cfg.keymap.keys_for(Action::Rollback), ["R"]);
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let (_f, r) = load("");
+        let cfg = r.unwrap();
+        assert_eq!(cfg, Config::default());
+        assert_eq!(cfg.keymap, KeyMap::default());
+    }
+
+    #[test]
+    fn unknown_field_names_line_and_field() {
+        let (f, r) = load("theme = \"default\"\n\n[guardrails]\nstep = 10\nstepp = 5\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.path, f.0);
+        assert_eq!(e.line, Some(5));
+        assert_eq!(e.field.as_deref(), Some("guardrails.stepp"));
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("{}:5:", f.0.display())),
+            "{shown}"
+        );
+        assert!(shown.contains("unknown field `stepp`"), "{shown}");
+
+        // Unknown top-level table.
+        let (_f, r) = load("[guardrail]\nstep = 10\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        assert!(e.to_string().contains("guardrail"), "{e}");
+
+        // Unknown top-level key.
+        let (_f, r) = load("\ntheme = \"x\"\ncolour = \"red\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("colour")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn type_error_names_line_and_field() {
+        let (_f, r) = load("[guardrails]\nauto_rollback = \"yes\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("guardrails.auto_rollback")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let (_f, r) = load("[guardrails]\nstep = \n");
+        let e = r.unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn bad_guardrail_value_names_field() {
+        let (f, r) = load("[guardrails]\nslo_pct = 99.9\nstep = 7\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("guardrails.step"));
+        assert_eq!(e.line, Some(3));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:3:1: guardrails.step: must divide 100 (e.g. 5, 10, 20, 25, 50)",
+                f.0.display()
+            )
+        );
+    }
+
+    #[test]
+    fn malformed_keys_names_field() {
+        let (f, r) = load("[keys]\nquit = \"q\"\nstep_up = \"Ctrl-\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}:3:1: keys.step_up: unknown key \"Ctrl-\"", f.0.display())
+        );
+        // Unknown action.
+        let (_f, r) = load("[keys]\nstep_upp = \"]\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("keys.step_upp")),
+            "{e}"
+        );
+        // Wrong type.
+        let (_f, r) = load("[keys]\nhelp = 1\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("keys.help")),
+            "{e}"
+        );
+        // Clash with another action's default.
+        let (_f, r) = load("[keys]\nveto = \"n\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("keys.veto")),
+            "{e}"
+        );
+        assert!(e.message.contains("cancel"), "{e}");
+    }
+
+    #[test]
+    fn bad_demo_value_names_field() {
+        let (_f, r) = load("[demo]\nazs = [\"a\", \"a\"]\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("demo.azs")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn gateway_list_is_not_yet_accepted() {
+        let (_f, r) = load("[[gateway]]\nname = \"gw1\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn missing_file_names_file() {
+        let path = std::env::temp_dir().join("cutover-config-test-does-not-exist.toml");
+        let e = Config::load(&path).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&path.display().to_string()),
+            "{e}"
+        );
+        assert!(e.message.starts_with("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn field_lookup() {
+        let src = "a = 1\n[roles]\nalarm = { fg = \"redd\", bold = true }\n[x.\"y z\"]\nk.l = 2\n";
+        let at = |needle: &str| field_at(src, src.find(needle).unwrap());
+        assert_eq!(at("1").as_deref(), Some("a"));
+        assert_eq!(at("alarm").as_deref(), Some("roles.alarm"));
+        assert_eq!(at("\"redd").as_deref(), Some("roles.alarm.fg"));
+        assert_eq!(at("true").as_deref(), Some("roles.alarm.bold"));
+        assert_eq!(at("2").as_deref(), Some("x.y z.k.l"));
+        assert_eq!(locate_field(src, "roles.alarm.bold"), Some((3, 24)));
+        assert_eq!(locate_field(src, "x.y z.k.l"), Some((5, 1)));
+        assert_eq!(locate_field(src, "roles"), Some((2, 1)));
+        assert_eq!(locate_field(src, "nope"), None);
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}
