@@ -1,7 +1,12 @@
-//! The application layer: state, actions, keymap, update, and the loop.
+//! The application layer: state, actions, keymap, plans, update, and the loop.
 
 pub mod action;
+pub mod command;
+pub mod driver;
 pub mod keymap;
 pub mod msg;
 pub mod plan;
+pub mod planner;
 pub mod state;
+pub mod update;
+pub mod world;

@@ -2,12 +2,12 @@
 
 use super::keymap::KeyMap;
 use super::plan::{OpKind, Plan, Scope};
+use crate::guard::GuardConfig;
 use crate::guard::burn::Burn;
 use crate::guard::drain::DrainStatus;
 use crate::guard::fivexx::{Breach, FivexxState};
 use crate::guard::listeners::ListenerAlarm;
 use crate::guard::ttft::TtftVerdict;
-use crate::guard::GuardConfig;
 use crate::model::gateway::Windows;
 use crate::model::{Color, GatewayModel, Ms, PerColor, Weights};
 use crate::ui::theme::ThemeSet;
@@ -78,7 +78,10 @@ impl Verdicts {
         if self.ttft.halts() {
             out.push("ttft_halt".to_string());
         }
-        if matches!(self.fivexx, FivexxState::Breaching { .. } | FivexxState::Fire { .. }) {
+        if matches!(
+            self.fivexx,
+            FivexxState::Breaching { .. } | FivexxState::Fire { .. }
+        ) {
             out.push("5xx_delta".to_string());
         }
         for c in Color::BOTH {
@@ -272,7 +275,13 @@ pub struct State {
 
 impl State {
     /// A state for `gateways`, which must already be grouped by AZ.
-    pub fn new(mode: Mode, gateways: Vec<Gateway>, cfg: GuardConfig, keymap: KeyMap, themes: ThemeSet) -> Self {
+    pub fn new(
+        mode: Mode,
+        gateways: Vec<Gateway>,
+        cfg: GuardConfig,
+        keymap: KeyMap,
+        themes: ThemeSet,
+    ) -> Self {
         State {
             mode,
             session: Session::default(),

@@ -1,0 +1,79 @@
+//! Ties a `State` to a `World`: feeds the world's messages and the operator's
+//! keys through `update` at the world's time and hands effects back to the world.
+//! Deterministic: the terminal loop, the tests and the recorder all use it.
+
+use super::msg::{Effect, Msg};
+use super::state::State;
+use super::update::update;
+use super::world::World;
+use crate::model::Ms;
+use crossterm::event::KeyEvent;
+
+/// Granularity at which the world and the state move forward together.
+const SLICE_MS: Ms = 100;
+
+/// A state and the world it observes and controls.
+pub struct Driver<W: World> {
+    /// The cockpit state.
+    pub state: State,
+    /// The world (simulator, fleet or replay).
+    pub world: W,
+    inbox: Vec<(Ms, Msg)>,
+    markers: Vec<(Ms, String)>,
+    changed: bool,
+}
+
+impl<W: World> Driver<W> {
+    /// Drive `state` against `world`.
+    pub fn new(state: State, world: W) -> Self {
+        Driver {
+            state,
+            world,
+            inbox: Vec::new(),
+            markers: Vec::new(),
+            changed: true,
+        }
+    }
+
+    /// Apply everything the world has up to `until`, in slices of `SLICE_MS` so that
+    /// operations started on the way are seen by the world at their own time.
+    pub fn advance_to(&mut self, until: Ms) {
+        let mut t = self.state.now;
+        while t < until {
+            t = (t + SLICE_MS).min(until);
+            self.world.advance(t, &mut self.inbox);
+            let inbox = std::mem::take(&mut self.inbox);
+            for (at, msg) in inbox {
+                self.apply(at, msg);
+            }
+            self.state.now = self.state.now.max(t);
+        }
+    }
+
+    /// Apply one message at time `t`.
+    pub fn apply(&mut self, t: Ms, msg: Msg) {
+        self.changed = true;
+        for effect in update(&mut self.state, msg, t) {
+            match effect {
+                Effect::Execute(op) => self.world.execute(self.state.now, op),
+                Effect::Marker(label) => self.markers.push((self.state.now, label)),
+            }
+        }
+    }
+
+    /// A key pressed now.
+    pub fn key(&mut self, key: KeyEvent) {
+        let now = self.state.now;
+        self.apply(now, Msg::Key(key));
+    }
+
+    /// Chapter markers produced since the last call (time, label).
+    pub fn take_markers(&mut self) -> Vec<(Ms, String)> {
+        std::mem::take(&mut self.markers)
+    }
+
+    /// True (once) if anything changed since the last call: the screen needs drawing.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::replace(&mut self.changed, false)
+    }
+}

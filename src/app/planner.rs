@@ -1,0 +1,252 @@
+//! Build plans from the state: what an action would do to each gateway in scope.
+//! Pure: nothing changes until a plan is executed.
+
+use super::plan::{Plan, PlanItem, PlanKind, Scope};
+use super::state::{Gateway, State};
+use crate::guard::ttft::TtftVerdict;
+use crate::model::{Color, Weights};
+
+/// A plan, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Planned {
+    /// Something to do (may still need confirmation).
+    Ready(Plan),
+    /// A guardrail refuses part of it; the override key runs it anyway.
+    Refused {
+        /// The plan as it would run with the override.
+        plan: Plan,
+        /// One line per gateway that a guardrail holds back.
+        reasons: Vec<String>,
+    },
+    /// Nothing to do; the text says why.
+    Nothing(String),
+}
+
+/// Why a gateway cannot take any operation right now, if it cannot.
+fn unavailable(g: &Gateway, state: &State) -> Option<String> {
+    if g.op.is_some() {
+        return Some("operation under way".into());
+    }
+    if let Some(holder) = &g.lock {
+        return Some(format!("locked by {holder}"));
+    }
+    if g.verdicts.stale || g.model.unreachable.is_some() {
+        let age = g
+            .model
+            .age(state.now)
+            .map_or("never".into(), |a| format!("{}s", a / 1000));
+        return Some(format!("no fresh data (age {age})"));
+    }
+    if g.model.weights.is_none() {
+        return Some("weights not read yet".into());
+    }
+    None
+}
+
+fn finish(
+    kind: PlanKind,
+    state: &State,
+    items: Vec<PlanItem>,
+    skipped: Vec<(usize, String)>,
+) -> Planned {
+    if items.is_empty() {
+        let why = match skipped.as_slice() {
+            [] => "no gateway in scope".to_string(),
+            [(i, why)] => format!("{}: {why}", state.gateways[*i].name),
+            many => format!(
+                "{} gateways skipped, e.g. {}: {}",
+                many.len(),
+                state.gateways[many[0].0].name,
+                many[0].1
+            ),
+        };
+        return Planned::Nothing(format!("{}: nothing to do ({why})", kind.label()));
+    }
+    Planned::Ready(Plan {
+        kind,
+        scope: state.scope,
+        scope_label: state.scope_label(),
+        items,
+        skipped,
+        overridden: false,
+    })
+}
+
+/// Plan moving green to `target(weights)` on every gateway in scope.
+fn plan_weights(
+    state: &State,
+    kind: PlanKind,
+    target: impl Fn(Weights) -> Option<Weights>,
+) -> Planned {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    let mut reasons = Vec::new();
+    for i in state.scope_members() {
+        let g = &state.gateways[i];
+        if let Some(why) = unavailable(g, state) {
+            skipped.push((i, why));
+            continue;
+        }
+        if g.drain.is_some() {
+            skipped.push((i, "drain under way".into()));
+            continue;
+        }
+        let before = g.model.weights.expect("checked by unavailable");
+        let Some(after) = target(before).filter(|a| *a != before) else {
+            skipped.push((i, format!("already at {before}")));
+            continue;
+        };
+        if after.green > before.green {
+            if let TtftVerdict::Halt {
+                delta_pct,
+                blue_p50,
+                green_p50,
+            } = g.verdicts.ttft
+            {
+                reasons.push(format!(
+                    "{}: green p50 TTFT {green_p50} ms is {delta_pct:+.1} % vs blue {blue_p50} ms (limit +{} %)",
+                    g.name, state.cfg.ttft_halt_pct
+                ));
+            }
+        }
+        items.push(PlanItem {
+            gateway: i,
+            before,
+            after,
+        });
+    }
+    match finish(kind, state, items, skipped) {
+        Planned::Ready(plan) if !reasons.is_empty() => Planned::Refused { plan, reasons },
+        other => other,
+    }
+}
+
+/// Step green by `delta` points in scope; `delta` must be a whole number of steps.
+pub fn step(state: &State, delta: i16) -> Planned {
+    let step = i16::from(state.cfg.step);
+    if delta == 0 || delta % step != 0 {
+        return Planned::Nothing(format!(
+            "refused: {delta:+} is not a whole number of {step}-point steps"
+        ));
+    }
+    plan_weights(state, PlanKind::Step { delta }, |w| w.shifted(delta))
+}
+
+/// Set green to `green` in scope; the target must be reachable by whole steps.
+pub fn step_to(state: &State, green: u8) -> Planned {
+    if green > 100 || green % state.cfg.step != 0 {
+        return Planned::Nothing(format!(
+            "refused: green {green} is not reachable in {}-point steps",
+            state.cfg.step
+        ));
+    }
+    plan_weights(state, PlanKind::StepTo { green }, |_| {
+        Weights::with_green(green)
+    })
+}
+
+/// Roll back every gateway in scope: 100/0 and stop green.
+pub fn rollback(state: &State) -> Planned {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for i in state.scope_members() {
+        let g = &state.gateways[i];
+        if let Some(why) = unavailable(g, state) {
+            skipped.push((i, why));
+            continue;
+        }
+        let before = g.model.weights.expect("checked by unavailable");
+        let green_running = g.model.host.as_ref().is_none_or(|h| h.running.green);
+        if before == Weights::STEADY && !green_running {
+            skipped.push((i, "already 100/0 with green stopped".into()));
+            continue;
+        }
+        items.push(PlanItem {
+            gateway: i,
+            before,
+            after: Weights::STEADY,
+        });
+    }
+    finish(PlanKind::Rollback, state, items, skipped)
+}
+
+/// Drain the color at weight 0 on the selected gateway, on every gateway in scope where it is at 0.
+pub fn drain(state: &State, color: Option<Color>) -> Planned {
+    let color = match (
+        color,
+        state.selected_gateway().and_then(|g| g.model.weights),
+    ) {
+        (Some(c), _) => c,
+        (None, Some(w)) if w.blue == 0 => Color::Blue,
+        (None, Some(w)) if w.green == 0 => Color::Green,
+        (None, w) => {
+            let w = w.map_or("unknown".into(), |w| w.to_string());
+            return Planned::Nothing(format!(
+                "drain: no color is at 0 on the selected gateway (weights {w})"
+            ));
+        }
+    };
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for i in state.scope_members() {
+        let g = &state.gateways[i];
+        if let Some(why) = unavailable(g, state) {
+            skipped.push((i, why));
+            continue;
+        }
+        let w = g.model.weights.expect("checked by unavailable");
+        if w.of(color) != 0 {
+            skipped.push((i, format!("{color} still carries traffic ({w})")));
+        } else if g.drain.is_some() {
+            skipped.push((i, "drain already under way".into()));
+        } else if g.model.host.as_ref().is_some_and(|h| !h.running[color]) {
+            skipped.push((i, format!("{color} already stopped")));
+        } else {
+            items.push(PlanItem {
+                gateway: i,
+                before: w,
+                after: w,
+            });
+        }
+    }
+    finish(PlanKind::Drain { color }, state, items, skipped)
+}
+
+/// Lines describing a plan, one per gateway, for dialogs, logs and audit.
+pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
+    let mut out: Vec<String> = plan
+        .items
+        .iter()
+        .map(|it| {
+            let name = &state.gateways[it.gateway].name;
+            match plan.kind {
+                PlanKind::Rollback => format!("{name}: {} -> 100/0, then stop green", it.before),
+                PlanKind::Drain { color } => format!(
+                    "{name}: wait for {color} connections to close (at most {} s), then stop {color}",
+                    state.cfg.drain_window_secs
+                ),
+                _ => format!("{name}: {} -> {}", it.before, it.after),
+            }
+        })
+        .collect();
+    out.extend(
+        plan.skipped
+            .iter()
+            .map(|(i, why)| format!("{}: skipped ({why})", state.gateways[*i].name)),
+    );
+    out
+}
+
+/// Scope of a plan, for the dialog title.
+pub fn title(plan: &Plan) -> String {
+    let n = plan.items.len();
+    let scope = match plan.scope {
+        Scope::Gateway => plan.scope_label.clone(),
+        _ => format!(
+            "{} ({n} gateway{})",
+            plan.scope_label,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    format!("{} on {scope}", plan.kind.label())
+}

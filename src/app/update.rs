@@ -1,0 +1,510 @@
+//! `update(&mut State, Msg, now) -> Vec<Effect>`: the only place state changes.
+//! Pure apart from logging; time is passed in.
+
+use super::action::Action;
+use super::command;
+use super::msg::{Effect, Msg};
+use super::plan::{Op, OpKind, OpOutcome, Origin, Plan, PlanKind};
+use super::planner::{self, Planned};
+use super::state::{Draining, InFlight, Input, Level, Notice, Popup, State};
+use crate::guard::drain::{self, DrainStatus};
+use crate::guard::fivexx::{self, FivexxState};
+use crate::guard::{burn, listeners, ttft};
+use crate::model::{Color, Ms, PerColor, Telemetry, Weights};
+use crate::sanitize::sanitize;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// How often a TTFT chart point is taken.
+pub const HISTORY_EVERY_MS: Ms = 5_000;
+/// How long an informational notice stays in the footer.
+const NOTICE_TTL_MS: Ms = 8_000;
+
+/// Apply one message at time `now`; returns what the outside world must do.
+pub fn update(s: &mut State, msg: Msg, now: Ms) -> Vec<Effect> {
+    s.now = s.now.max(now);
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(k) => on_key(s, k, &mut fx),
+        Msg::Telemetry { gateway, data } => on_telemetry(s, gateway, data),
+        Msg::OpDone(o) => on_done(s, o, &mut fx),
+        Msg::Tick => on_tick(s, &mut fx),
+        Msg::Resize => {}
+    }
+    fx
+}
+
+/// Post a notice for the footer.
+pub fn notify(s: &mut State, level: Level, text: impl Into<String>) {
+    s.notice = Some(Notice {
+        text: text.into(),
+        level,
+        at: s.now,
+    });
+}
+
+fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
+    if k.kind == KeyEventKind::Release {
+        return;
+    }
+    if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+        s.quit = true;
+        return;
+    }
+    match std::mem::replace(&mut s.input, Input::Normal) {
+        Input::Filter(buf) => return edit_line(s, k, buf, true, fx),
+        Input::Command(buf) => return edit_line(s, k, buf, false, fx),
+        Input::Normal => {}
+    }
+    let Some(action) = s.keymap.action(&k) else {
+        return;
+    };
+    if let Some(popup) = s.popup.take() {
+        return on_popup_key(s, popup, action, fx);
+    }
+    act(s, action, fx);
+}
+
+/// Type into the filter or command line.
+fn edit_line(s: &mut State, k: KeyEvent, mut buf: String, filter: bool, fx: &mut Vec<Effect>) {
+    match k.code {
+        KeyCode::Enter => {
+            if !filter {
+                command::run(s, &buf, fx);
+            }
+            return;
+        }
+        KeyCode::Esc => {
+            if filter {
+                s.filter.clear();
+            }
+            return;
+        }
+        KeyCode::Backspace => {
+            buf.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && buf.chars().count() < 200 => buf.push(c),
+        _ => {}
+    }
+    if filter {
+        s.filter = buf.clone();
+        keep_selection_visible(s);
+        s.input = Input::Filter(buf);
+    } else {
+        s.input = Input::Command(buf);
+    }
+}
+
+fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect>) {
+    match (popup, action) {
+        (Popup::Confirm(plan), Action::Confirm) => execute(s, plan, fx),
+        (Popup::Refused { mut plan, reasons }, Action::Override) => {
+            tracing::warn!(target: "cutover::guard", "override by {}: {}", s.session.actor, reasons.join("; "));
+            plan.overridden = true;
+            execute(s, plan, fx);
+        }
+        (Popup::Help, Action::Help | Action::Cancel | Action::Quit) => {}
+        (Popup::Confirm(_) | Popup::Refused { .. }, Action::Cancel | Action::Quit) => {
+            notify(s, Level::Info, "cancelled: nothing changed");
+        }
+        // Any other key leaves the dialog open: a stray key must not act behind it.
+        (popup, _) => s.popup = Some(popup),
+    }
+}
+
+/// Carry out an action in normal mode.
+pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
+    if action.mutates() && s.session.read_only {
+        notify(s, Level::Warn, "read-only session: changes are disabled");
+        return;
+    }
+    match action {
+        Action::SelectNext => move_selection(s, 1),
+        Action::SelectPrev => move_selection(s, -1),
+        Action::CycleScope => {
+            s.scope = s.scope.next();
+            notify(s, Level::Info, format!("scope: {}", s.scope_label()));
+        }
+        Action::StepUp => offer(s, planner::step(s, i16::from(s.cfg.step)), fx),
+        Action::StepDown => offer(s, planner::step(s, -i16::from(s.cfg.step)), fx),
+        Action::Rollback => offer(s, planner::rollback(s), fx),
+        Action::Drain => offer(s, planner::drain(s, None), fx),
+        Action::Veto => veto(s, fx),
+        Action::Filter => s.input = Input::Filter(s.filter.clone()),
+        Action::Command => s.input = Input::Command(String::new()),
+        Action::NextTheme => {
+            s.theme = (s.theme + 1) % s.themes.themes.len().max(1);
+            let name = s
+                .themes
+                .themes
+                .get(s.theme)
+                .map_or("", |t| t.name.as_str())
+                .to_string();
+            notify(s, Level::Info, format!("theme: {name}"));
+        }
+        Action::Help => s.popup = Some(Popup::Help),
+        Action::Quit => s.quit = true,
+        Action::Cancel => s.notice = None,
+        Action::Confirm | Action::Override => {}
+    }
+}
+
+/// Show a plan for confirmation, refuse it, or run it.
+pub fn offer(s: &mut State, planned: Planned, fx: &mut Vec<Effect>) {
+    match planned {
+        Planned::Nothing(why) => notify(s, Level::Warn, why),
+        Planned::Refused { plan, reasons } => {
+            tracing::warn!(target: "cutover::guard", "refused {}: {}", planner::title(&plan), reasons.join("; "));
+            notify(s, Level::Alarm, format!("refused: {}", reasons[0]));
+            s.popup = Some(Popup::Refused { plan, reasons });
+        }
+        Planned::Ready(plan) if plan.needs_confirm() => s.popup = Some(Popup::Confirm(plan)),
+        Planned::Ready(plan) => execute(s, plan, fx),
+    }
+}
+
+fn next_id(s: &mut State) -> u64 {
+    let id = s.next_op_id;
+    s.next_op_id += 1;
+    id
+}
+
+/// Start every operation of a confirmed plan.
+fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let title = planner::title(&plan);
+    for line in planner::describe(&plan, s) {
+        tracing::info!(target: "cutover::ops", "{} ({}): {line}", plan.kind.label(), s.session.actor);
+    }
+    for item in &plan.items {
+        let kind = match plan.kind {
+            PlanKind::Drain { color } => {
+                s.gateways[item.gateway].drain = Some(Draining {
+                    color,
+                    started: now,
+                    status: DrainStatus::Waiting {
+                        conns: None,
+                        remaining_ms: s.cfg.drain_window_secs * 1000,
+                    },
+                });
+                continue;
+            }
+            PlanKind::Rollback => OpKind::Rollback,
+            PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
+                OpKind::SetWeights { to: item.after }
+            }
+        };
+        start_op(s, item.gateway, kind, Origin::Operator, fx);
+    }
+    let extra = if plan.overridden {
+        " (guardrail overridden)"
+    } else {
+        ""
+    };
+    notify(s, Level::Info, format!("{title}{extra}"));
+    fx.push(Effect::Marker(format!("{title}{extra}")));
+}
+
+fn start_op(s: &mut State, gateway: usize, kind: OpKind, origin: Origin, fx: &mut Vec<Effect>) {
+    let id = next_id(s);
+    let now = s.now;
+    let g = &mut s.gateways[gateway];
+    match kind {
+        OpKind::SetWeights { to } => g.expected = Some(to),
+        OpKind::Rollback => g.expected = Some(Weights::STEADY),
+        OpKind::Stop { .. } => {}
+    }
+    g.op = Some(InFlight {
+        id,
+        kind: kind.clone(),
+        started: now,
+    });
+    fx.push(Effect::Execute(Op {
+        id,
+        gateway,
+        kind,
+        before: g.model.weights,
+        origin,
+    }));
+}
+
+fn veto(s: &mut State, fx: &mut Vec<Effect>) {
+    let mut vetoed = Vec::new();
+    for i in s.scope_members() {
+        let g = &mut s.gateways[i];
+        if g.breach.since.is_some() && !g.breach.vetoed && !g.breach.fired {
+            g.breach.vetoed = true;
+            vetoed.push(g.name.clone());
+        }
+    }
+    if vetoed.is_empty() {
+        notify(s, Level::Info, "veto: no pending auto-rollback in scope");
+        return;
+    }
+    let text = format!(
+        "auto-rollback vetoed by {} on {}",
+        s.session.actor,
+        vetoed.join(", ")
+    );
+    tracing::warn!(target: "cutover::guard", "{text}; the alarm stays until the 5xx delta clears");
+    notify(s, Level::Warn, text.clone());
+    fx.push(Effect::Marker(text));
+}
+
+fn move_selection(s: &mut State, dir: isize) {
+    let n = s.gateways.len();
+    let mut i = s.selected;
+    for _ in 0..n {
+        i = (i as isize + dir).rem_euclid(n as isize) as usize;
+        if s.visible(i) {
+            s.selected = i;
+            return;
+        }
+    }
+}
+
+fn keep_selection_visible(s: &mut State) {
+    if s.gateways.is_empty() || s.visible(s.selected) {
+        return;
+    }
+    if let Some(i) = (0..s.gateways.len()).find(|&i| s.visible(i)) {
+        s.selected = i;
+    }
+}
+
+fn on_telemetry(s: &mut State, gateway: usize, mut data: Telemetry) {
+    let now = s.now;
+    let Some(g) = s.gateways.get_mut(gateway) else {
+        return;
+    };
+    // Collectors sanitize too; this is the last line before anything is drawn.
+    match &mut data {
+        Telemetry::Unreachable { reason } => *reason = sanitize(reason),
+        Telemetry::Health(h) => h.failing.iter_mut().for_each(|f| *f = sanitize(f)),
+        Telemetry::Host(h) => {
+            for c in Color::BOTH {
+                if let Some(v) = h.versions[c].as_mut() {
+                    *v = sanitize(v);
+                }
+                h.listeners[c].iter_mut().for_each(|l| *l = sanitize(l));
+            }
+        }
+        _ => {}
+    }
+    if let Telemetry::Weights(w) = data {
+        match g.expected {
+            None => g.expected = Some(w),
+            Some(e) if e != w && g.op.is_none() => {
+                if g.drift != Some(w) {
+                    tracing::warn!(target: "cutover::ops", "{}: drift: host has {w}, cockpit set {e} (changed outside this cockpit)", g.name);
+                }
+                g.drift = Some(w);
+            }
+            Some(_) => g.drift = None,
+        }
+    }
+    g.model.apply(now, &data);
+}
+
+fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let Some(g) = s.gateways.get_mut(o.gateway) else {
+        return;
+    };
+    let Some(op) = g.op.take_if(|op| op.id == o.id) else {
+        return;
+    };
+    if let Some(w) = o.weights {
+        g.model.set_weights(now, w);
+        g.expected = Some(w);
+        g.drift = None;
+    }
+    let name = g.name.clone();
+    match o.error {
+        Some(err) => {
+            let err = sanitize(&err);
+            let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
+            tracing::error!(target: "cutover::ops", "{name}: {:?} failed: {err}; weights now {shown}", op.kind);
+            g.last_error = Some(err.clone());
+            notify(
+                s,
+                Level::Alarm,
+                format!("{name}: failed: {err} (weights now {shown})"),
+            );
+            fx.push(Effect::Marker(format!("{name}: operation failed")));
+        }
+        None => {
+            g.last_error = None;
+            let what = match op.kind {
+                OpKind::SetWeights { .. } => "weights",
+                OpKind::Rollback => {
+                    g.breach = Default::default();
+                    "rolled back, green stopped; weights"
+                }
+                OpKind::Stop { color } => {
+                    g.drain = None;
+                    tracing::info!(target: "cutover::ops", "{name}: {color} drained and stopped");
+                    "stop done; weights"
+                }
+            };
+            let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
+            tracing::info!(target: "cutover::ops", "{name}: {what} {shown} (read back)");
+        }
+    }
+}
+
+fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    if s.notice
+        .as_ref()
+        .is_some_and(|n| n.level == Level::Info && now >= n.at + NOTICE_TTL_MS)
+    {
+        s.notice = None;
+    }
+    for i in 0..s.gateways.len() {
+        evaluate_gateway(s, i, fx);
+    }
+}
+
+/// Recompute one gateway's figures and guardrails, firing what is due.
+fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
+    let now = s.now;
+    let cfg = s.cfg.clone();
+    let auto_allowed = !s.session.read_only;
+    let g = &mut s.gateways[i];
+    g.model.refresh(now, HISTORY_EVERY_MS);
+    let sum = g.model.summary;
+    let prev = std::mem::take(&mut g.verdicts);
+    let v = &mut g.verdicts;
+    v.ttft = ttft::evaluate(
+        PerColor {
+            blue: sum.blue.ttft,
+            green: sum.green.ttft,
+        },
+        &cfg,
+    );
+    v.burn = PerColor::from_fn(|c| burn::evaluate(sum[c].burn_short, sum[c].burn_long, &cfg));
+    let stale_after = cfg.stale_after_ms();
+    v.stale = match g.model.age(now) {
+        Some(age) => age > stale_after,
+        None => now > stale_after,
+    };
+    if let Some(h) = &g.model.host {
+        v.listeners = listeners::check(&h.listeners);
+        v.clock_skew_ms =
+            (h.clock_skew_ms.unsigned_abs() > cfg.max_clock_skew_ms).then_some(h.clock_skew_ms);
+    }
+    let green_weight = g.model.weights.map_or(0, |w| w.green);
+    let counts = PerColor {
+        blue: sum.blue.ratio_window,
+        green: sum.green.ratio_window,
+    };
+    let gcfg = crate::guard::GuardConfig {
+        auto_rollback: cfg.auto_rollback && auto_allowed,
+        ..cfg.clone()
+    };
+    v.fivexx = fivexx::evaluate(&mut g.breach, now, counts, green_weight, &gcfg);
+    let name = g.name.clone();
+    log_transitions(&name, &prev, &g.verdicts, fx);
+
+    if let FivexxState::Fire { delta_pp } = g.verdicts.fivexx {
+        if g.op.is_some() {
+            // Busy: try again on the next tick.
+            g.breach.fired = false;
+        } else {
+            let text = format!(
+                "{name}: AUTO-ROLLBACK: green 5xx {delta_pp:+.2} pp over blue for more than {} s",
+                cfg.fivexx_hold_secs
+            );
+            tracing::error!(target: "cutover::guard", "{text}");
+            fx.push(Effect::Marker(text.clone()));
+            g.drain = None;
+            start_op(s, i, OpKind::Rollback, Origin::Guardrail, fx);
+            notify(s, Level::Alarm, text);
+            return;
+        }
+    }
+
+    let g = &mut s.gateways[i];
+    if let Some(d) = g.drain.as_mut() {
+        let conns = g.model.host.as_ref().map(|h| h.conns[d.color]);
+        d.status = drain::evaluate(d.started, now, conns, cfg.drain_window_secs * 1000);
+        if d.status.done() && g.op.is_none() {
+            let color = d.color;
+            let how = match d.status {
+                DrainStatus::TimedOut { conns } => {
+                    format!("window passed with {conns} connections open")
+                }
+                _ => "all connections closed".into(),
+            };
+            tracing::info!(target: "cutover::ops", "{name}: drain of {color}: {how}; stopping {color}");
+            fx.push(Effect::Marker(format!("{name}: drain of {color} done")));
+            start_op(s, i, OpKind::Stop { color }, Origin::Operator, fx);
+        }
+    }
+}
+
+/// Log and mark guardrail state changes once, when they happen.
+fn log_transitions(
+    name: &str,
+    prev: &super::state::Verdicts,
+    now: &super::state::Verdicts,
+    fx: &mut Vec<Effect>,
+) {
+    let breaching = |f: &FivexxState| matches!(f, FivexxState::Breaching { .. });
+    if breaching(&now.fivexx)
+        && !breaching(&prev.fivexx)
+        && !matches!(prev.fivexx, FivexxState::Fire { .. })
+    {
+        if let FivexxState::Breaching {
+            delta_pp,
+            fires_at,
+            since,
+            alarm_only,
+            ..
+        } = now.fivexx
+        {
+            let then = if alarm_only {
+                "alarm only (auto-rollback off)".to_string()
+            } else {
+                format!(
+                    "auto-rollback in {} s unless vetoed",
+                    (fires_at - since) / 1000
+                )
+            };
+            let text = format!("{name}: green 5xx {delta_pp:+.2} pp over blue: {then}");
+            tracing::warn!(target: "cutover::guard", "{text}");
+            fx.push(Effect::Marker(text));
+        }
+    }
+    if matches!(prev.fivexx, FivexxState::Breaching { .. }) && now.fivexx == FivexxState::Clear {
+        tracing::info!(target: "cutover::guard", "{name}: 5xx delta cleared");
+    }
+    if now.ttft.halts() && !prev.ttft.halts() {
+        if let ttft::TtftVerdict::Halt {
+            delta_pct,
+            blue_p50,
+            green_p50,
+        } = now.ttft
+        {
+            let text = format!(
+                "{name}: TTFT halt: green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %)"
+            );
+            tracing::warn!(target: "cutover::guard", "{text}");
+            fx.push(Effect::Marker(text));
+        }
+    }
+    for c in Color::BOTH {
+        if now.burn[c].page && !prev.burn[c].page {
+            let text = format!("{name}: {c} error budget burning at page level");
+            tracing::error!(target: "cutover::guard", "{text}");
+            fx.push(Effect::Marker(text));
+        }
+    }
+    if !now.listeners.is_empty() && prev.listeners.is_empty() {
+        let l = &now.listeners[0];
+        tracing::error!(target: "cutover::guard", "{name}: {} listens on {} (not loopback)", l.color, l.addr);
+    }
+    if now.stale && !prev.stale {
+        tracing::warn!(target: "cutover::collect", "{name}: data is stale");
+    }
+}

@@ -1,0 +1,13 @@
+//! The world the cockpit talks to: the simulator, a real fleet or a replay.
+
+use super::msg::Msg;
+use super::plan::Op;
+use crate::model::Ms;
+
+/// A source of messages and a sink of operations, on its own clock.
+pub trait World {
+    /// Produce every message due up to `until`, each with its time, in time order.
+    fn advance(&mut self, until: Ms, out: &mut Vec<(Ms, Msg)>);
+    /// Start an operation at `now`; its outcome arrives later as `Msg::OpDone`.
+    fn execute(&mut self, now: Ms, op: Op);
+}

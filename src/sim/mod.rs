@@ -1,0 +1,45 @@
+//! The simulated fleet: gateways whose blue and green builds answer the weights
+//! you set, on a virtual clock, deterministic for a seed. It speaks the same
+//! messages as the real collectors and executor.
+
+pub mod fleet;
+pub mod rng;
+pub mod scenario;
+
+pub use fleet::SimFleet;
+pub use scenario::Scenario;
+
+use crate::app::driver::Driver;
+use crate::app::keymap::KeyMap;
+use crate::app::state::{Gateway, Mode, State};
+use crate::guard::GuardConfig;
+use crate::model::gateway::Windows;
+use crate::ui::theme::ThemeSet;
+
+/// Model windows that follow the guardrail settings.
+pub fn windows_for(cfg: &GuardConfig) -> Windows {
+    Windows {
+        ttft_window_ms: cfg.ttft_window_secs * 1000,
+        ratio_window_ms: cfg.fivexx_window_secs * 1000,
+        ..Windows::default()
+    }
+}
+
+/// A demo cockpit: the scenario's simulated fleet and a state watching it.
+pub fn demo(
+    scenario: Scenario,
+    seed: u64,
+    cfg: GuardConfig,
+    keymap: KeyMap,
+    themes: ThemeSet,
+) -> Driver<SimFleet> {
+    let fleet = SimFleet::new(scenario, seed);
+    let windows = windows_for(&cfg);
+    let gateways = fleet
+        .gateways()
+        .into_iter()
+        .map(|(name, az)| Gateway::new(name, az, windows))
+        .collect();
+    let state = State::new(Mode::Demo, gateways, cfg, keymap, themes);
+    Driver::new(state, fleet)
+}
