@@ -1,6 +1,12 @@
 //! cutover: a terminal cockpit for blue/green cutovers of AI gateways behind nginx.
 
 pub mod app;
+pub mod cli;
+pub mod config;
 pub mod guard;
 pub mod model;
+pub mod run;
+pub mod sanitize;
+pub mod sim;
+pub mod tui;
 pub mod ui;

@@ -25,7 +25,11 @@ pub fn evaluate(short: Counts, long: Counts, cfg: &GuardConfig) -> Burn {
     let s = rate(short, cfg.slo_pct);
     let l = rate(long, cfg.slo_pct);
     let page = matches!((s, l), (Some(s), Some(l)) if s >= cfg.page_burn - 1e-9 && l >= cfg.page_burn - 1e-9);
-    Burn { short: s, long: l, page }
+    Burn {
+        short: s,
+        long: l,
+        page,
+    }
 }
 
 #[cfg(test)]

@@ -59,9 +59,15 @@ mod tests {
     fn window_boundary() {
         assert_eq!(
             evaluate(0, 119_999, Some(3), 120_000),
-            DrainStatus::Waiting { conns: Some(3), remaining_ms: 1 }
+            DrainStatus::Waiting {
+                conns: Some(3),
+                remaining_ms: 1
+            }
         );
-        assert_eq!(evaluate(0, 120_000, Some(3), 120_000), DrainStatus::TimedOut { conns: 3 });
+        assert_eq!(
+            evaluate(0, 120_000, Some(3), 120_000),
+            DrainStatus::TimedOut { conns: 3 }
+        );
         assert!(!evaluate(0, 10, None, 120_000).done());
     }
 }

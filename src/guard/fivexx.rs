@@ -118,8 +118,14 @@ mod tests {
 
     fn counts(b: (u64, u64), g: (u64, u64)) -> PerColor<Counts> {
         PerColor {
-            blue: Counts { requests: b.0, errors: b.1 },
-            green: Counts { requests: g.0, errors: g.1 },
+            blue: Counts {
+                requests: b.0,
+                errors: b.1,
+            },
+            green: Counts {
+                requests: g.0,
+                errors: g.1,
+            },
         }
     }
 
@@ -137,10 +143,32 @@ mod tests {
         let cfg = GuardConfig::default();
         let bad = counts((900, 0), (100, 5));
         let mut b = Breach::default();
-        assert!(matches!(evaluate(&mut b, 1_000, bad, 10, &cfg), FivexxState::Breaching { since: 1_000, fires_at: 181_000, .. }));
-        assert!(matches!(evaluate(&mut b, 181_000, bad, 10, &cfg), FivexxState::Breaching { .. }), "exactly 3 min does not fire");
-        assert!(matches!(evaluate(&mut b, 181_001, bad, 10, &cfg), FivexxState::Fire { .. }));
-        assert!(matches!(evaluate(&mut b, 182_000, bad, 10, &cfg), FivexxState::Breaching { .. }), "fires once");
+        assert!(matches!(
+            evaluate(&mut b, 1_000, bad, 10, &cfg),
+            FivexxState::Breaching {
+                since: 1_000,
+                fires_at: 181_000,
+                ..
+            }
+        ));
+        assert!(
+            matches!(
+                evaluate(&mut b, 181_000, bad, 10, &cfg),
+                FivexxState::Breaching { .. }
+            ),
+            "exactly 3 min does not fire"
+        );
+        assert!(matches!(
+            evaluate(&mut b, 181_001, bad, 10, &cfg),
+            FivexxState::Fire { .. }
+        ));
+        assert!(
+            matches!(
+                evaluate(&mut b, 182_000, bad, 10, &cfg),
+                FivexxState::Breaching { .. }
+            ),
+            "fires once"
+        );
     }
 
     #[test]
@@ -148,28 +176,55 @@ mod tests {
         let cfg = GuardConfig::default();
         let mut b = Breach::default();
         evaluate(&mut b, 0, counts((900, 0), (100, 5)), 10, &cfg);
-        assert_eq!(evaluate(&mut b, 60_000, counts((900, 0), (100, 0)), 10, &cfg), FivexxState::Clear);
-        assert!(matches!(evaluate(&mut b, 70_000, counts((900, 0), (100, 5)), 10, &cfg), FivexxState::Breaching { since: 70_000, .. }));
+        assert_eq!(
+            evaluate(&mut b, 60_000, counts((900, 0), (100, 0)), 10, &cfg),
+            FivexxState::Clear
+        );
+        assert!(matches!(
+            evaluate(&mut b, 70_000, counts((900, 0), (100, 5)), 10, &cfg),
+            FivexxState::Breaching { since: 70_000, .. }
+        ));
     }
 
     #[test]
     fn veto_and_alarm_only_never_fire() {
         let bad = counts((900, 0), (100, 5));
-        let mut b = Breach { vetoed: true, ..Breach::default() };
+        let mut b = Breach {
+            vetoed: true,
+            ..Breach::default()
+        };
         let cfg = GuardConfig::default();
         evaluate(&mut b, 0, bad, 10, &cfg);
-        assert!(matches!(evaluate(&mut b, 500_000, bad, 10, &cfg), FivexxState::Breaching { vetoed: true, .. }));
-        let cfg = GuardConfig { auto_rollback: false, ..GuardConfig::default() };
+        assert!(matches!(
+            evaluate(&mut b, 500_000, bad, 10, &cfg),
+            FivexxState::Breaching { vetoed: true, .. }
+        ));
+        let cfg = GuardConfig {
+            auto_rollback: false,
+            ..GuardConfig::default()
+        };
         let mut b = Breach::default();
         evaluate(&mut b, 0, bad, 10, &cfg);
-        assert!(matches!(evaluate(&mut b, 500_000, bad, 10, &cfg), FivexxState::Breaching { alarm_only: true, .. }));
+        assert!(matches!(
+            evaluate(&mut b, 500_000, bad, 10, &cfg),
+            FivexxState::Breaching {
+                alarm_only: true,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn no_traffic_on_green_or_too_few_requests() {
         let cfg = GuardConfig::default();
         let mut b = Breach::default();
-        assert_eq!(evaluate(&mut b, 0, counts((900, 0), (100, 50)), 0, &cfg), FivexxState::Clear);
-        assert_eq!(evaluate(&mut b, 0, counts((900, 0), (10, 5)), 10, &cfg), FivexxState::TooFewRequests);
+        assert_eq!(
+            evaluate(&mut b, 0, counts((900, 0), (100, 50)), 0, &cfg),
+            FivexxState::Clear
+        );
+        assert_eq!(
+            evaluate(&mut b, 0, counts((900, 0), (10, 5)), 10, &cfg),
+            FivexxState::TooFewRequests
+        );
     }
 }

@@ -51,7 +51,13 @@ mod tests {
 
     #[test]
     fn loopback_forms() {
-        for a in ["127.0.0.1:8787", "127.0.1.5:8788", "[::1]:8787", "unix:/run/gw.sock", "localhost:80"] {
+        for a in [
+            "127.0.0.1:8787",
+            "127.0.1.5:8788",
+            "[::1]:8787",
+            "unix:/run/gw.sock",
+            "localhost:80",
+        ] {
             assert!(is_loopback(a), "{a}");
         }
         for a in ["0.0.0.0:8788", "*:8788", "[::]:8787", "10.0.0.5:8787"] {
@@ -67,7 +73,10 @@ mod tests {
         };
         assert_eq!(
             check(&l),
-            vec![ListenerAlarm { color: Color::Green, addr: "0.0.0.0:8788".into() }]
+            vec![ListenerAlarm {
+                color: Color::Green,
+                addr: "0.0.0.0:8788".into()
+            }]
         );
     }
 }

@@ -1,8 +1,8 @@
 //! TTFT halt: refuse stepping green up while its median TTFT is too far above blue's.
 
 use super::{GuardConfig, basis_points};
-use crate::model::window::Percentiles;
 use crate::model::PerColor;
+use crate::model::window::Percentiles;
 
 /// The TTFT guard's verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,7 +94,9 @@ mod tests {
     fn just_above_eight_percent_halts() {
         let v = eval(250, 271);
         assert!(v.halts());
-        let TtftVerdict::Halt { delta_pct, .. } = v else { unreachable!() };
+        let TtftVerdict::Halt { delta_pct, .. } = v else {
+            unreachable!()
+        };
         assert!((delta_pct - 8.4).abs() < 1e-9);
     }
 
@@ -115,7 +117,10 @@ mod tests {
         assert_eq!(
             v,
             TtftVerdict::TooFewSamples {
-                have: PerColor { blue: 100, green: 19 },
+                have: PerColor {
+                    blue: 100,
+                    green: 19
+                },
                 need: 20
             }
         );

@@ -56,7 +56,10 @@ impl ColorStats {
         let count_slices = (w.burn_long_ms / w.count_slice_ms) as usize + 1;
         ColorStats {
             counts: CountRing::new(w.count_slice_ms, count_slices),
-            latency: HistRing::new((w.latency_window_ms / HIST_SLICES as Ms).max(1), HIST_SLICES),
+            latency: HistRing::new(
+                (w.latency_window_ms / HIST_SLICES as Ms).max(1),
+                HIST_SLICES,
+            ),
             ttft: HistRing::new((w.ttft_window_ms / HIST_SLICES as Ms).max(1), HIST_SLICES),
         }
     }
@@ -269,8 +272,20 @@ mod tests {
         });
         g.apply(1_000, &Telemetry::Requests { records });
         g.refresh(1_000, 10_000);
-        assert_eq!(g.summary.blue.ratio_window, Counts { requests: 90, errors: 0 });
-        assert_eq!(g.summary.green.ratio_window, Counts { requests: 10, errors: 10 });
+        assert_eq!(
+            g.summary.blue.ratio_window,
+            Counts {
+                requests: 90,
+                errors: 0
+            }
+        );
+        assert_eq!(
+            g.summary.green.ratio_window,
+            Counts {
+                requests: 10,
+                errors: 10
+            }
+        );
         assert_eq!(g.summary.green.latency.p50, 300);
         assert_eq!(g.unattributed, 1);
         assert_eq!(g.last_seen, Some(1_000));
@@ -282,8 +297,18 @@ mod tests {
         g.apply(0, &Telemetry::Weights(Weights::STEADY));
         g.apply(0, &Telemetry::Weights(Weights::STEADY));
         g.apply(5, &Telemetry::Weights(Weights::with_green(10).unwrap()));
-        assert_eq!(g.weight_history.len(), 2, "unchanged read-backs are not history");
-        g.apply(10, &Telemetry::Ttft { color: Color::Green, ms: Some(250) });
+        assert_eq!(
+            g.weight_history.len(),
+            2,
+            "unchanged read-backs are not history"
+        );
+        g.apply(
+            10,
+            &Telemetry::Ttft {
+                color: Color::Green,
+                ms: Some(250),
+            },
+        );
         g.refresh(10, 1_000);
         g.refresh(500, 1_000);
         g.refresh(1_010, 1_000);

@@ -146,7 +146,8 @@ pub struct HistRing {
 }
 
 fn new_hist() -> Histogram<u32> {
-    Histogram::new_with_bounds(1, HIST_MAX_MS, HIST_SIGFIG).expect("static histogram bounds are valid")
+    Histogram::new_with_bounds(1, HIST_MAX_MS, HIST_SIGFIG)
+        .expect("static histogram bounds are valid")
 }
 
 impl HistRing {

@@ -1,0 +1,189 @@
+//! What each command does, with exit codes: 0 success, 1 failure, 2 bad usage or configuration.
+
+use crate::app::keymap::KeyMap;
+use crate::app::state::Session;
+use crate::cli::{Cli, Command, DemoArgs, GlobalFlags};
+use crate::config::Config;
+use crate::guard::GuardConfig;
+use crate::sim::{self, Scenario, scenario::DEFAULT_SCENARIO};
+use crate::tui::{self, Clock};
+use crate::ui::theme::{self, ThemeSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A failed command: the exit code and the message for stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// 1: the operation failed; 2: bad usage or configuration.
+    pub code: u8,
+    /// What went wrong, naming the file, field or value at fault.
+    pub message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+/// Run the parsed command line and return the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("cutover: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let config = match &cli.config {
+        Some(path) => Some(Config::load(path).map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
+    match cli.command {
+        Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
+        None if config.is_none() => Err(usage(
+            "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
+        )),
+        None => Err(usage(
+            "real fleets are not supported by this build yet (SSH control lands next); `cutover demo` runs the simulated fleet",
+        )),
+    }
+}
+
+/// Key bindings, themes and guardrails resolved from flags, config and environment.
+struct Settings {
+    keymap: KeyMap,
+    themes: ThemeSet,
+    theme: usize,
+    guard: GuardConfig,
+    session: Session,
+}
+
+fn settings(global: &GlobalFlags, config: Option<&Config>) -> Result<Settings, Failure> {
+    let keymap = config.map(|c| c.keymap.clone()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = config
+        .and_then(|c| c.themes_dir.clone())
+        .into_iter()
+        .collect();
+    if let Some(d) = user_theme_dir() {
+        dirs.push(d);
+    }
+    let no_color = theme::no_color_from_env();
+    let themes = ThemeSet::load(&dirs, no_color).map_err(usage)?;
+    let requested = global
+        .theme
+        .as_deref()
+        .or(config.and_then(|c| c.theme.as_deref()));
+    let theme = themes.select(requested, no_color).map_err(usage)?;
+    let mut guard = config.map(|c| c.guardrails.clone()).unwrap_or_default();
+    if global.no_auto_rollback {
+        guard.auto_rollback = false;
+    }
+    let actor = global
+        .actor
+        .clone()
+        .or_else(login_user)
+        .unwrap_or_else(|| "unknown".into());
+    let session = Session {
+        actor: crate::sanitize::sanitize(&actor),
+        ticket: global.ticket.as_deref().map(crate::sanitize::sanitize),
+        read_only: global.read_only,
+        recording: false,
+        detail: None,
+    };
+    Ok(Settings {
+        keymap,
+        themes,
+        theme,
+        guard,
+        session,
+    })
+}
+
+fn login_user() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+}
+
+fn user_theme_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("cutover").join("themes"))
+}
+
+fn list_scenarios() {
+    for s in Scenario::builtin() {
+        println!("{:<24} x{:<5} {}", s.name, s.speed, s.description);
+    }
+}
+
+fn demo(args: &DemoArgs, global: &GlobalFlags, config: Option<&Config>) -> Result<(), Failure> {
+    if args.list_scenarios {
+        list_scenarios();
+        return Ok(());
+    }
+    let mut scenario =
+        Scenario::find(args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO)).map_err(usage)?;
+    if let Some(demo) = config.map(|c| &c.demo) {
+        if let Some(azs) = &demo.azs {
+            scenario.fleet.azs = azs.clone();
+        }
+        if let Some(n) = demo.gateways_per_az {
+            scenario.fleet.gateways_per_az = n;
+        }
+        scenario.validate().map_err(|e| {
+            usage(format!(
+                "[demo] does not fit scenario {}: {e}",
+                scenario.name
+            ))
+        })?;
+    }
+    let speed = args.speed.unwrap_or(scenario.speed);
+    if !(speed > 0.0 && speed <= 1000.0) {
+        return Err(usage(format!(
+            "--speed {speed}: must be above 0 and at most 1000"
+        )));
+    }
+    let s = settings(global, config)?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(usage("the cockpit needs a terminal on stdin and stdout"));
+    }
+    let detail = format!("{} x{speed} seed {}", scenario.name, args.seed);
+    let mut driver = sim::demo(scenario, args.seed, s.guard, s.keymap, s.themes);
+    driver.state.theme = s.theme;
+    driver.state.session = Session {
+        detail: Some(detail),
+        ..s.session
+    };
+    init_logging();
+    tracing::info!(target: "cutover", "demo started; ? for help");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot start the runtime: {e}"),
+        })?;
+    rt.block_on(tui::run(driver, Clock::new(0, speed)))
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("terminal: {e}"),
+        })
+}
+
+/// Route tracing events to the cockpit's log panel.
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    if tui_logger::init_logger(tui_logger::LevelFilter::Info).is_ok() {
+        tui_logger::set_default_level(tui_logger::LevelFilter::Info);
+        let subscriber = tracing_subscriber::registry().with(tui_logger::TuiTracingSubscriberLayer);
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+}
