@@ -35,7 +35,14 @@ impl TerminalGuard {
         install_panic_hook();
         terminal::enable_raw_mode()?;
         let guard = TerminalGuard { _private: () };
-        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        // Clear here rather than with Terminal::clear, which asks the terminal for the
+        // cursor position: a round trip that stalls on a slow link and fails when unanswered.
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            cursor::Hide,
+            terminal::Clear(terminal::ClearType::All)
+        )?;
         Ok(guard)
     }
 }
@@ -132,7 +139,6 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
 pub async fn run<W: World>(mut driver: Driver<W>, clock: Clock) -> io::Result<()> {
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut input = spawn_input(stop.clone());
     let mut term = signal(SignalKind::terminate())?;
