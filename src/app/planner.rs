@@ -37,9 +37,6 @@ fn unavailable(g: &Gateway, state: &State) -> Option<String> {
             .map_or("never".into(), |a| format!("{}s", a / 1000));
         return Some(format!("no fresh data (age {age})"));
     }
-    if g.model.weights.is_none() {
-        return Some("weights not read yet".into());
-    }
     None
 }
 
@@ -72,49 +69,65 @@ fn finish(
     })
 }
 
+/// Sort the gateways in scope into items and skips; `decide` sees only
+/// gateways that can take an operation, with their weights.
+fn sort_scope(
+    state: &State,
+    mut decide: impl FnMut(&Gateway, Weights) -> Result<Weights, String>,
+) -> (Vec<PlanItem>, Vec<(usize, String)>) {
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for i in state.scope_members() {
+        let g = &state.gateways[i];
+        let decision = match (unavailable(g, state), g.model.weights) {
+            (Some(why), _) => Err(why),
+            (None, None) => Err("weights not read yet".into()),
+            (None, Some(before)) => decide(g, before).map(|after| PlanItem {
+                gateway: i,
+                before,
+                after,
+            }),
+        };
+        match decision {
+            Ok(item) => items.push(item),
+            Err(why) => skipped.push((i, why)),
+        }
+    }
+    (items, skipped)
+}
+
 /// Plan moving green to `target(weights)` on every gateway in scope.
 fn plan_weights(
     state: &State,
     kind: PlanKind,
     target: impl Fn(Weights) -> Option<Weights>,
 ) -> Planned {
-    let mut items = Vec::new();
-    let mut skipped = Vec::new();
-    let mut reasons = Vec::new();
-    for i in state.scope_members() {
-        let g = &state.gateways[i];
-        if let Some(why) = unavailable(g, state) {
-            skipped.push((i, why));
-            continue;
-        }
+    let (items, skipped) = sort_scope(state, |g, before| {
         if g.drain.is_some() {
-            skipped.push((i, "drain under way".into()));
-            continue;
+            return Err("drain under way".into());
         }
-        let before = g.model.weights.expect("checked by unavailable");
-        let Some(after) = target(before).filter(|a| *a != before) else {
-            skipped.push((i, format!("already at {before}")));
-            continue;
-        };
-        if after.green > before.green {
-            if let TtftVerdict::Halt {
-                delta_pct,
-                blue_p50,
-                green_p50,
-            } = g.verdicts.ttft
-            {
-                reasons.push(format!(
+        target(before)
+            .filter(|a| *a != before)
+            .ok_or_else(|| format!("already at {before}"))
+    });
+    let reasons: Vec<String> = items
+        .iter()
+        .filter(|it| it.after.green > it.before.green)
+        .filter_map(|it| {
+            let g = &state.gateways[it.gateway];
+            match g.verdicts.ttft {
+                TtftVerdict::Halt {
+                    delta_pct,
+                    blue_p50,
+                    green_p50,
+                } => Some(format!(
                     "{}: green p50 TTFT {green_p50} ms is {delta_pct:+.1} % vs blue {blue_p50} ms (limit +{} %)",
                     g.name, state.cfg.ttft_halt_pct
-                ));
+                )),
+                _ => None,
             }
-        }
-        items.push(PlanItem {
-            gateway: i,
-            before,
-            after,
-        });
-    }
+        })
+        .collect();
     match finish(kind, state, items, skipped) {
         Planned::Ready(plan) if !reasons.is_empty() => Planned::Refused { plan, reasons },
         other => other,
@@ -147,26 +160,13 @@ pub fn step_to(state: &State, green: u8) -> Planned {
 
 /// Roll back every gateway in scope: 100/0 and stop green.
 pub fn rollback(state: &State) -> Planned {
-    let mut items = Vec::new();
-    let mut skipped = Vec::new();
-    for i in state.scope_members() {
-        let g = &state.gateways[i];
-        if let Some(why) = unavailable(g, state) {
-            skipped.push((i, why));
-            continue;
-        }
-        let before = g.model.weights.expect("checked by unavailable");
+    let (items, skipped) = sort_scope(state, |g, before| {
         let green_running = g.model.host.as_ref().is_none_or(|h| h.running.green);
         if before == Weights::STEADY && !green_running {
-            skipped.push((i, "already 100/0 with green stopped".into()));
-            continue;
+            return Err("already 100/0 with green stopped".into());
         }
-        items.push(PlanItem {
-            gateway: i,
-            before,
-            after: Weights::STEADY,
-        });
-    }
+        Ok(Weights::STEADY)
+    });
     finish(PlanKind::Rollback, state, items, skipped)
 }
 
@@ -186,29 +186,17 @@ pub fn drain(state: &State, color: Option<Color>) -> Planned {
             ));
         }
     };
-    let mut items = Vec::new();
-    let mut skipped = Vec::new();
-    for i in state.scope_members() {
-        let g = &state.gateways[i];
-        if let Some(why) = unavailable(g, state) {
-            skipped.push((i, why));
-            continue;
-        }
-        let w = g.model.weights.expect("checked by unavailable");
+    let (items, skipped) = sort_scope(state, |g, w| {
         if w.of(color) != 0 {
-            skipped.push((i, format!("{color} still carries traffic ({w})")));
+            Err(format!("{color} still carries traffic ({w})"))
         } else if g.drain.is_some() {
-            skipped.push((i, "drain already under way".into()));
+            Err("drain already under way".into())
         } else if g.model.host.as_ref().is_some_and(|h| !h.running[color]) {
-            skipped.push((i, format!("{color} already stopped")));
+            Err(format!("{color} already stopped"))
         } else {
-            items.push(PlanItem {
-                gateway: i,
-                before: w,
-                after: w,
-            });
+            Ok(w)
         }
-    }
+    });
     finish(PlanKind::Drain { color }, state, items, skipped)
 }
 
