@@ -313,3 +313,22 @@ fn same_seed_same_session() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn remapped_keys_act_and_old_keys_do_not() {
+    use cutover::app::keymap::{KeyList, KeysConfig};
+    let keys = KeysConfig {
+        step_up: Some(KeyList(vec!["+".into()])),
+        ..KeysConfig::default()
+    };
+    let keymap = KeyMap::from_config(&keys).unwrap();
+    let s = Scenario::find("happy-path").unwrap();
+    let mut d = sim::demo(s, 1, GuardConfig::default(), keymap, ThemeSet::builtin());
+    d.advance_to(5_000);
+    press(&mut d, "]");
+    later(&mut d, 3);
+    assert_eq!(weights(&d, 0), Weights::STEADY, "] is no longer bound");
+    press(&mut d, "+");
+    later(&mut d, 3);
+    assert_eq!(weights(&d, 0), w(10));
+}

@@ -175,3 +175,17 @@ fn sigterm_restores_the_terminal() {
     );
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
+
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    let t = Tmux::start(80, 24, &demo_cmd(""));
+    t.wait_for("the first frame", |s| s.contains("gw-a1"));
+    t.cmd(&["send-keys", "C-c"]);
+    let s = t.wait_for("exit", exited);
+    assert!(s.contains("exit=0"), "{s}");
+    assert!(
+        s.lines().any(|l| l.trim() == "icanon"),
+        "terminal left in raw mode:\n{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
+}
