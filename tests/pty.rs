@@ -136,9 +136,13 @@ fn keys_change_the_simulated_fleet_and_quit_restores_the_terminal() {
     t.wait_for("the dialog to close", |s| !s.contains("Confirm"));
 
     t.keys("R");
-    t.wait_for("the rollback dialog", |s| {
+    let s = t.wait_for("the rollback dialog", |s| {
         s.contains("Confirm") && s.contains("rollback")
     });
+    assert!(
+        s.contains("then green is stopped"),
+        "the dialog must say green is stopped:\n{s}"
+    );
     t.keys("y");
     t.wait_for("gw-a1 back at 100/0", |s| {
         row(s, "gw-a1").contains("100/0") && !s.contains("Confirm")

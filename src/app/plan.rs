@@ -68,6 +68,17 @@ impl PlanKind {
             PlanKind::Drain { color } => format!("drain {color}"),
         }
     }
+
+    /// What happens beyond the weight change, said in dialogs and logs.
+    pub fn consequence(&self, drain_window_secs: u64) -> Option<String> {
+        match self {
+            PlanKind::Rollback => Some("then green is stopped".into()),
+            PlanKind::Drain { color } => Some(format!(
+                "{color} is stopped once its connections reach 0, or after {drain_window_secs} s"
+            )),
+            PlanKind::Step { .. } | PlanKind::StepTo { .. } => None,
+        }
+    }
 }
 
 /// One gateway's part of a plan.

@@ -200,20 +200,21 @@ pub fn drain(state: &State, color: Option<Color>) -> Planned {
     finish(PlanKind::Drain { color }, state, items, skipped)
 }
 
-/// Lines describing a plan, one per gateway, for dialogs, logs and audit.
+/// Lines describing a plan, one per gateway, for logs and audit.
 pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
+    let then = plan
+        .kind
+        .consequence(state.cfg.drain_window_secs)
+        .map_or(String::new(), |c| format!("; {c}"));
     let mut out: Vec<String> = plan
         .items
         .iter()
         .map(|it| {
             let name = &state.gateways[it.gateway].name;
-            match plan.kind {
-                PlanKind::Rollback => format!("{name}: {} -> 100/0, then stop green", it.before),
-                PlanKind::Drain { color } => format!(
-                    "{name}: wait for {color} connections to close (at most {} s), then stop {color}",
-                    state.cfg.drain_window_secs
-                ),
-                _ => format!("{name}: {} -> {}", it.before, it.after),
+            if it.before == it.after {
+                format!("{name}: at {}{then}", it.before)
+            } else {
+                format!("{name}: {} -> {}{then}", it.before, it.after)
             }
         })
         .collect();
@@ -225,16 +226,17 @@ pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
     out
 }
 
-/// Scope of a plan, for the dialog title.
+/// "step green +10 on AZ eu-west-1a": the action and the scope it was made for.
+pub fn action_on(plan: &Plan) -> String {
+    format!("{} on {}", plan.kind.label(), plan.scope_label)
+}
+
+/// The action, its scope and how many gateways change, for dialogs and logs.
 pub fn title(plan: &Plan) -> String {
-    let n = plan.items.len();
-    let scope = match plan.scope {
-        Scope::Gateway => plan.scope_label.clone(),
-        _ => format!(
-            "{} ({n} gateway{})",
-            plan.scope_label,
-            if n == 1 { "" } else { "s" }
-        ),
-    };
-    format!("{} on {scope}", plan.kind.label())
+    let head = action_on(plan);
+    match (plan.scope, plan.items.len()) {
+        (Scope::Gateway, _) => head,
+        (_, 1) => format!("{head}: 1 gateway changes"),
+        (_, n) => format!("{head}: {n} gateways change"),
+    }
 }

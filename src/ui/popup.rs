@@ -4,6 +4,7 @@ use super::theme::Theme;
 use super::{fmt, spans};
 use crate::app::action::Action;
 use crate::app::plan::{Plan, PlanKind};
+use crate::app::planner;
 use crate::app::state::{Popup, State};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -144,10 +145,11 @@ fn help(state: &State, height: usize, t: &Theme) -> Dialog {
 
 /// The plan's action, scope, every gateway before -> after, and the skipped ones with reasons.
 fn confirm(plan: &Plan, state: &State, w: usize, t: &Theme) -> Dialog {
-    let n = plan.items.len();
-    let noun = if n == 1 { "gateway" } else { "gateways" };
-    let head = format!("{} on {}: {n} {noun}", plan.kind.label(), plan.scope_label);
-    let mut lines = vec![Line::styled(head, t.title), Line::raw("")];
+    let mut lines = vec![Line::styled(planner::title(plan), t.title)];
+    if let Some(then) = plan.kind.consequence(state.cfg.drain_window_secs) {
+        lines.push(Line::styled(then, t.warn));
+    }
+    lines.push(Line::raw(""));
     lines.extend(items(plan, state, t));
     lines.extend(skipped(plan, state, w, t));
     if plan.overridden {
@@ -171,7 +173,7 @@ fn confirm(plan: &Plan, state: &State, w: usize, t: &Theme) -> Dialog {
 
 /// Why the plan was refused, what it would do, and the override key.
 fn refused(plan: &Plan, reasons: &[String], state: &State, w: usize, t: &Theme) -> Dialog {
-    let head = format!("{} on {} was refused:", plan.kind.label(), plan.scope_label);
+    let head = format!("{} was refused:", planner::action_on(plan));
     let mut lines = vec![Line::styled(head, t.alarm), Line::raw("")];
     for r in reasons {
         lines.extend(wrapped("• ", &fmt::sanitize(r), w, t.text));
