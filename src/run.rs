@@ -80,7 +80,7 @@ fn settings(global: &GlobalFlags, config: Option<&Config>) -> Result<Settings, F
         .as_deref()
         .or(config.and_then(|c| c.theme.as_deref()));
     let theme = themes.select(requested, no_color).map_err(usage)?;
-    let mut guard = config.map(|c| c.guardrails.clone()).unwrap_or_default();
+    let mut guard = config.map(|c| c.guardrails).unwrap_or_default();
     if global.no_auto_rollback {
         guard.auto_rollback = false;
     }

@@ -34,6 +34,11 @@ pub fn sanitize(input: &str) -> String {
     out
 }
 
+/// True when `s` has nothing `sanitize` would change (short of the length cap).
+pub fn is_clean(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || is_bidi_control(c))
+}
+
 /// Sanitize raw bytes (invalid UTF-8 becomes U+FFFD).
 pub fn sanitize_bytes(input: &[u8]) -> String {
     sanitize(&String::from_utf8_lossy(input))

@@ -71,37 +71,6 @@ impl Default for Verdicts {
     }
 }
 
-impl Verdicts {
-    /// Short names of the alarms that are active now (for the table and `status --json`).
-    pub fn alarms(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.ttft.halts() {
-            out.push("ttft_halt".to_string());
-        }
-        if matches!(
-            self.fivexx,
-            FivexxState::Breaching { .. } | FivexxState::Fire { .. }
-        ) {
-            out.push("5xx_delta".to_string());
-        }
-        for c in Color::BOTH {
-            if self.burn[c].page {
-                out.push(format!("burn_page_{c}"));
-            }
-        }
-        if !self.listeners.is_empty() {
-            out.push("listener_not_loopback".to_string());
-        }
-        if self.clock_skew_ms.is_some() {
-            out.push("clock_skew".to_string());
-        }
-        if self.stale {
-            out.push("stale".to_string());
-        }
-        out
-    }
-}
-
 /// An operation under way on a gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InFlight {

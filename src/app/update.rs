@@ -368,7 +368,7 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
 /// Recompute one gateway's figures and guardrails, firing what is due.
 fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let now = s.now;
-    let cfg = s.cfg.clone();
+    let cfg = s.cfg;
     let auto_allowed = !s.session.read_only;
     let g = &mut s.gateways[i];
     g.model.refresh(now, HISTORY_EVERY_MS);
@@ -400,7 +400,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     };
     let gcfg = crate::guard::GuardConfig {
         auto_rollback: cfg.auto_rollback && auto_allowed,
-        ..cfg.clone()
+        ..cfg
     };
     v.fivexx = fivexx::evaluate(&mut g.breach, now, counts, green_weight, &gcfg);
     let name = g.name.clone();

@@ -10,7 +10,7 @@ use crate::model::Ms;
 use serde::Deserialize;
 
 /// Guardrail thresholds; every number of the product spec, configurable.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GuardConfig {
     /// Weight points per step.

@@ -130,15 +130,10 @@ pub fn weights(w: Option<Weights>) -> String {
 }
 
 /// True for characters that must not reach the terminal from remote text.
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 /// `s` safe to draw: borrowed when already clean, else cleaned by the crate's remote-text
 /// sanitizer (escape sequences removed whole, other controls turned into spaces) and trimmed.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_unsafe) {
+    if !crate::sanitize::is_clean(s) {
         Cow::Owned(crate::sanitize::sanitize(s).trim().to_string())
     } else {
         Cow::Borrowed(s)
