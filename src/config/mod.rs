@@ -1,8 +1,9 @@
 //! `fleet.toml`: serde structs with defaults and `deny_unknown_fields`, and errors that
 //! name the file, the line and the field at fault (`fleet.toml:7:1: guardrails.stepp: ...`).
-//!
-//! The `[[gateway]]` list describing a real fleet (hosts, AZs, nginx paths) comes with the
-//! SSH control work; until then a file with `[[gateway]]` is rejected as an unknown field.
+
+pub mod fleet;
+
+pub use fleet::{ColorConfig, GatewayConfig, SshSettings};
 
 use crate::app::keymap::{KeyMap, KeysConfig};
 use crate::guard::GuardConfig;
@@ -25,6 +26,10 @@ pub struct Config {
     pub guardrails: GuardConfig,
     /// Settings of `cutover demo` (`[demo]`).
     pub demo: DemoConfig,
+    /// How hosts are reached (`[ssh]`).
+    pub ssh: SshSettings,
+    /// The real fleet, one `[[gateway]]` table per host.
+    pub gateway: Vec<GatewayConfig>,
     /// The resolved key bindings: the defaults overridden by `keys` (filled in by [`Config::load`]).
     #[serde(skip)]
     pub keymap: KeyMap,
@@ -80,6 +85,12 @@ impl Config {
                 cfg.themes_dir = Some(base.join(dir));
             }
         }
+        if let Some(file) = &cfg.ssh.config {
+            if file.is_relative() {
+                let base = path.parent().unwrap_or(Path::new(""));
+                cfg.ssh.config = Some(base.join(file));
+            }
+        }
         Ok(cfg)
     }
 
@@ -90,6 +101,7 @@ impl Config {
         let at = |msg: String| ConfigError::from_message(path, src, &msg);
         cfg.guardrails.validate().map_err(at)?;
         cfg.demo.validate().map_err(at)?;
+        fleet::validate(&cfg.ssh, &cfg.gateway).map_err(|e| fleet_error(path, src, &e))?;
         if let Some(theme) = &cfg.theme {
             if theme.trim().is_empty() {
                 return Err(at("theme: must not be empty".into()));
@@ -178,6 +190,69 @@ impl ConfigError {
             message: one_line(message),
         }
     }
+}
+
+/// A fleet validation error located at its `[[gateway]]` table's field.
+fn fleet_error(path: &Path, src: &str, e: &fleet::FleetError) -> ConfigError {
+    let (label, pos) = match e.gateway {
+        Some(i) => (
+            format!("gateway[{}].{}", i + 1, e.field),
+            locate_in_array(src, "gateway", i, &e.field),
+        ),
+        None => (
+            format!("ssh.{}", e.field),
+            locate_field(src, &format!("ssh.{}", e.field)),
+        ),
+    };
+    ConfigError {
+        path: path.to_path_buf(),
+        line: pos.map(|p| p.0),
+        column: pos.map(|p| p.1),
+        field: Some(label),
+        message: one_line(&e.message),
+    }
+}
+
+/// Where `field` (relative to the table, e.g. `blue.addr`) is set in the `index`-th `[[array]]` table.
+/// Falls back to the table's header line when the field is not written there.
+pub(crate) fn locate_in_array(
+    src: &str,
+    array: &str,
+    index: usize,
+    field: &str,
+) -> Option<(usize, usize)> {
+    let array_path = vec![array.to_string()];
+    let mut seen = 0usize;
+    let mut inside = false;
+    let mut header_pos = None;
+    let mut table: Vec<String> = Vec::new();
+    for (n, line) in src.lines().enumerate() {
+        if let Some(h) = header(line) {
+            let is_element = line.trim_start().starts_with("[[") && h == array_path;
+            if is_element {
+                inside = seen == index;
+                seen += 1;
+                if inside {
+                    header_pos = Some((n + 1, line.len() - line.trim_start().len() + 1));
+                }
+            } else if inside && !h.starts_with(&array_path) {
+                inside = false;
+            }
+            table = h;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        for (start, key) in line_keys(line) {
+            let mut full = table[1..].to_vec();
+            full.extend(key);
+            if full.join(".") == field {
+                return Some((n + 1, line[..start].chars().count() + 1));
+            }
+        }
+    }
+    header_pos
 }
 
 /// Collapse toml's multi-line messages into one line.
@@ -520,10 +595,42 @@ azs = ["eu-west-1a", "eu-west-1b"]
     }
 
     #[test]
-    fn gateway_list_is_not_yet_accepted() {
+    fn gateway_errors_name_the_gateway_line_and_field() {
+        let gw = |name: &str, blue: &str| {
+            format!(
+                "[[gateway]]\nname = \"{name}\"\naz = \"az-a\"\nssh = \"{name}\"\n\
+                 nginx_conf = \"/etc/nginx/conf.d/gw.conf\"\naccess_log = \"/var/log/nginx/access.log\"\n\
+                 health_url = \"http://{name}/health\"\n\
+                 [gateway.blue]\naddr = \"{blue}\"\nstart = \"s\"\nstop = \"s\"\nversion = \"v\"\n\
+                 [gateway.green]\naddr = \"127.0.0.1:8788\"\nstart = \"s\"\nstop = \"s\"\nversion = \"v\"\n"
+            )
+        };
+        let good = format!(
+            "{}{}",
+            gw("gw1", "127.0.0.1:8787"),
+            gw("gw2", "127.0.0.1:8787")
+        );
+        let (_f, r) = load(&good);
+        let cfg = r.unwrap();
+        assert_eq!(cfg.gateway.len(), 2);
+        assert_eq!(cfg.gateway[1].upstream, "gateway");
+
+        let bad = format!("{}{}", gw("gw1", "127.0.0.1:8787"), gw("gw2", "127.0.0.1"));
+        let (_f, r) = load(&bad);
+        let e = r.unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("gateway[2].blue.addr"), "{e}");
+        let line = bad
+            .lines()
+            .position(|l| l == "addr = \"127.0.0.1\"")
+            .unwrap()
+            + 1;
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.to_string().contains("expected host:port"), "{e}");
+
         let (_f, r) = load("[[gateway]]\nname = \"gw1\"\n");
         let e = r.unwrap_err();
-        assert_eq!(e.line, Some(1), "{e}");
+        assert_eq!(e.line, Some(1), "missing fields point at the table: {e}");
+        assert!(e.message.contains("missing field"), "{e}");
     }
 
     #[test]
