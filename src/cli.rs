@@ -1,6 +1,7 @@
 //! Command-line definitions (clap).
 
-use clap::{Args, Parser, Subcommand};
+use crate::model::{Color, Weights};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Terminal cockpit for blue/green cutovers of AI gateways behind nginx.
@@ -43,6 +44,130 @@ pub struct GlobalFlags {
 pub enum Command {
     /// The cockpit on a simulated in-process fleet (no network, no config needed).
     Demo(DemoArgs),
+    /// A real local fleet (nginx, sshd, gateway processes) for tests and rehearsal.
+    Lab(LabArgs),
+}
+
+/// Arguments of `cutover lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// What to do with the lab.
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+/// `cutover lab` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start N gateway hosts on loopback addresses and write fleet.toml, ssh_config, known_hosts.
+    Up {
+        /// Number of gateway hosts (spread over up to three AZs).
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        gateways: usize,
+        /// Directory for configs, keys, logs and state.
+        #[arg(long, value_name = "DIR", default_value = "cutover-lab")]
+        dir: PathBuf,
+        /// Upstream weights every host starts with, BLUE/GREEN.
+        #[arg(long, value_name = "B/G", default_value = "100/0", value_parser = parse_weights)]
+        weights: Weights,
+    },
+    /// Stop every process of the lab in DIR.
+    Down {
+        /// The lab's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Change a running color's behaviour: ttft_ms=900 error_rate=0.2 disk=false hang=true ...
+    Fault {
+        /// The lab's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Gateway to change (repeatable; default: every gateway).
+        #[arg(long, value_name = "NAME")]
+        gateway: Vec<String>,
+        /// The color to change.
+        #[arg(long, value_enum)]
+        color: ColorArg,
+        /// KEY=VALUE assignments.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// A lab host's service manager: what fleet.toml's start/stop/version commands run.
+    Color {
+        /// start, stop or version.
+        #[arg(value_enum)]
+        verb: ColorVerb,
+        /// The lab's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The gateway host.
+        #[arg(long, value_name = "NAME")]
+        gateway: String,
+        /// The color.
+        #[arg(long, value_enum)]
+        color: ColorArg,
+    },
+    /// Serve one color in the foreground (started by `lab color start`).
+    #[command(hide = true)]
+    Serve {
+        /// The lab's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The gateway host.
+        #[arg(long, value_name = "NAME")]
+        gateway: String,
+        /// The color.
+        #[arg(long, value_enum)]
+        color: ColorArg,
+    },
+}
+
+/// A color on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// The running build.
+    Blue,
+    /// The new build.
+    Green,
+}
+
+impl From<ColorArg> for Color {
+    fn from(c: ColorArg) -> Color {
+        match c {
+            ColorArg::Blue => Color::Blue,
+            ColorArg::Green => Color::Green,
+        }
+    }
+}
+
+/// What `lab color` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorVerb {
+    /// Start the color (no-op if running) and return once it listens.
+    Start,
+    /// Stop the color (no-op if stopped).
+    Stop,
+    /// Print the running color's version.
+    Version,
+}
+
+/// `70/30` → blue 70, green 30; the two must add up to 100.
+pub fn parse_weights(s: &str) -> Result<Weights, String> {
+    let (b, g) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected BLUE/GREEN, e.g. 90/10"))?;
+    let b: u8 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: {b:?} is not a whole number"))?;
+    let g: u8 = g
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: {g:?} is not a whole number"))?;
+    if u16::from(b) + u16::from(g) != 100 {
+        return Err(format!("{s:?}: blue and green must add up to 100"));
+    }
+    Ok(Weights { blue: b, green: g })
 }
 
 /// Arguments of `cutover demo`.

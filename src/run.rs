@@ -2,9 +2,11 @@
 
 use crate::app::keymap::KeyMap;
 use crate::app::state::Session;
-use crate::cli::{Cli, Command, DemoArgs, GlobalFlags};
+use crate::cli::{Cli, ColorVerb, Command, DemoArgs, GlobalFlags, LabCommand};
 use crate::config::Config;
 use crate::guard::GuardConfig;
+use crate::lab::{self, LabError};
+use crate::model::Color;
 use crate::sim::{self, Scenario, scenario::DEFAULT_SCENARIO};
 use crate::tui::{self, Clock};
 use crate::ui::theme::{self, ThemeSet};
@@ -46,6 +48,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     };
     match cli.command {
         Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
+        Some(Command::Lab(args)) => lab(args.command),
         None if config.is_none() => Err(usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
@@ -185,5 +188,88 @@ fn init_logging() {
         tui_logger::set_default_level(tui_logger::LevelFilter::Info);
         let subscriber = tracing_subscriber::registry().with(tui_logger::TuiTracingSubscriberLayer);
         let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+}
+
+impl From<LabError> for Failure {
+    fn from(e: LabError) -> Failure {
+        match e {
+            LabError::Usage(message) => Failure { code: 2, message },
+            LabError::Failed(message) => Failure { code: 1, message },
+        }
+    }
+}
+
+fn failed(message: String) -> Failure {
+    Failure { code: 1, message }
+}
+
+/// `cutover lab ...`.
+fn lab(cmd: LabCommand) -> Result<(), Failure> {
+    match cmd {
+        LabCommand::Up {
+            gateways,
+            dir,
+            weights,
+        } => {
+            let state = lab::up::up(&lab::up::UpOptions {
+                gateways,
+                dir,
+                weights,
+            })?;
+            let layout = lab::layout::Layout::new(std::path::Path::new(&state.dir));
+            print!("{}", lab::up::summary(&layout, &state, weights));
+            Ok(())
+        }
+        LabCommand::Down { dir } => {
+            let report = lab::down::down(&dir)?;
+            println!(
+                "lab down: stopped {} processes of {} gateways in {}; nothing listens on their addresses",
+                report.stopped.len(),
+                report.hosts,
+                report.dir
+            );
+            Ok(())
+        }
+        LabCommand::Fault {
+            dir,
+            gateway,
+            color,
+            set,
+        } => {
+            let c = Color::from(color);
+            for (name, b) in lab::fault::fault(&dir, &gateway, c, &set)? {
+                let json = serde_json::to_string(&b).unwrap_or_default();
+                println!("{name} {}: {json}", c.name());
+            }
+            Ok(())
+        }
+        LabCommand::Color {
+            verb,
+            dir,
+            gateway,
+            color,
+        } => {
+            let (layout, state) = lab::color::load(&dir).map_err(failed)?;
+            let host = state.host(&gateway).map_err(usage)?.clone();
+            let c = Color::from(color);
+            let line = match verb {
+                ColorVerb::Start => lab::color::start(&layout, &state, &host, c),
+                ColorVerb::Stop => lab::color::stop(&layout, &state, &host, c),
+                ColorVerb::Version => lab::color::version(&state, &host, c),
+            }
+            .map_err(failed)?;
+            println!("{line}");
+            Ok(())
+        }
+        LabCommand::Serve {
+            dir,
+            gateway,
+            color,
+        } => {
+            let (layout, state) = lab::color::load(&dir).map_err(failed)?;
+            let host = state.host(&gateway).map_err(usage)?.clone();
+            lab::color::serve(&layout, &host, Color::from(color)).map_err(failed)
+        }
     }
 }

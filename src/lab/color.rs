@@ -1,0 +1,192 @@
+//! A lab host's service manager: start, stop and version of one color, as fleet.toml runs them.
+
+use super::gateway::{self, Behaviour, GatewaySpec};
+use super::layout::{self, Layout};
+use super::process;
+use super::state::{HostState, LabState};
+use crate::model::Color;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// How long a color may take to listen after it is started.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a color gets to exit after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+fn marker(state: &LabState) -> &str {
+    &state.dir
+}
+
+/// The pid in a color's pid file, if that process is alive and ours.
+pub fn running_pid(layout: &Layout, state: &LabState, host: &str, c: Color) -> Option<u32> {
+    let text = std::fs::read_to_string(layout.color_pid(host, c)).ok()?;
+    let pid = text.trim().parse().ok()?;
+    process::ours(pid, marker(state)).then_some(pid)
+}
+
+/// The behaviour a color starts with: its saved file, or the defaults.
+pub fn saved_behaviour(layout: &Layout, host: &str, c: Color) -> Result<Behaviour, String> {
+    let path = layout.color_behaviour(host, c);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let b: Behaviour =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            b.validate()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(b)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Behaviour::default()),
+        Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+    }
+}
+
+/// Save the behaviour a color starts with next time.
+pub fn save_behaviour(layout: &Layout, host: &str, c: Color, b: &Behaviour) -> Result<(), String> {
+    let path = layout.color_behaviour(host, c);
+    let text = serde_json::to_string_pretty(b).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
+}
+
+/// Start a color like a service manager would: detached, and return once it listens.
+/// Starting a running color is not an error (as `systemctl start`).
+pub fn start(
+    layout: &Layout,
+    state: &LabState,
+    host: &HostState,
+    c: Color,
+) -> Result<String, String> {
+    if let Some(pid) = running_pid(layout, state, &host.name, c) {
+        return Ok(format!(
+            "{} {} already running (pid {pid})",
+            host.name,
+            c.name()
+        ));
+    }
+    let addr = layout::color_addr(host.ip, c);
+    if process::listening(addr) {
+        return Err(format!(
+            "{} {}: something else already listens on {addr}",
+            host.name,
+            c.name()
+        ));
+    }
+    let log = layout.color_log(&host.name, c);
+    let mut cmd = Command::new(&state.binary);
+    cmd.args([
+        "lab",
+        "serve",
+        "--dir",
+        &state.dir,
+        "--gateway",
+        &host.name,
+        "--color",
+        c.name(),
+    ]);
+    let mut child = process::spawn_detached(&mut cmd, &log).map_err(|e| {
+        format!(
+            "{} {}: cannot start {}: {e}",
+            host.name,
+            c.name(),
+            state.binary
+        )
+    })?;
+    let what = format!("{} {} gateway", host.name, c.name());
+    if let Err(e) = process::wait_listening(addr, &mut child, START_TIMEOUT, &what, &log) {
+        process::terminate(&[child.id()], STOP_GRACE);
+        return Err(e);
+    }
+    let pid = child.id();
+    std::fs::write(layout.color_pid(&host.name, c), format!("{pid}\n")).map_err(|e| {
+        process::terminate(&[pid], STOP_GRACE);
+        format!("{} {}: cannot write its pid file: {e}", host.name, c.name())
+    })?;
+    Ok(format!(
+        "{} {} started (pid {pid}) on {addr}",
+        host.name,
+        c.name()
+    ))
+}
+
+/// Stop a color; stopping a stopped color is not an error (as `systemctl stop`).
+pub fn stop(
+    layout: &Layout,
+    state: &LabState,
+    host: &HostState,
+    c: Color,
+) -> Result<String, String> {
+    let pid_file = layout.color_pid(&host.name, c);
+    let Some(pid) = running_pid(layout, state, &host.name, c) else {
+        let _ = std::fs::remove_file(&pid_file);
+        return Ok(format!("{} {} is not running", host.name, c.name()));
+    };
+    let left = process::terminate(&[pid], STOP_GRACE);
+    if !left.is_empty() {
+        return Err(format!(
+            "{} {}: pid {pid} did not exit",
+            host.name,
+            c.name()
+        ));
+    }
+    let _ = std::fs::remove_file(&pid_file);
+    Ok(format!("{} {} stopped (pid {pid})", host.name, c.name()))
+}
+
+/// Ask a running color for its version.
+pub fn version(state: &LabState, host: &HostState, c: Color) -> Result<String, String> {
+    let addr = layout::color_addr(host.ip, c);
+    let rt = runtime()?;
+    rt.block_on(gateway::get_version(addr, Duration::from_secs(3)))
+        .map_err(|e| format!("{} {} ({}): {e}", host.name, c.name(), state.dir))
+}
+
+/// Serve one color in this process until SIGTERM or SIGINT (`lab serve`, started by [`start`]).
+pub fn serve(layout: &Layout, host: &HostState, c: Color) -> Result<(), String> {
+    let behaviour = saved_behaviour(layout, &host.name, c)?;
+    let spec = GatewaySpec {
+        color: c,
+        version: layout::color_version(c).to_string(),
+        behaviour,
+    };
+    let addr = layout::color_addr(host.ip, c);
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let shutdown = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        gateway::serve(listener, spec, shutdown)
+            .await
+            .map_err(|e| format!("serving on {addr}: {e}"))
+    })
+}
+
+/// A small runtime for one command's worth of async IO.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Load a lab's state for a color command run on a "host" of the lab.
+pub fn load(dir: &Path) -> Result<(Layout, LabState), String> {
+    let layout = Layout::new(dir);
+    let state =
+        LabState::load(&layout.state()).map_err(|e| format!("no lab in {}: {e}", dir.display()))?;
+    Ok((Layout::new(Path::new(&state.dir)), state))
+}

@@ -1,0 +1,355 @@
+//! The text of every file a lab writes: nginx, sshd and ssh configs, and `fleet.toml`. Pure.
+
+use super::layout::{self, Layout};
+use crate::model::{Color, Weights};
+use crate::nginx::{self, upstream};
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+/// One host of a lab, as the renderers need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSpec {
+    /// Gateway name (`gw-a1`).
+    pub name: String,
+    /// Availability zone (`az-a`).
+    pub az: String,
+    /// The host's own loopback address.
+    pub ip: Ipv4Addr,
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The main nginx.conf of a host: foreground master, logs in its prefix, the cutover log format.
+pub fn nginx_conf(layout: &Layout, host: &HostSpec) -> String {
+    let name = &host.name;
+    format!(
+        "# Written by `cutover lab up` for lab host {name}.\n\
+         daemon off;\n\
+         worker_processes 1;\n\
+         pid {pid};\n\
+         error_log {error_log} notice;\n\
+         # Old workers finish in-flight streams after a reload; this bounds how long.\n\
+         worker_shutdown_timeout 300s;\n\
+         \n\
+         events {{\n    worker_connections 1024;\n}}\n\
+         \n\
+         http {{\n\
+         \x20   {log_format}\n\
+         \x20   access_log {access_log} {fmt};\n\
+         \x20   client_body_buffer_size 1m;\n\
+         \x20   client_body_temp_path temp/client_body;\n\
+         \x20   proxy_temp_path temp/proxy;\n\
+         \x20   fastcgi_temp_path temp/fastcgi;\n\
+         \x20   uwsgi_temp_path temp/uwsgi;\n\
+         \x20   scgi_temp_path temp/scgi;\n\
+         \x20   include {gateway_conf};\n\
+         }}\n",
+        pid = p(&layout.nginx_pid(name)),
+        error_log = p(&layout.error_log(name)),
+        log_format = nginx::log_format_directive(),
+        access_log = p(&layout.access_log(name)),
+        fmt = nginx::LOG_FORMAT_NAME,
+        gateway_conf = p(&layout.gateway_conf(name)),
+    )
+}
+
+/// The included file with the weighted upstream, the public listener and stub_status.
+pub fn gateway_conf(host: &HostSpec, w: Weights) -> String {
+    let ip = host.ip;
+    let block = upstream::render_block(
+        layout::UPSTREAM,
+        &layout::color_addr(ip, Color::Blue).to_string(),
+        &layout::color_addr(ip, Color::Green).to_string(),
+        w,
+    );
+    format!(
+        "# The cutover cockpit rewrites only the two server lines of this upstream.\n\
+         {block}\n\
+         server {{\n\
+         \x20   listen {ip}:{http};\n\
+         \x20   location = /v1/chat/completions {{\n\
+         \x20       proxy_pass http://{up};\n\
+         \x20       proxy_http_version 1.1;\n\
+         \x20       proxy_set_header Connection \"\";\n\
+         \x20       proxy_set_header X-Request-Id $request_id;\n\
+         \x20       # Stream tokens as they come (SSE).\n\
+         \x20       proxy_buffering off;\n\
+         \x20       proxy_read_timeout 300s;\n\
+         \x20   }}\n\
+         \x20   location = /health {{\n\
+         \x20       proxy_pass http://{up};\n\
+         \x20       proxy_http_version 1.1;\n\
+         \x20       proxy_set_header Connection \"\";\n\
+         \x20   }}\n\
+         \x20   location / {{\n\
+         \x20       return 404;\n\
+         \x20   }}\n\
+         }}\n\
+         \n\
+         server {{\n\
+         \x20   listen {ip}:{status};\n\
+         \x20   location = /nginx_status {{\n\
+         \x20       stub_status;\n\
+         \x20       allow 127.0.0.0/8;\n\
+         \x20       deny all;\n\
+         \x20   }}\n\
+         }}\n",
+        http = layout::HTTP_PORT,
+        status = layout::STATUS_PORT,
+        up = layout::UPSTREAM,
+    )
+}
+
+/// A host's sshd_config: its own address, host key and pid file; public keys only.
+pub fn sshd_config(layout: &Layout, host: &HostSpec, user: &str) -> String {
+    let name = &host.name;
+    format!(
+        "# Written by `cutover lab up` for lab host {name}.\n\
+         ListenAddress {ip}:{port}\n\
+         HostKey {host_key}\n\
+         PidFile {pid}\n\
+         AuthorizedKeysFile {authorized}\n\
+         AuthenticationMethods publickey\n\
+         PubkeyAuthentication yes\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         UsePAM no\n\
+         # The lab directory may live anywhere (a test's temp dir); its modes are not checked.\n\
+         StrictModes no\n\
+         PermitRootLogin prohibit-password\n\
+         AllowUsers {user}\n\
+         AllowTcpForwarding local\n\
+         X11Forwarding no\n\
+         PermitUserEnvironment no\n\
+         # The cockpit multiplexes many sessions over one connection per host.\n\
+         MaxSessions 64\n\
+         MaxStartups 64:30:128\n\
+         LogLevel INFO\n",
+        ip = host.ip,
+        port = layout::SSH_PORT,
+        host_key = p(&layout.host_key(name)),
+        pid = p(&layout.host(name).join("sshd.pid")),
+        authorized = p(&layout.authorized_keys()),
+    )
+}
+
+/// The ssh client configuration: one `Host` per gateway, strict host keys, batch mode.
+pub fn ssh_config(layout: &Layout, hosts: &[HostSpec], user: &str) -> String {
+    let mut s = format!(
+        "# Written by `cutover lab up`. Use: ssh -F {} gw-a1 ...\n",
+        p(&layout.ssh_config())
+    );
+    for h in hosts {
+        s.push_str(&format!(
+            "\nHost {}\n    HostName {}\n    Port {}\n",
+            h.name,
+            h.ip,
+            layout::SSH_PORT
+        ));
+    }
+    s.push_str(&format!(
+        "\nHost *\n\
+         \x20   User {user}\n\
+         \x20   IdentityFile {key}\n\
+         \x20   IdentitiesOnly yes\n\
+         \x20   IdentityAgent none\n\
+         \x20   UserKnownHostsFile {known}\n\
+         \x20   GlobalKnownHostsFile /dev/null\n\
+         \x20   StrictHostKeyChecking yes\n\
+         \x20   UpdateHostKeys no\n\
+         \x20   BatchMode yes\n\
+         \x20   ConnectTimeout 5\n\
+         \x20   ServerAliveInterval 5\n\
+         \x20   ServerAliveCountMax 3\n\
+         \x20   LogLevel ERROR\n",
+        key = p(&layout.client_key()),
+        known = p(&layout.known_hosts()),
+    ));
+    s
+}
+
+/// One known_hosts line for a host, from its public key file's contents (`type base64 comment`).
+pub fn known_hosts_line(host: &HostSpec, public_key: &str) -> Result<String, String> {
+    let mut parts = public_key.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some(kind), Some(key)) => Ok(format!("[{}]:{} {kind} {key}\n", host.ip, layout::SSH_PORT)),
+        _ => Err(format!(
+            "host key of {}: the public key file is not `type key comment`",
+            host.name
+        )),
+    }
+}
+
+/// A single-quoted shell word; paths are checked for plain characters already, this is belt and braces.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The `cutover lab color ...` command that stands in for a service manager on a lab host.
+fn color_command(binary: &Path, layout: &Layout, host: &str, c: Color, verb: &str) -> String {
+    format!(
+        "{} lab color {verb} --dir {} --gateway {host} --color {}",
+        shell_quote(&p(binary)),
+        shell_quote(&p(&layout.dir)),
+        c.name()
+    )
+}
+
+/// `fleet.toml` for the lab: `cutover -c DIR/fleet.toml` drives it unchanged.
+pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin: &Path) -> String {
+    let mut s = format!(
+        "# Written by `cutover lab up` for the lab in {dir}.\n\
+         # Use: cutover -c {fleet}\n\
+         \n\
+         [ssh]\n\
+         config = \"ssh_config\"\n",
+        dir = p(&layout.dir),
+        fleet = p(&layout.fleet_toml()),
+    );
+    for h in hosts {
+        let name = &h.name;
+        s.push_str(&format!(
+            "\n[[gateway]]\n\
+             name = \"{name}\"\n\
+             az = \"{az}\"\n\
+             ssh = \"{name}\"\n\
+             nginx = \"{nginx} -p {prefix} -c conf/nginx.conf -e logs/error.log\"\n\
+             nginx_conf = \"{conf}\"\n\
+             nginx_pid = \"{pid}\"\n\
+             nginx_error_log = \"{error_log}\"\n\
+             upstream = \"{up}\"\n\
+             access_log = \"{access}\"\n\
+             health_url = \"http://{ip}:{http}/health\"\n\
+             stub_status_url = \"http://{ip}:{status}/nginx_status\"\n",
+            az = h.az,
+            nginx = p(nginx_bin),
+            prefix = p(&layout.nginx_prefix(name)),
+            conf = p(&layout.gateway_conf(name)),
+            pid = p(&layout.nginx_pid(name)),
+            error_log = p(&layout.error_log(name)),
+            up = layout::UPSTREAM,
+            access = p(&layout.access_log(name)),
+            ip = h.ip,
+            http = layout::HTTP_PORT,
+            status = layout::STATUS_PORT,
+        ));
+        for c in Color::BOTH {
+            s.push_str(&format!(
+                "\n[gateway.{color}]\n\
+                 addr = \"{addr}\"\n\
+                 start = \"{start}\"\n\
+                 stop = \"{stop}\"\n\
+                 version = \"{version}\"\n",
+                color = c.name(),
+                addr = layout::color_addr(h.ip, c),
+                start = color_command(binary, layout, name, c, "start"),
+                stop = color_command(binary, layout, name, c, "stop"),
+                version = color_command(binary, layout, name, c, "version"),
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::PathBuf;
+
+    fn hosts() -> Vec<HostSpec> {
+        (0..3)
+            .map(|i| {
+                let (name, az) = layout::host_name(i, 3);
+                HostSpec {
+                    name,
+                    az,
+                    ip: Ipv4Addr::new(127, 0, 1, 10 + i as u8),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fleet_toml_loads_and_points_at_the_lab() {
+        let layout = Layout::new(Path::new("/tmp/lab-x"));
+        let text = fleet_toml(
+            &layout,
+            &hosts(),
+            Path::new("/opt/cutover/bin/cutover"),
+            Path::new("/usr/sbin/nginx"),
+        );
+        let cfg = Config::parse(&text, Path::new("/tmp/lab-x/fleet.toml")).unwrap();
+        assert_eq!(cfg.gateway.len(), 3);
+        let g = &cfg.gateway[1];
+        assert_eq!((g.name.as_str(), g.az.as_str()), ("gw-b1", "az-b"));
+        assert_eq!(g.blue.addr, "127.0.1.11:8787");
+        assert_eq!(g.green.addr, "127.0.1.11:8788");
+        assert_eq!(g.health_url, "http://127.0.1.11:8080/health");
+        assert_eq!(
+            g.nginx_conf,
+            "/tmp/lab-x/hosts/gw-b1/nginx/conf/gateway.conf"
+        );
+        assert_eq!(
+            g.green.stop,
+            "'/opt/cutover/bin/cutover' lab color stop --dir '/tmp/lab-x' --gateway gw-b1 --color green"
+        );
+        assert_eq!(cfg.ssh.config, Some(PathBuf::from("ssh_config")));
+    }
+
+    #[test]
+    fn gateway_conf_has_the_weighted_upstream_and_unbuffered_proxy() {
+        let h = &hosts()[0];
+        let text = gateway_conf(
+            h,
+            Weights {
+                blue: 70,
+                green: 30,
+            },
+        );
+        let up = upstream::Upstream::parse(&text, "gateway", "127.0.1.10:8787", "127.0.1.10:8788")
+            .unwrap();
+        assert_eq!(
+            up.weights().unwrap(),
+            Weights {
+                blue: 70,
+                green: 30
+            }
+        );
+        assert!(text.contains("proxy_buffering off;"));
+        assert!(text.contains("listen 127.0.1.10:8080;"));
+        assert!(text.contains("stub_status;"));
+    }
+
+    #[test]
+    fn ssh_config_is_strict_and_batch() {
+        let layout = Layout::new(Path::new("/tmp/lab-x"));
+        let text = ssh_config(&layout, &hosts(), "root");
+        assert!(text.contains("Host gw-c1\n    HostName 127.0.1.12\n    Port 2222\n"));
+        for line in [
+            "StrictHostKeyChecking yes",
+            "BatchMode yes",
+            "UserKnownHostsFile /tmp/lab-x/known_hosts",
+            "IdentitiesOnly yes",
+        ] {
+            assert!(text.contains(line), "{line}");
+        }
+        // Host-specific blocks come before `Host *`: ssh takes the first value it sees.
+        assert!(text.find("Host gw-a1").unwrap() < text.find("Host *").unwrap());
+    }
+
+    #[test]
+    fn known_hosts_line_uses_the_bracketed_port_form() {
+        let h = &hosts()[0];
+        let line = known_hosts_line(h, "ssh-ed25519 AAAAC3Nz root@lab\n").unwrap();
+        assert_eq!(line, "[127.0.1.10]:2222 ssh-ed25519 AAAAC3Nz\n");
+        assert!(known_hosts_line(h, "garbage").is_err());
+    }
+
+    #[test]
+    fn shell_quote_survives_quotes() {
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+    }
+}

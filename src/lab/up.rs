@@ -1,0 +1,392 @@
+//! `cutover lab up`: keys, configs and processes for N hosts; all of it or none of it.
+
+use super::LabError;
+use super::claims;
+use super::color;
+use super::layout::{self, Layout, check_path_chars};
+use super::process;
+use super::render::{self, HostSpec};
+use super::state::{HostState, LabState};
+use super::tools::{self, Tool};
+use crate::model::{Color, Weights};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Most gateways one lab may have (addresses 127.0.1.2-254 are shared by all labs).
+pub const MAX_GATEWAYS: usize = 100;
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `lab up` was asked for.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Number of gateway hosts.
+    pub gateways: usize,
+    /// The lab directory (created if missing).
+    pub dir: PathBuf,
+    /// Upstream weights every host starts with.
+    pub weights: Weights,
+}
+
+/// The programs `lab up` runs.
+struct Bins {
+    nginx: PathBuf,
+    sshd: PathBuf,
+    keygen: PathBuf,
+    cutover: PathBuf,
+}
+
+fn find_bins() -> Result<Bins, LabError> {
+    let find = |t: Tool| t.find().map_err(LabError::Failed);
+    let cutover = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| LabError::Failed(format!("cannot locate the cutover binary: {e}")))?;
+    check_path_chars(&cutover).map_err(|e| {
+        LabError::Failed(format!(
+            "the cutover binary is written into fleet.toml commands: {e}"
+        ))
+    })?;
+    Ok(Bins {
+        nginx: find(tools::NGINX)?,
+        sshd: find(tools::SSHD)?,
+        keygen: find(tools::SSH_KEYGEN)?,
+        cutover,
+    })
+}
+
+/// Create, canonicalize and check the lab directory.
+fn prepare_dir(dir: &Path) -> Result<PathBuf, LabError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        LabError::Failed(format!(
+            "cannot create the lab directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let dir = dir.canonicalize().map_err(|e| {
+        LabError::Failed(format!(
+            "cannot resolve the lab directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    check_path_chars(&dir).map_err(LabError::Usage)?;
+    let probe = dir.join(".cutover-write-test");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            LabError::Failed(format!(
+                "the lab directory {} is not writable: {e}",
+                dir.display()
+            ))
+        })?;
+    Ok(dir)
+}
+
+/// Every process a lab's state says it started that is still alive and ours, with a label.
+pub fn live_processes(layout: &Layout, state: &LabState) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for h in &state.hosts {
+        for c in Color::BOTH {
+            if let Some(pid) = color::running_pid(layout, state, &h.name, c) {
+                out.push((format!("{} {}", h.name, c.name()), pid));
+            }
+        }
+        let nginx_file = std::fs::read_to_string(layout.nginx_pid(&h.name))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let mut nginx: Vec<u32> = h.nginx_pid.into_iter().chain(nginx_file).collect();
+        nginx.dedup();
+        for pid in nginx {
+            if process::ours(pid, &state.dir) {
+                out.push((format!("{} nginx", h.name), pid));
+            }
+        }
+        if let Some(pid) = h.sshd_pid.filter(|&p| process::ours(p, &state.dir)) {
+            out.push((format!("{} sshd", h.name), pid));
+        }
+    }
+    out
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot run: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    Err(format!(
+        "{what} failed ({}): {}",
+        out.status,
+        crate::sanitize::sanitize(text.trim())
+    ))
+}
+
+fn keygen(bin: &Path, path: &Path, comment: &str) -> Result<(), String> {
+    for p in [path.to_path_buf(), path.with_extension("pub")] {
+        let _ = std::fs::remove_file(p);
+    }
+    run_checked(
+        Command::new(bin)
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+            .arg(path),
+        &format!("ssh-keygen for {}", path.display()),
+    )
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn login_user() -> String {
+    // SAFETY: getuid cannot fail; getpwuid returns static storage we copy at once.
+    let uid = unsafe { libc::getuid() };
+    let name = unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            None
+        } else {
+            Some(
+                std::ffi::CStr::from_ptr((*pw).pw_name)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        }
+    };
+    name.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "root".into())
+}
+
+/// Bring a lab up; on any failure, everything started so far is stopped again.
+pub fn up(opts: &UpOptions) -> Result<LabState, LabError> {
+    if opts.gateways == 0 || opts.gateways > MAX_GATEWAYS {
+        return Err(LabError::Usage(format!(
+            "--gateways {}: a lab has 1 to {MAX_GATEWAYS} gateways",
+            opts.gateways
+        )));
+    }
+    let bins = find_bins()?;
+    let dir = prepare_dir(&opts.dir)?;
+    let layout = Layout::new(&dir);
+    if layout.state().exists() {
+        let old = LabState::load(&layout.state()).map_err(LabError::Failed)?;
+        let live = live_processes(&layout, &old);
+        if !live.is_empty() {
+            let names: Vec<String> = live.iter().map(|(w, p)| format!("{w} (pid {p})")).collect();
+            return Err(LabError::Failed(format!(
+                "a lab is already up in {}: {} processes running ({}); stop it first with `cutover lab down --dir {}`",
+                dir.display(),
+                live.len(),
+                names.join(", "),
+                dir.display()
+            )));
+        }
+        // A lab that died without `lab down`: its addresses go back before we claim ours.
+        claims::release(&old.hosts.iter().map(|h| h.ip).collect::<Vec<_>>());
+        let _ = std::fs::remove_file(layout.state());
+    }
+    let ips = claims::claim(opts.gateways, &dir).map_err(LabError::Failed)?;
+    let hosts: Vec<HostSpec> = ips
+        .iter()
+        .enumerate()
+        .map(|(i, &ip)| {
+            let (name, az) = layout::host_name(i, opts.gateways);
+            HostSpec { name, az, ip }
+        })
+        .collect();
+    let mut state = LabState {
+        dir: dir.display().to_string(),
+        binary: bins.cutover.display().to_string(),
+        hosts: hosts
+            .iter()
+            .map(|h| HostState {
+                name: h.name.clone(),
+                az: h.az.clone(),
+                ip: h.ip,
+                nginx_pid: None,
+                sshd_pid: None,
+            })
+            .collect(),
+    };
+    match start_all(&layout, &bins, &hosts, &mut state, opts.weights) {
+        Ok(()) => Ok(state),
+        Err(e) => {
+            let pids: Vec<u32> = live_processes(&layout, &state)
+                .iter()
+                .map(|x| x.1)
+                .collect();
+            process::terminate(&pids, Duration::from_secs(5));
+            claims::release(&ips);
+            let _ = std::fs::remove_file(layout.state());
+            Err(LabError::Failed(e))
+        }
+    }
+}
+
+fn start_all(
+    layout: &Layout,
+    bins: &Bins,
+    hosts: &[HostSpec],
+    state: &mut LabState,
+    weights: Weights,
+) -> Result<(), String> {
+    let user = login_user();
+    state.save(&layout.state())?;
+
+    // Keys: one client key for the lab, one host key per host.
+    write(&layout.authorized_keys(), "")?;
+    keygen(&bins.keygen, &layout.client_key(), "cutover-lab-client")?;
+    let client_pub = std::fs::read_to_string(layout.client_key().with_extension("pub"))
+        .map_err(|e| format!("cannot read the client public key: {e}"))?;
+    write(&layout.authorized_keys(), &client_pub)?;
+
+    let mut known_hosts = String::new();
+    for h in hosts {
+        let name = &h.name;
+        for sub in ["conf", "logs", "temp"] {
+            let d = layout.nginx_prefix(name).join(sub);
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        }
+        keygen(
+            &bins.keygen,
+            &layout.host_key(name),
+            &format!("cutover-lab-{name}"),
+        )?;
+        let host_pub = std::fs::read_to_string(layout.host_key(name).with_extension("pub"))
+            .map_err(|e| format!("cannot read the host key of {name}: {e}"))?;
+        known_hosts.push_str(&render::known_hosts_line(h, &host_pub)?);
+        write(&layout.nginx_conf(name), &render::nginx_conf(layout, h))?;
+        write(
+            &layout.gateway_conf(name),
+            &render::gateway_conf(h, weights),
+        )?;
+        write(
+            &layout.sshd_config(name),
+            &render::sshd_config(layout, h, &user),
+        )?;
+        for c in Color::BOTH {
+            let _ = std::fs::remove_file(layout.color_behaviour(name, c));
+        }
+    }
+
+    // Both colors of every host first: nginx starts with live upstreams.
+    for host in state.hosts.clone() {
+        for c in Color::BOTH {
+            color::start(layout, state, &host, c)?;
+        }
+    }
+
+    if unsafe { libc::geteuid() } == 0 {
+        // sshd running as root insists on its privilege-separation directory.
+        std::fs::create_dir_all("/run/sshd")
+            .map_err(|e| format!("cannot create /run/sshd for sshd: {e}"))?;
+    }
+    let mut children = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let name = &h.name;
+        let prefix = layout.nginx_prefix(name);
+        let nginx_args = |cmd: &mut Command| {
+            cmd.arg("-p")
+                .arg(&prefix)
+                .args(["-c", "conf/nginx.conf", "-e", "logs/error.log"]);
+        };
+        let mut test = Command::new(&bins.nginx);
+        nginx_args(&mut test);
+        run_checked(test.arg("-t"), &format!("{name}: nginx -t"))?;
+        run_checked(
+            Command::new(&bins.sshd)
+                .arg("-t")
+                .arg("-f")
+                .arg(layout.sshd_config(name)),
+            &format!("{name}: sshd -t"),
+        )?;
+
+        let mut nginx = Command::new(&bins.nginx);
+        nginx_args(&mut nginx);
+        let nginx_log = layout.host(name).join("nginx.out");
+        let nginx_child = process::spawn_detached(&mut nginx, &nginx_log)
+            .map_err(|e| format!("{name}: cannot start nginx: {e}"))?;
+        state.hosts[i].nginx_pid = Some(nginx_child.id());
+        state.save(&layout.state())?;
+
+        let mut sshd = Command::new(&bins.sshd);
+        sshd.arg("-D")
+            .arg("-E")
+            .arg(layout.sshd_log(name))
+            .arg("-f")
+            .arg(layout.sshd_config(name));
+        let sshd_child = process::spawn_detached(&mut sshd, &layout.sshd_log(name))
+            .map_err(|e| format!("{name}: cannot start sshd: {e}"))?;
+        state.hosts[i].sshd_pid = Some(sshd_child.id());
+        state.save(&layout.state())?;
+        children.push((h, nginx_child, nginx_log, sshd_child));
+    }
+    for (h, nginx_child, nginx_log, sshd_child) in &mut children {
+        let name = &h.name;
+        let error_log = layout.error_log(name);
+        for port in [layout::HTTP_PORT, layout::STATUS_PORT] {
+            let log = if error_log.exists() {
+                &error_log
+            } else {
+                &*nginx_log
+            };
+            process::wait_listening(
+                SocketAddr::from((h.ip, port)),
+                nginx_child,
+                LISTEN_TIMEOUT,
+                &format!("{name} nginx"),
+                log,
+            )?;
+        }
+        process::wait_listening(
+            SocketAddr::from((h.ip, layout::SSH_PORT)),
+            sshd_child,
+            LISTEN_TIMEOUT,
+            &format!("{name} sshd"),
+            &layout.sshd_log(name),
+        )?;
+    }
+
+    write(&layout.known_hosts(), &known_hosts)?;
+    write(
+        &layout.ssh_config(),
+        &render::ssh_config(layout, hosts, &user),
+    )?;
+    write(
+        &layout.fleet_toml(),
+        &render::fleet_toml(layout, hosts, &bins.cutover, &bins.nginx),
+    )?;
+    Ok(())
+}
+
+/// What `lab up` prints: where everything is and what to type next.
+pub fn summary(layout: &Layout, state: &LabState, weights: Weights) -> String {
+    let dir = &state.dir;
+    let mut s = format!("lab up: {} gateways in {dir}\n", state.hosts.len());
+    for h in &state.hosts {
+        s.push_str(&format!(
+            "  {:<7} {:<5} {:<12} ssh :{}  http://{}:{}  weights {}\n",
+            h.name,
+            h.az,
+            h.ip.to_string(),
+            layout::SSH_PORT,
+            h.ip,
+            layout::HTTP_PORT,
+            weights
+        ));
+    }
+    let first = state.hosts.first().map_or("gw-a1", |h| h.name.as_str());
+    s.push_str(&format!(
+        "\n  cockpit  cutover -c {fleet}\n  ssh      ssh -F {ssh} {first} true\n  fault    cutover lab fault --dir {dir} --gateway {first} --color green ttft_ms=900\n  stop     cutover lab down --dir {dir}\n",
+        fleet = layout.fleet_toml().display(),
+        ssh = layout.ssh_config().display(),
+    ));
+    s
+}

@@ -1,0 +1,125 @@
+//! A lab for integration tests: brought up in its own directory, always taken down on drop.
+#![allow(dead_code)]
+
+use cutover::config::Config;
+use cutover::lab::state::LabState;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Run the cutover binary.
+pub fn cutover(args: &[&str]) -> Output {
+    cutover_env(args, &[])
+}
+
+/// Run the cutover binary with extra environment variables.
+pub fn cutover_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args(args).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run cutover")
+}
+
+/// Both output streams, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A fresh directory for one test.
+pub fn test_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cutover-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running lab; `lab down` on drop, so a failing test leaves nothing behind.
+pub struct Lab {
+    /// The lab directory.
+    pub dir: PathBuf,
+    /// Its state right after `lab up`.
+    pub state: LabState,
+    /// Its fleet.toml, loaded.
+    pub config: Config,
+    down: bool,
+}
+
+impl Lab {
+    /// `cutover lab up --gateways n` plus extra args; panics with the output when it fails
+    /// (nginx or sshd missing makes the test fail, never skip).
+    pub fn up(name: &str, n: usize, extra: &[&str]) -> Lab {
+        let dir = test_dir(name).join("lab");
+        let n = n.to_string();
+        let mut args = vec![
+            "lab",
+            "up",
+            "--gateways",
+            &n,
+            "--dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = cutover(&args);
+        assert_eq!(o.status.code(), Some(0), "lab up failed: {}", text(&o));
+        let state = LabState::load(&dir.join("lab.json")).expect("lab.json");
+        let config = Config::load(&dir.join("fleet.toml")).expect("fleet.toml loads");
+        Lab {
+            dir,
+            state,
+            config,
+            down: false,
+        }
+    }
+
+    /// `ssh -F DIR/ssh_config HOST COMMAND`.
+    pub fn ssh(&self, host: &str, command: &str) -> Output {
+        Command::new("ssh")
+            .arg("-F")
+            .arg(self.dir.join("ssh_config"))
+            .arg(host)
+            .arg(command)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run ssh")
+    }
+
+    /// `cutover lab fault --dir DIR ...`.
+    pub fn fault(&self, args: &[&str]) {
+        let mut all = vec!["lab", "fault", "--dir", self.dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = cutover(&all);
+        assert_eq!(o.status.code(), Some(0), "lab fault: {}", text(&o));
+    }
+
+    /// The lab's directory as a string.
+    pub fn dir_str(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    /// `lab down`, asserting success.
+    pub fn down(mut self) -> Output {
+        self.down = true;
+        let o = cutover(&["lab", "down", "--dir", self.dir_str()]);
+        assert_eq!(o.status.code(), Some(0), "lab down: {}", text(&o));
+        o
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if !self.down {
+            let _ = cutover(&["lab", "down", "--dir", self.dir.to_str().unwrap_or("")]);
+        }
+    }
+}
+
+/// Whether `path` exists (for readable asserts).
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
