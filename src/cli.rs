@@ -46,6 +46,62 @@ pub enum Command {
     Demo(DemoArgs),
     /// A real local fleet (nginx, sshd, gateway processes) for tests and rehearsal.
     Lab(LabArgs),
+    /// Weights, health and locks of every gateway, read from the hosts now.
+    Status {
+        /// One JSON object, {"gateways":[...]}, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One weight change, applied safely (nginx -t, reload, verify), audited.
+    Step {
+        /// Move green by N points (a whole number of steps, e.g. 10 or -10).
+        #[arg(
+            long,
+            value_name = "±N",
+            allow_negative_numbers = true,
+            conflicts_with = "to",
+            required_unless_present = "to"
+        )]
+        by: Option<i16>,
+        /// Move green to this weight.
+        #[arg(long, value_name = "GREEN")]
+        to: Option<u8>,
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Weights back to 100/0, then stop green.
+    Rollback {
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Wait for a color at weight 0 to finish its connections (or the drain window), then stop it.
+    Drain {
+        /// The color to drain.
+        #[arg(value_enum)]
+        color: ColorArg,
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Check configuration, SSH reachability, host keys, nginx config, log format and listeners.
+    Check,
+}
+
+/// The scope of a headless change: exactly one of these.
+#[derive(Debug, Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct ScopeArgs {
+    /// One gateway.
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
+    /// Every gateway of an AZ.
+    #[arg(long, value_name = "AZ")]
+    pub az: Option<String>,
+    /// The whole fleet.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Arguments of `cutover lab`.
@@ -107,6 +163,18 @@ pub enum LabCommand {
         #[arg(long, value_enum)]
         color: ColorArg,
     },
+    /// Stop or start a host's sshd (stop also ends its sessions): a host going dark for SSH.
+    Sshd {
+        /// start or stop.
+        #[arg(value_enum)]
+        verb: SshdVerb,
+        /// The lab's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The gateway host.
+        #[arg(long, value_name = "NAME")]
+        gateway: String,
+    },
     /// Serve one color in the foreground (started by `lab color start`).
     #[command(hide = true)]
     Serve {
@@ -138,6 +206,15 @@ impl From<ColorArg> for Color {
             ColorArg::Green => Color::Green,
         }
     }
+}
+
+/// What `lab sshd` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SshdVerb {
+    /// Start sshd again.
+    Start,
+    /// Stop sshd and every session on it.
+    Stop,
 }
 
 /// What `lab color` does.

@@ -1,12 +1,16 @@
 //! cutover: a terminal cockpit for blue/green cutovers of AI gateways behind nginx.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod guard;
+pub mod headless;
 pub mod lab;
 pub mod model;
 pub mod nginx;
+pub mod remote;
 pub mod run;
 pub mod sanitize;
 pub mod sim;

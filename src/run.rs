@@ -2,9 +2,10 @@
 
 use crate::app::keymap::KeyMap;
 use crate::app::state::Session;
-use crate::cli::{Cli, ColorVerb, Command, DemoArgs, GlobalFlags, LabCommand};
+use crate::cli::{Cli, ColorVerb, Command, DemoArgs, GlobalFlags, LabCommand, ScopeArgs, SshdVerb};
 use crate::config::Config;
 use crate::guard::GuardConfig;
+use crate::headless::{self, Fleet, Request, Target};
 use crate::lab::{self, LabError};
 use crate::model::Color;
 use crate::sim::{self, Scenario, scenario::DEFAULT_SCENARIO};
@@ -49,6 +50,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
         Some(Command::Lab(args)) => lab(args.command),
+        Some(
+            cmd @ (Command::Status { .. }
+            | Command::Step { .. }
+            | Command::Rollback { .. }
+            | Command::Drain { .. }
+            | Command::Check),
+        ) => fleet_command(cmd, &cli.global, config),
         None if config.is_none() => Err(usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
@@ -87,13 +95,8 @@ fn settings(global: &GlobalFlags, config: Option<&Config>) -> Result<Settings, F
     if global.no_auto_rollback {
         guard.auto_rollback = false;
     }
-    let actor = global
-        .actor
-        .clone()
-        .or_else(login_user)
-        .unwrap_or_else(|| "unknown".into());
     let session = Session {
-        actor: crate::sanitize::sanitize(&actor),
+        actor: session_actor(global),
         ticket: global.ticket.as_deref().map(crate::sanitize::sanitize),
         read_only: global.read_only,
         recording: false,
@@ -112,6 +115,7 @@ fn login_user() -> Option<String> {
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(crate::lab::process::user_name)
 }
 
 fn user_theme_dir() -> Option<PathBuf> {
@@ -262,6 +266,14 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             println!("{line}");
             Ok(())
         }
+        LabCommand::Sshd { verb, dir, gateway } => {
+            let line = match verb {
+                SshdVerb::Stop => lab::up::sshd_stop(&dir, &gateway)?,
+                SshdVerb::Start => lab::up::sshd_start(&dir, &gateway)?,
+            };
+            println!("{line}");
+            Ok(())
+        }
         LabCommand::Serve {
             dir,
             gateway,
@@ -272,4 +284,113 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             lab::color::serve(&layout, &host, Color::from(color)).map_err(failed)
         }
     }
+}
+
+fn target(s: &ScopeArgs) -> Target {
+    match (&s.gateway, &s.az) {
+        (Some(g), _) => Target::Gateway(g.clone()),
+        (None, Some(az)) => Target::Az(az.clone()),
+        (None, None) => Target::All,
+    }
+}
+
+fn print_lines(lines: &[headless::Line]) -> Result<(), Failure> {
+    for l in lines {
+        println!("{:<12} {}", l.gateway, l.text);
+    }
+    let bad = lines.iter().filter(|l| l.failed).count();
+    if bad > 0 {
+        return Err(failed(format!("{bad} of {} gateways failed", lines.len())));
+    }
+    Ok(())
+}
+
+/// The operator's name: `--actor`, else the login user; sanitized (it reaches screens and hosts).
+fn session_actor(global: &GlobalFlags) -> String {
+    let actor = global
+        .actor
+        .clone()
+        .or_else(login_user)
+        .unwrap_or_else(|| "unknown".into());
+    crate::sanitize::sanitize(&actor)
+}
+
+/// `status`, `step`, `rollback`, `drain`, `check` on the configured fleet.
+fn fleet_command(
+    cmd: Command,
+    global: &GlobalFlags,
+    config: Option<Config>,
+) -> Result<(), Failure> {
+    let Some(config) = config else {
+        return Err(usage(
+            "this command needs the fleet: cutover -c fleet.toml ...",
+        ));
+    };
+    let actor = crate::control::Actor {
+        name: session_actor(global),
+        ticket: global.ticket.as_deref().map(crate::sanitize::sanitize),
+        read_only: global.read_only,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start the async runtime: {e}")))?;
+    let herr = |e: headless::CmdError| Failure {
+        code: e.code,
+        message: e.message,
+    };
+    rt.block_on(async {
+        let fleet = Fleet::new(config, actor).map_err(herr)?;
+        match cmd {
+            Command::Status { json } => {
+                let entries = headless::status(&fleet).await;
+                if json {
+                    let v = serde_json::json!({ "gateways": entries });
+                    println!("{v}");
+                } else {
+                    for e in &entries {
+                        let w = e.weights.map_or("-".into(), |w| w.to_string());
+                        let tail = match (&e.error, &e.lock) {
+                            (Some(err), _) => format!("ERROR {err}"),
+                            (None, Some(l)) => format!("locked by {l}"),
+                            (None, None) => String::new(),
+                        };
+                        println!(
+                            "{:<12} {:<8} {:>7} {:<9} health {:<9} {tail}",
+                            e.name,
+                            e.az,
+                            w,
+                            e.phase.as_deref().unwrap_or("-"),
+                            e.health
+                        );
+                    }
+                }
+                Ok(())
+            }
+            Command::Step { by, to, scope } => {
+                let req = match (by, to) {
+                    (Some(d), _) => Request::By(d),
+                    (None, Some(g)) => Request::To(g),
+                    (None, None) => return Err(usage("step needs --by N or --to GREEN")),
+                };
+                print_lines(
+                    &headless::act(&fleet, &target(&scope), req)
+                        .await
+                        .map_err(herr)?,
+                )
+            }
+            Command::Rollback { scope } => print_lines(
+                &headless::act(&fleet, &target(&scope), Request::Rollback)
+                    .await
+                    .map_err(herr)?,
+            ),
+            Command::Drain { color, scope } => print_lines(
+                &headless::act(&fleet, &target(&scope), Request::Drain(Color::from(color)))
+                    .await
+                    .map_err(herr)?,
+            ),
+            Command::Check => print_lines(&headless::check(&fleet).await),
+            Command::Demo(_) | Command::Lab(_) => Ok(()),
+        }
+    })
 }

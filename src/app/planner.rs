@@ -30,7 +30,10 @@ fn unavailable(g: &Gateway, state: &State) -> Option<String> {
     if let Some(holder) = &g.lock {
         return Some(format!("locked by {holder}"));
     }
-    if g.verdicts.stale || g.model.unreachable.is_some() {
+    if let Some(reason) = &g.model.unreachable {
+        return Some(format!("unreachable: {reason}"));
+    }
+    if g.verdicts.stale {
         let age = g
             .model
             .age(state.now)

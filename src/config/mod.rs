@@ -30,6 +30,11 @@ pub struct Config {
     pub ssh: SshSettings,
     /// The real fleet, one `[[gateway]]` table per host.
     pub gateway: Vec<GatewayConfig>,
+    /// The audit log (JSON lines); relative to the config file. Default `cutover-audit.jsonl` beside it.
+    pub audit_log: Option<PathBuf>,
+    /// Directory of the config file (filled in by [`Config::load`]).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
     /// The resolved key bindings: the defaults overridden by `keys` (filled in by [`Config::load`]).
     #[serde(skip)]
     pub keymap: KeyMap,
@@ -69,6 +74,19 @@ impl DemoConfig {
 }
 
 impl Config {
+    /// Where audit records go.
+    pub fn audit_log_path(&self) -> PathBuf {
+        let p = self
+            .audit_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("cutover-audit.jsonl"));
+        if p.is_relative() {
+            self.base_dir.join(p)
+        } else {
+            p
+        }
+    }
+
     /// Read, parse and validate `path`; also resolves the key bindings and `themes_dir`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -79,6 +97,7 @@ impl Config {
             message: format!("cannot read: {e}"),
         })?;
         let mut cfg = Config::parse(&src, path)?;
+        cfg.base_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         if let Some(dir) = &cfg.themes_dir {
             if dir.is_relative() {
                 let base = path.parent().unwrap_or(Path::new(""));
@@ -480,7 +499,12 @@ azs = ["eu-west-1a", "eu-west-1b"]
     #[test]
     fn empty_file_is_all_defaults() {
         let (_f, r) = load("");
-        let cfg = r.unwrap();
+        let mut cfg = r.unwrap();
+        assert!(
+            cfg.base_dir.is_absolute(),
+            "load remembers where the file is"
+        );
+        cfg.base_dir = PathBuf::new();
         assert_eq!(cfg, Config::default());
         assert_eq!(cfg.keymap, KeyMap::default());
     }

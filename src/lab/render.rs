@@ -3,6 +3,7 @@
 use super::layout::{self, Layout};
 use crate::model::{Color, Weights};
 use crate::nginx::{self, upstream};
+use crate::remote::shell_quote;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -182,11 +183,6 @@ pub fn known_hosts_line(host: &HostSpec, public_key: &str) -> Result<String, Str
     }
 }
 
-/// A single-quoted shell word; paths are checked for plain characters already, this is belt and braces.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// The `cutover lab color ...` command that stands in for a service manager on a lab host.
 fn color_command(binary: &Path, layout: &Layout, host: &str, c: Color, verb: &str) -> String {
     format!(
@@ -346,10 +342,5 @@ mod tests {
         let line = known_hosts_line(h, "ssh-ed25519 AAAAC3Nz root@lab\n").unwrap();
         assert_eq!(line, "[127.0.1.10]:2222 ssh-ed25519 AAAAC3Nz\n");
         assert!(known_hosts_line(h, "garbage").is_err());
-    }
-
-    #[test]
-    fn shell_quote_survives_quotes() {
-        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
     }
 }

@@ -102,6 +102,10 @@ pub fn live_processes(layout: &Layout, state: &LabState) -> Vec<(String, u32)> {
             }
         }
         if let Some(pid) = h.sshd_pid.filter(|&p| process::ours(p, &state.dir)) {
+            // Connection processes start their own sessions, so the group kill misses them.
+            for child in process::descendants(pid) {
+                out.push((format!("{} sshd session", h.name), child));
+            }
             out.push((format!("{} sshd", h.name), pid));
         }
     }
@@ -145,21 +149,8 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 fn login_user() -> String {
-    // SAFETY: getuid cannot fail; getpwuid returns static storage we copy at once.
-    let uid = unsafe { libc::getuid() };
-    let name = unsafe {
-        let pw = libc::getpwuid(uid);
-        if pw.is_null() || (*pw).pw_name.is_null() {
-            None
-        } else {
-            Some(
-                std::ffi::CStr::from_ptr((*pw).pw_name)
-                    .to_string_lossy()
-                    .into_owned(),
-            )
-        }
-    };
-    name.or_else(|| std::env::var("USER").ok())
+    process::user_name()
+        .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "root".into())
 }
 
@@ -316,14 +307,7 @@ fn start_all(
         state.hosts[i].nginx_pid = Some(nginx_child.id());
         state.save(&layout.state())?;
 
-        let mut sshd = Command::new(&bins.sshd);
-        sshd.arg("-D")
-            .arg("-E")
-            .arg(layout.sshd_log(name))
-            .arg("-f")
-            .arg(layout.sshd_config(name));
-        let sshd_child = process::spawn_detached(&mut sshd, &layout.sshd_log(name))
-            .map_err(|e| format!("{name}: cannot start sshd: {e}"))?;
+        let sshd_child = spawn_sshd(layout, &bins.sshd, name)?;
         state.hosts[i].sshd_pid = Some(sshd_child.id());
         state.save(&layout.state())?;
         children.push((h, nginx_child, nginx_log, sshd_child));
@@ -364,6 +348,75 @@ fn start_all(
         &render::fleet_toml(layout, hosts, &bins.cutover, &bins.nginx),
     )?;
     Ok(())
+}
+
+/// Start a host's sshd in the foreground of its own session (`-D`), logging to its file.
+fn spawn_sshd(layout: &Layout, sshd: &Path, name: &str) -> Result<std::process::Child, String> {
+    let mut cmd = Command::new(sshd);
+    cmd.arg("-D")
+        .arg("-E")
+        .arg(layout.sshd_log(name))
+        .arg("-f")
+        .arg(layout.sshd_config(name));
+    process::spawn_detached(&mut cmd, &layout.sshd_log(name))
+        .map_err(|e| format!("{name}: cannot start sshd: {e}"))
+}
+
+/// Take a host's sshd down with every session on it: the host goes dark for SSH.
+pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
+    let (layout, mut state) = color::load(dir).map_err(LabError::Failed)?;
+    let i = state
+        .hosts
+        .iter()
+        .position(|h| h.name == gateway)
+        .ok_or_else(|| LabError::Usage(state.host(gateway).err().unwrap_or_default()))?;
+    let Some(pid) = state.hosts[i]
+        .sshd_pid
+        .filter(|&p| process::ours(p, &state.dir))
+    else {
+        return Ok(format!("{gateway} sshd is not running"));
+    };
+    let mut pids = process::descendants(pid);
+    pids.push(pid);
+    let left = process::terminate(&pids, Duration::from_secs(5));
+    if !left.is_empty() {
+        return Err(LabError::Failed(format!(
+            "{gateway} sshd: pids {left:?} did not exit"
+        )));
+    }
+    state.hosts[i].sshd_pid = None;
+    state.save(&layout.state()).map_err(LabError::Failed)?;
+    Ok(format!("{gateway} sshd stopped ({} processes)", pids.len()))
+}
+
+/// Start a host's sshd again.
+pub fn sshd_start(dir: &Path, gateway: &str) -> Result<String, LabError> {
+    let (layout, mut state) = color::load(dir).map_err(LabError::Failed)?;
+    let i = state
+        .hosts
+        .iter()
+        .position(|h| h.name == gateway)
+        .ok_or_else(|| LabError::Usage(state.host(gateway).err().unwrap_or_default()))?;
+    if let Some(pid) = state.hosts[i]
+        .sshd_pid
+        .filter(|&p| process::ours(p, &state.dir))
+    {
+        return Ok(format!("{gateway} sshd already running (pid {pid})"));
+    }
+    let sshd = tools::SSHD.find().map_err(LabError::Failed)?;
+    let mut child = spawn_sshd(&layout, &sshd, gateway).map_err(LabError::Failed)?;
+    let ip = state.hosts[i].ip;
+    process::wait_listening(
+        SocketAddr::from((ip, layout::SSH_PORT)),
+        &mut child,
+        LISTEN_TIMEOUT,
+        &format!("{gateway} sshd"),
+        &layout.sshd_log(gateway),
+    )
+    .map_err(LabError::Failed)?;
+    state.hosts[i].sshd_pid = Some(child.id());
+    state.save(&layout.state()).map_err(LabError::Failed)?;
+    Ok(format!("{gateway} sshd started (pid {})", child.id()))
 }
 
 /// What `lab up` prints: where everything is and what to type next.

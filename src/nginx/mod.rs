@@ -34,9 +34,47 @@ pub fn log_format_directive() -> String {
     )
 }
 
+/// Keys every access log line must carry (the spec's minimum).
+pub const REQUIRED_LOG_KEYS: [&str; 8] = [
+    "time",
+    "status",
+    "request_time",
+    "upstream_addr",
+    "upstream_status",
+    "upstream_response_time",
+    "upstream_header_time",
+    "request_id",
+];
+
+/// Check one access log line against the documented format; the error names the missing key.
+pub fn check_log_line(line: &str) -> Result<(), String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("a line is not JSON ({e})"))?;
+    for key in REQUIRED_LOG_KEYS {
+        match v.get(key) {
+            Some(serde_json::Value::String(_)) => {}
+            Some(_) => return Err(format!("key {key:?} is not a quoted string")),
+            None => return Err(format!("key {key:?} is missing")),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_are_checked() {
+        let good = r#"{"time":"1.0","status":"200","request_time":"0.1","upstream_addr":"127.0.0.1:8787","upstream_status":"200","upstream_response_time":"0.1","upstream_header_time":"0.01","request_id":"x"}"#;
+        assert_eq!(check_log_line(good), Ok(()));
+        let e = check_log_line(&good.replace(",\"request_id\":\"x\"", "")).unwrap_err();
+        assert!(e.contains("request_id"), "{e}");
+        assert!(check_log_line("127.0.0.1 - - [..] GET /").is_err());
+        let e = check_log_line(&good.replace("\"200\",\"request_time", "200,\"request_time"))
+            .unwrap_err();
+        assert!(e.contains("status"), "{e}");
+    }
 
     #[test]
     fn log_format_is_quoted_json_with_the_variable_names() {

@@ -1,0 +1,172 @@
+//! The audit log: one JSON line per action, written with a single append and flushed to
+//! disk before the action is reported, so a crash never leaves a torn or missing record.
+
+use crate::control::host::CommandRecord;
+use crate::model::Weights;
+use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One audited action on one gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// When the action finished, RFC 3339 UTC with milliseconds.
+    pub time: String,
+    /// Who did it (`--actor`, default the login user).
+    pub actor: String,
+    /// The change ticket (`--ticket`).
+    pub ticket: Option<String>,
+    /// The gateway.
+    pub host: String,
+    /// `step`, `rollback`, `drain`, `stop`, ...
+    pub action: String,
+    /// `operator` or `guardrail`.
+    pub origin: String,
+    /// Weights read back before the change.
+    pub before: Option<Weights>,
+    /// Weights read back after the change (the truth, not the request).
+    pub after: Option<Weights>,
+    /// The weights that were asked for.
+    pub target: Option<Weights>,
+    /// Every remote command, with exit code and duration.
+    pub commands: Vec<CommandRecord>,
+    /// Wall time of the whole action.
+    pub duration_ms: u64,
+    /// `ok`, `failed` or `refused`.
+    pub outcome: String,
+    /// Why it failed or was refused.
+    pub error: Option<String>,
+}
+
+/// An append-only JSON-lines file.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl AuditLog {
+    /// Open (create) `path` for appending; the error names the file.
+    pub fn open(path: &Path) -> Result<AuditLog, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!(
+                    "audit log {}: cannot create {}: {e}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("audit log {}: {e}", path.display()))?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Where the log is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record: one `write` of the whole line (O_APPEND), then fsync.
+    pub fn append(&self, rec: &AuditRecord) -> Result<(), String> {
+        let mut line = serde_json::to_vec(rec).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        f.write_all(&line)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| format!("audit log {}: {e}", self.path.display()))
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-22T00:43:55.123Z`.
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_763_683_200, 123), "2025-11-21T00:00:00.123Z");
+        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn records_are_whole_json_lines() {
+        let path = std::env::temp_dir().join(format!("cutover-audit-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = AuditLog::open(&path).unwrap();
+        let rec = AuditRecord {
+            time: now_rfc3339(),
+            actor: "alice".into(),
+            ticket: Some("CHG-1".into()),
+            host: "gw-a1".into(),
+            action: "step".into(),
+            origin: "operator".into(),
+            before: Some(Weights::STEADY),
+            after: Some(Weights {
+                blue: 90,
+                green: 10,
+            }),
+            target: Some(Weights {
+                blue: 90,
+                green: 10,
+            }),
+            commands: vec![CommandRecord {
+                cmd: "nginx -t".into(),
+                exit: Some(0),
+                ms: 12,
+            }],
+            duration_ms: 40,
+            outcome: "ok".into(),
+            error: None,
+        };
+        log.append(&rec).unwrap();
+        log.append(&rec).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["after"]["green"], 10);
+            assert_eq!(v["commands"][0]["exit"], 0);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -1,0 +1,8 @@
+//! Changing real gateways: remote scripts, per-host operations, and the audited executor.
+
+pub mod exec;
+pub mod host;
+pub mod script;
+
+pub use exec::{Actor, Executed, Executor};
+pub use host::{Host, HostRead};

@@ -1,0 +1,491 @@
+//! The headless commands (`status`, `step`, `rollback`, `drain`, `check`): the planner the
+//! cockpit uses decides, the executor the cockpit uses acts, and every action is audited.
+
+use crate::app::plan::{Op, OpKind, Origin, PlanKind, Scope};
+use crate::app::planner::{self, Planned};
+use crate::app::state::{Gateway, Mode, State};
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::control::host::ColorCommand;
+use crate::control::{Actor, Executor, Host, HostRead};
+use crate::guard::GuardConfig;
+use crate::guard::drain::DrainStatus;
+use crate::model::{Color, Telemetry, Weights};
+use crate::remote::{Ssh, SshOptions};
+use crate::sanitize::sanitize;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Which gateways a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One gateway by name.
+    Gateway(String),
+    /// Every gateway of an AZ.
+    Az(String),
+    /// The whole fleet.
+    All,
+}
+
+/// A headless command's failure: exit code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError {
+    /// 1 operation failed or refused; 2 bad usage.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+fn usage(m: impl Into<String>) -> CmdError {
+    CmdError {
+        code: 2,
+        message: m.into(),
+    }
+}
+fn failed(m: impl Into<String>) -> CmdError {
+    CmdError {
+        code: 1,
+        message: m.into(),
+    }
+}
+
+/// The fleet reached over SSH.
+pub struct Fleet {
+    /// The configuration.
+    pub config: Config,
+    /// The executor (hosts, audit, actor).
+    pub exec: Executor,
+    max_parallel: usize,
+}
+
+impl Fleet {
+    /// Connect-free set-up: SSH options, hosts, audit log.
+    pub fn new(config: Config, actor: Actor) -> Result<Fleet, CmdError> {
+        if config.gateway.is_empty() {
+            return Err(usage(
+                "the configuration has no [[gateway]]: a real fleet needs at least one",
+            ));
+        }
+        let s = &config.ssh;
+        let opts = SshOptions::new(
+            s.config.clone(),
+            Duration::from_secs(s.connect_timeout_secs),
+            Duration::from_secs(s.command_timeout_secs),
+        )
+        .map_err(failed)?;
+        let ssh = Ssh::new(opts);
+        let hosts = config
+            .gateway
+            .iter()
+            .map(|g| Host::new(g.clone(), ssh.clone()))
+            .collect();
+        let audit = AuditLog::open(&config.audit_log_path()).map_err(failed)?;
+        Ok(Fleet {
+            max_parallel: s.max_parallel,
+            exec: Executor::new(hosts, audit, actor),
+            config,
+        })
+    }
+
+    /// Read every gateway at once (bounded), in configuration order.
+    pub async fn read_all(&self) -> Vec<Result<HostRead, String>> {
+        let sem = Arc::new(Semaphore::new(self.max_parallel));
+        let mut tasks = Vec::new();
+        for h in self.exec.hosts.iter() {
+            let h = h.clone();
+            let sem = sem.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = sem.acquire().await;
+                h.read(&mut Vec::new()).await
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(
+                t.await
+                    .unwrap_or_else(|e| Err(format!("internal error: {e}"))),
+            );
+        }
+        out
+    }
+
+    /// A cockpit state holding what was just read, for the planner.
+    fn state(
+        &self,
+        reads: &[Result<HostRead, String>],
+        target: &Target,
+    ) -> Result<State, CmdError> {
+        let guard: GuardConfig = self.config.guardrails;
+        let windows = crate::sim::windows_for(&guard);
+        let gateways: Vec<Gateway> = self
+            .config
+            .gateway
+            .iter()
+            .zip(reads)
+            .map(|(g, r)| {
+                let mut gw = Gateway::new(g.name.clone(), g.az.clone(), windows);
+                match r {
+                    Ok(read) => {
+                        gw.model.apply(0, &Telemetry::Weights(read.weights));
+                        gw.lock = read.lock.as_deref().map(sanitize);
+                    }
+                    Err(e) => gw
+                        .model
+                        .apply(0, &Telemetry::Unreachable { reason: e.clone() }),
+                }
+                gw
+            })
+            .collect();
+        let mut state = State::new(
+            Mode::Live,
+            gateways,
+            guard,
+            Default::default(),
+            crate::ui::theme::ThemeSet::builtin(),
+        );
+        let names = |pred: &dyn Fn(&Gateway) -> bool| state.gateways.iter().position(pred);
+        let (selected, scope) = match target {
+            Target::Gateway(n) => (
+                names(&|g: &Gateway| g.name == *n).ok_or_else(|| {
+                    usage(format!(
+                        "--gateway {n}: no such gateway in the configuration (have {})",
+                        self.config
+                            .gateway
+                            .iter()
+                            .map(|g| g.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
+                Scope::Gateway,
+            ),
+            Target::Az(az) => (
+                names(&|g: &Gateway| g.az == *az)
+                    .ok_or_else(|| usage(format!("--az {az}: no gateway in that AZ")))?,
+                Scope::Az,
+            ),
+            Target::All => (0, Scope::Fleet),
+        };
+        state.selected = selected;
+        state.scope = scope;
+        Ok(state)
+    }
+}
+
+/// The operation a headless command asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Move green by this many points.
+    By(i16),
+    /// Move green to this weight.
+    To(u8),
+    /// 100/0 and stop green.
+    Rollback,
+    /// Wait for the color (at 0) to empty, then stop it.
+    Drain(Color),
+}
+
+/// One gateway's line in a command's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Gateway name.
+    pub gateway: String,
+    /// What happened.
+    pub text: String,
+    /// Whether it counts as a failure.
+    pub failed: bool,
+}
+
+/// Plan and run `req` on `target`; one line per gateway in scope. Err only for usage errors
+/// and refusals of the whole request.
+pub async fn act(fleet: &Fleet, target: &Target, req: Request) -> Result<Vec<Line>, CmdError> {
+    if fleet.exec.actor().read_only {
+        return Err(failed("refused: --read-only disables every change"));
+    }
+    let reads = fleet.read_all().await;
+    let state = fleet.state(&reads, target)?;
+    let planned = match req {
+        Request::By(d) => planner::step(&state, d),
+        Request::To(g) => planner::step_to(&state, g),
+        Request::Rollback => planner::rollback(&state),
+        Request::Drain(c) => planner::drain(&state, Some(c)),
+    };
+    let plan = match planned {
+        Planned::Ready(p) => p,
+        Planned::Refused { reasons, .. } => {
+            return Err(failed(format!(
+                "refused by a guardrail: {}",
+                reasons.join("; ")
+            )));
+        }
+        Planned::Nothing(why) => {
+            // Already there is success; anything else (unreachable, locked) is not.
+            let benign = why.contains("already");
+            return if benign {
+                Ok(vec![Line {
+                    gateway: "-".into(),
+                    text: why,
+                    failed: false,
+                }])
+            } else {
+                Err(failed(why))
+            };
+        }
+    };
+    let mut lines: Vec<Line> = plan
+        .skipped
+        .iter()
+        .map(|(i, why)| Line {
+            gateway: state.gateways[*i].name.clone(),
+            text: format!("skipped: {}", sanitize(why)),
+            failed: !why.starts_with("already"),
+        })
+        .collect();
+    let sem = Arc::new(Semaphore::new(fleet.max_parallel));
+    let window = Duration::from_secs(fleet.config.guardrails.drain_window_secs);
+    let mut tasks = Vec::new();
+    for (n, item) in plan.items.iter().enumerate() {
+        let exec = fleet.exec.clone();
+        let sem = sem.clone();
+        let item = item.clone();
+        let kind = plan.kind;
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            let op = |kind: OpKind| Op {
+                id: n as u64 + 1,
+                gateway: item.gateway,
+                kind,
+                before: Some(item.before),
+                origin: Origin::Operator,
+            };
+            match kind {
+                PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
+                    exec.execute(&op(OpKind::SetWeights { to: item.after })).await.outcome
+                }
+                PlanKind::Rollback => exec.execute(&op(OpKind::Rollback)).await.outcome,
+                PlanKind::Drain { color } => {
+                    let status = exec
+                        .wait_drained(item.gateway, color, window, Duration::from_millis(500))
+                        .await;
+                    let mut o = exec.execute(&op(OpKind::Stop { color })).await.outcome;
+                    if let (DrainStatus::TimedOut { conns }, None) = (status, &o.error) {
+                        o.error = None;
+                        tracing::warn!(target: "cutover::ops", "drain window passed with {conns} connections open");
+                    }
+                    o
+                }
+            }
+        }));
+    }
+    for (item, t) in plan.items.iter().zip(tasks) {
+        let name = state.gateways[item.gateway].name.clone();
+        let line = match t.await {
+            Ok(o) => match (&o.error, o.weights) {
+                (None, w) => Line {
+                    gateway: name,
+                    text: match plan.kind {
+                        PlanKind::Drain { color } => format!("{color} drained and stopped"),
+                        PlanKind::Rollback => format!(
+                            "{} -> {} and green stopped",
+                            item.before,
+                            w.map_or("?".into(), |w| w.to_string())
+                        ),
+                        _ => format!(
+                            "{} -> {}",
+                            item.before,
+                            w.map_or("?".into(), |w| w.to_string())
+                        ),
+                    },
+                    failed: false,
+                },
+                (Some(e), w) => Line {
+                    gateway: name,
+                    text: format!(
+                        "FAILED: {} (weights now {})",
+                        sanitize(e),
+                        w.map_or("unknown".into(), |w| w.to_string())
+                    ),
+                    failed: true,
+                },
+            },
+            Err(e) => Line {
+                gateway: name,
+                text: format!("FAILED: internal error {e}"),
+                failed: true,
+            },
+        };
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// One gateway in `status --json`. Field names are a contract: extend, never rename.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusEntry {
+    /// Name.
+    pub name: String,
+    /// AZ.
+    pub az: String,
+    /// Weights read back from the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
+    /// Cutover phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `ok`, `degraded`, `down` or `unknown`.
+    pub health: String,
+    /// The probed URL.
+    pub health_url: String,
+    /// Whether the data is old (headless status reads fresh, so false unless unreachable).
+    pub stale: bool,
+    /// Lock holder, or null.
+    pub lock: Option<String>,
+    /// Active alarms.
+    pub guardrails: Vec<String>,
+    /// Why the host could not be read; no guessed values then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Probe a health URL once: `ok` / `degraded` / `down`, `unknown` when it cannot be judged.
+pub async fn probe_health(client: &reqwest::Client, url: &str) -> String {
+    let Ok(resp) = client.get(url).send().await else {
+        return "down".into();
+    };
+    let code = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    let status = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string));
+    match (code, status.as_deref()) {
+        (200, Some("ok")) => "ok".into(),
+        (200, Some("degraded")) => "degraded".into(),
+        (200, None) => "ok".into(),
+        (200, Some(_)) => "unknown".into(),
+        _ => "down".into(),
+    }
+}
+
+/// `status`: every gateway's weights, lock and health, read now.
+pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
+    let reads = fleet.read_all().await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .ok();
+    let mut probes = Vec::new();
+    for g in &fleet.config.gateway {
+        let client = client.clone();
+        let url = g.health_url.clone();
+        probes.push(tokio::spawn(async move {
+            match client {
+                Some(c) => probe_health(&c, &url).await,
+                None => "unknown".into(),
+            }
+        }));
+    }
+    let mut out = Vec::new();
+    for ((g, r), p) in fleet.config.gateway.iter().zip(reads).zip(probes) {
+        let health = p.await.unwrap_or_else(|_| "unknown".into());
+        out.push(match r {
+            Ok(read) => {
+                let mut guardrails = Vec::new();
+                if !read.other_servers.is_empty() {
+                    guardrails.push(format!(
+                        "upstream has other servers: {}",
+                        sanitize(&read.other_servers.join(", "))
+                    ));
+                }
+                StatusEntry {
+                    name: g.name.clone(),
+                    az: g.az.clone(),
+                    weights: Some(read.weights),
+                    phase: Some(read.weights.phase().name().to_string()),
+                    health,
+                    health_url: g.health_url.clone(),
+                    stale: false,
+                    lock: read.lock.as_deref().map(sanitize),
+                    guardrails,
+                    error: None,
+                }
+            }
+            Err(e) => StatusEntry {
+                name: g.name.clone(),
+                az: g.az.clone(),
+                weights: None,
+                phase: None,
+                health,
+                health_url: g.health_url.clone(),
+                stale: true,
+                lock: None,
+                guardrails: Vec::new(),
+                error: Some(sanitize(&e)),
+            },
+        });
+    }
+    out
+}
+
+/// `check`: SSH and host keys, the upstream file, `nginx -t`, the access log format, listeners.
+pub async fn check(fleet: &Fleet) -> Vec<Line> {
+    let mut tasks = Vec::new();
+    for h in fleet.exec.hosts.iter().cloned() {
+        tasks.push(tokio::spawn(async move {
+            let mut log = Vec::new();
+            let mut problems = Vec::new();
+            match h.read(&mut log).await {
+                Ok(r) => {
+                    if !r.other_servers.is_empty() {
+                        problems.push(format!(
+                            "upstream {} has other servers too: {}",
+                            h.cfg.upstream,
+                            r.other_servers.join(", ")
+                        ));
+                    }
+                }
+                Err(e) => return (h.cfg.name.clone(), vec![e]),
+            }
+            if let Err(e) = h.nginx_test(&mut log).await {
+                problems.push(e);
+            }
+            if let Err(e) = h.check_log_format(&mut log).await {
+                problems.push(e);
+            }
+            for c in Color::BOTH {
+                if let Err(e) = h.check_listener(c, &mut log).await {
+                    problems.push(e);
+                }
+                if let Err(e) = h.color_command(c, ColorCommand::Version, &mut log).await {
+                    problems.push(e);
+                }
+            }
+            (h.cfg.name.clone(), problems)
+        }));
+    }
+    let mut lines = Vec::new();
+    for t in tasks {
+        let (gateway, problems) = t
+            .await
+            .unwrap_or_else(|e| ("?".into(), vec![e.to_string()]));
+        if problems.is_empty() {
+            lines.push(Line {
+                gateway,
+                text: "ok: ssh, host key, upstream, nginx -t, log format, listeners, versions"
+                    .into(),
+                failed: false,
+            });
+        } else {
+            for p in problems {
+                lines.push(Line {
+                    gateway: gateway.clone(),
+                    text: format!("FAILED: {}", sanitize(&p)),
+                    failed: true,
+                });
+            }
+        }
+    }
+    lines
+}

@@ -1,0 +1,438 @@
+//! Remote commands through the system's OpenSSH client: the user's ssh_config, ProxyJump,
+//! agent and known_hosts all apply, with strict host key checking and batch mode forced on
+//! the command line (which wins over any config file). One master connection per host
+//! (ControlMaster) carries every command and every collector.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// How hosts are reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshOptions {
+    /// The ssh client program.
+    pub program: PathBuf,
+    /// `-F` file, if any.
+    pub config: Option<PathBuf>,
+    /// ssh `ConnectTimeout`.
+    pub connect_timeout: Duration,
+    /// Longest a remote command may run before it is abandoned.
+    pub command_timeout: Duration,
+    /// Directory of the control sockets (private to this user).
+    pub control_dir: PathBuf,
+}
+
+/// A finished remote command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Its exit code.
+    pub code: i32,
+    /// What it printed.
+    pub stdout: Vec<u8>,
+    /// What it printed on stderr (raw; sanitize before display).
+    pub stderr: String,
+    /// Wall time including the round trip.
+    pub duration: Duration,
+}
+
+/// Why a command did not run to an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshError {
+    /// The host's key is unknown or differs from known_hosts: never accepted silently.
+    HostKey {
+        /// The destination.
+        dest: String,
+        /// ssh's own words.
+        message: String,
+    },
+    /// No connection (refused, timed out, authentication failed, ...).
+    Connect {
+        /// The destination.
+        dest: String,
+        /// ssh's own words.
+        message: String,
+    },
+    /// The command did not finish in time (it may still be running on the host).
+    Timeout {
+        /// The destination.
+        dest: String,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The ssh program could not be run at all.
+    Spawn(String),
+}
+
+impl std::fmt::Display for SshError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clean = crate::sanitize::sanitize;
+        match self {
+            SshError::HostKey { dest, message } => write!(
+                f,
+                "{dest}: host key verification failed ({}); refusing to connect: check the host and its known_hosts entry",
+                clean(message)
+            ),
+            SshError::Connect { dest, message } => {
+                write!(f, "{dest}: cannot connect: {}", clean(message))
+            }
+            SshError::Timeout { dest, after } => write!(
+                f,
+                "{dest}: no answer within {} s (the command may still be running there)",
+                after.as_secs()
+            ),
+            SshError::Spawn(m) => write!(f, "cannot run ssh: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SshError {}
+
+/// ssh's exit code for its own failures.
+const SSH_FAILED: i32 = 255;
+
+/// Sort ssh's stderr into a host key problem, a connection problem, or neither.
+pub fn classify(dest: &str, code: i32, stderr: &str) -> Option<SshError> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("@@@"))
+        .collect();
+    let host_key = [
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+        "Host key verification failed",
+        "host key is known for",
+        "No matching host key",
+    ];
+    if let Some(line) = lines
+        .iter()
+        .find(|l| host_key.iter().any(|k| l.contains(k)))
+    {
+        return Some(SshError::HostKey {
+            dest: dest.into(),
+            message: (*line).to_string(),
+        });
+    }
+    if code == SSH_FAILED {
+        let message = lines
+            .iter()
+            .rev()
+            .find(|l| {
+                l.starts_with("ssh:") || l.contains("Permission denied") || l.contains("Connection")
+            })
+            .or(lines.last())
+            .map_or("ssh exited 255".to_string(), |l| (*l).to_string());
+        return Some(SshError::Connect {
+            dest: dest.into(),
+            message,
+        });
+    }
+    None
+}
+
+impl SshOptions {
+    /// Options from the `[ssh]` section; creates the private control socket directory.
+    pub fn new(
+        config: Option<PathBuf>,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+    ) -> Result<SshOptions, String> {
+        let program = std::env::var_os("CUTOVER_SSH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("ssh"));
+        Ok(SshOptions {
+            program,
+            config,
+            connect_timeout,
+            command_timeout,
+            control_dir: control_dir()?,
+        })
+    }
+
+    /// The control socket path: per ssh config file, so two labs (or fleets) that reuse an
+    /// address never share a master connection.
+    fn control_path(&self) -> PathBuf {
+        let tag = self
+            .config
+            .as_ref()
+            .map_or(0, |p| fnv(p.to_string_lossy().as_bytes()));
+        self.control_dir.join(format!("{:08x}-%C", tag as u32))
+    }
+
+    /// Options every invocation carries; given on the command line they override any config file.
+    pub fn common_args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        if let Some(cfg) = &self.config {
+            a.push("-F".into());
+            a.push(cfg.into());
+        }
+        let secs = self.connect_timeout.as_secs().max(1);
+        for o in [
+            "BatchMode=yes".to_string(),
+            "StrictHostKeyChecking=yes".to_string(),
+            format!("ConnectTimeout={secs}"),
+            "ServerAliveInterval=5".to_string(),
+            "ServerAliveCountMax=3".to_string(),
+            format!("ControlPath={}", self.control_path().display()),
+            "LogLevel=ERROR".to_string(),
+        ] {
+            a.push("-o".into());
+            a.push(o.into());
+        }
+        a
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A private directory for control sockets: `$XDG_RUNTIME_DIR/cutover-ssh` or `/tmp/cutover-ssh-UID`.
+/// Refused if someone else owns it or can reach into it (they could hijack our connections).
+fn control_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() && Path::new(&d).is_dir() => PathBuf::from(d).join("cutover-ssh"),
+        _ => PathBuf::from(format!("/tmp/cutover-ssh-{uid}")),
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!(
+            "{}: must be a directory owned by uid {uid} with mode 0700; remove it and retry",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// Runs commands on hosts, one master connection per destination.
+#[derive(Debug, Clone)]
+pub struct Ssh {
+    opts: Arc<SshOptions>,
+    masters: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Ssh {
+    /// A runner with `opts`.
+    pub fn new(opts: SshOptions) -> Ssh {
+        Ssh {
+            opts: Arc::new(opts),
+            masters: Arc::default(),
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &SshOptions {
+        &self.opts
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.opts.program);
+        c.args(self.opts.common_args());
+        c.kill_on_drop(true);
+        c
+    }
+
+    /// Make sure a master connection to `dest` is up. Started explicitly (`-M -N -f`) with its
+    /// output in a file, because a master forked by a command would hold that command's pipes open.
+    pub async fn connect(&self, dest: &str) -> Result<(), SshError> {
+        let gate = {
+            let mut m = self.masters.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(dest.to_string()).or_default().clone()
+        };
+        let _one_at_a_time = gate.lock().await;
+        let check = self
+            .command()
+            .args(["-O", "check", "--", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+        if check.is_ok_and(|s| s.success()) {
+            return Ok(());
+        }
+        let log = self
+            .opts
+            .control_dir
+            .join(format!("master-{:016x}.log", fnv(dest.as_bytes())));
+        let err_file = std::fs::File::create(&log)
+            .map_err(|e| SshError::Spawn(format!("{}: {e}", log.display())))?;
+        let mut cmd = self.command();
+        cmd.args(["-M", "-N", "-f", "-o", "ControlPersist=300", "--", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err_file);
+        let wait = self.opts.connect_timeout + Duration::from_secs(5);
+        let status = match tokio::time::timeout(wait, cmd.status()).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(SshError::Spawn(format!(
+                    "{}: {e}",
+                    self.opts.program.display()
+                )));
+            }
+            Err(_) => {
+                return Err(SshError::Timeout {
+                    dest: dest.into(),
+                    after: wait,
+                });
+            }
+        };
+        if status.success() {
+            return Ok(());
+        }
+        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+        let code = status.code().unwrap_or(SSH_FAILED);
+        Err(
+            classify(dest, SSH_FAILED, &stderr).unwrap_or(SshError::Connect {
+                dest: dest.into(),
+                message: format!("ssh exited {code}"),
+            }),
+        )
+    }
+
+    /// Run `command` (one shell command line) on `dest`, feeding `stdin` if given.
+    pub async fn run(
+        &self,
+        dest: &str,
+        command: &str,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<Output, SshError> {
+        self.connect(dest).await?;
+        let started = Instant::now();
+        let mut cmd = self.command();
+        cmd.args(["-T", "-o", "ControlMaster=no", "--", dest, command])
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| SshError::Spawn(format!("{}: {e}", self.opts.program.display())))?;
+        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            // A host that stops reading must not block us: the timeout below covers it too.
+            tokio::spawn(async move {
+                let _ = pipe.write_all(&data).await;
+                let _ = pipe.shutdown().await;
+            });
+        }
+        let limit = self.opts.command_timeout;
+        let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) => return Err(SshError::Spawn(e.to_string())),
+            Err(_) => {
+                return Err(SshError::Timeout {
+                    dest: dest.into(),
+                    after: limit,
+                });
+            }
+        };
+        let code = out.status.code().unwrap_or(SSH_FAILED);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if let Some(e) = classify(dest, code, &stderr) {
+            return Err(e);
+        }
+        Ok(Output {
+            code,
+            stdout: out.stdout,
+            stderr,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Close the master connection to `dest` (used when a host is known to be gone).
+    pub async fn disconnect(&self, dest: &str) {
+        let _ = self
+            .command()
+            .args(["-O", "exit", "--", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_key_failures_are_never_plain_connection_errors() {
+        let changed = "@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@@@@\nHost key verification failed.\n";
+        assert!(matches!(
+            classify("gw-a1", 255, changed),
+            Some(SshError::HostKey { .. })
+        ));
+        let unknown = "No ED25519 host key is known for [127.0.1.2]:2222 and you have requested strict checking.\nHost key verification failed.\n";
+        let e = classify("gw-a1", 255, unknown).unwrap();
+        assert!(
+            e.to_string().contains("host key verification failed"),
+            "{e}"
+        );
+        let refused = "ssh: connect to host 127.0.1.2 port 2222: Connection refused\n";
+        assert_eq!(
+            classify("gw-a1", 255, refused),
+            Some(SshError::Connect {
+                dest: "gw-a1".into(),
+                message: refused.trim().into()
+            })
+        );
+        assert_eq!(classify("gw-a1", 1, "grep: no match\n"), None);
+    }
+
+    #[test]
+    fn command_line_forces_strict_batch_mode_and_a_per_config_control_path() {
+        let opts = |cfg: &str| SshOptions {
+            program: "ssh".into(),
+            config: Some(cfg.into()),
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(30),
+            control_dir: "/tmp/cutover-ssh-0".into(),
+        };
+        let a: Vec<String> = opts("/lab/a/ssh_config")
+            .common_args()
+            .iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
+        assert!(a.contains(&"StrictHostKeyChecking=yes".to_string()));
+        assert!(a.contains(&"BatchMode=yes".to_string()));
+        assert_eq!(&a[..2], ["-F", "/lab/a/ssh_config"]);
+        let path = |o: SshOptions| {
+            o.common_args()
+                .iter()
+                .map(|s| s.to_string_lossy().into_owned())
+                .find(|s| s.starts_with("ControlPath="))
+                .unwrap()
+        };
+        assert_ne!(
+            path(opts("/lab/a/ssh_config")),
+            path(opts("/lab/b/ssh_config"))
+        );
+    }
+
+    #[test]
+    fn control_dir_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = control_dir().unwrap();
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+}
