@@ -81,7 +81,7 @@ impl Executor {
         let (target, result, before) = if self.actor.read_only {
             (None, Err("refused: --read-only".to_string()), op.before)
         } else {
-            self.run(host, &op.kind, &mut commands).await
+            self.run(host, op, &mut commands).await
         };
         let (after, error, outcome) = match result {
             Ok(w) => (w, None, "ok"),
@@ -137,20 +137,32 @@ impl Executor {
     async fn run(
         &self,
         host: &Host,
-        kind: &OpKind,
+        op: &Op,
         log: &mut Vec<CommandRecord>,
     ) -> (
         Option<Weights>,
         Result<Option<Weights>, String>,
         Option<Weights>,
     ) {
-        match kind {
+        match &op.kind {
             OpKind::SetWeights { to } => {
                 let read = match host.read(log).await {
                     Ok(r) => r,
                     Err(e) => return (Some(*to), Err(e), None),
                 };
                 let before = Some(read.weights);
+                // The plan was made from what the operator saw; if the host moved since (another
+                // operator, a hand edit), applying the old plan would double or undo their change.
+                if let Some(planned) = op.before.filter(|&b| b != read.weights) {
+                    return (
+                        Some(*to),
+                        Err(format!(
+                            "refused: {} changed since it was read (planned from {planned}, now {}); nothing written",
+                            host.cfg.nginx_conf, read.weights
+                        )),
+                        before,
+                    );
+                }
                 (
                     Some(*to),
                     self.set(host, &read, *to, log).await.map(Some),

@@ -38,7 +38,7 @@ fn stale(ip: Ipv4Addr, path: &Path) -> bool {
     };
     let mut lines = text.lines();
     let (Some(dir), Some(pid)) = (lines.next(), lines.next()) else {
-        // Half-written by a maker that died between create and write.
+        // Claims are linked into place whole, so this is not a claim in progress.
         return true;
     };
     let maker_alive = pid.parse::<u32>().is_ok_and(process::alive);
@@ -63,11 +63,23 @@ pub fn claim(n: usize, dir: &Path) -> Result<Vec<Ipv4Addr>, String> {
         if path.exists() && stale(ip, &path) {
             let _ = std::fs::remove_file(&path);
         }
-        let Ok(mut file) = OpenOptions::new().write(true).create_new(true).open(&path) else {
+        // Write the claim whole beside, then link it into place: link(2) fails if the claim
+        // exists, and a concurrent `lab up` never sees a claim without its owner.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = cdir.join(format!(".{ip}.{}.{seq}.tmp", std::process::id()));
+        let written = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .and_then(|mut f| writeln!(f, "{}\n{}", dir.display(), std::process::id()));
+        let linked = written.is_ok() && std::fs::hard_link(&tmp, &path).is_ok();
+        let _ = std::fs::remove_file(&tmp);
+        if !linked {
             continue;
-        };
-        let written = writeln!(file, "{}\n{}", dir.display(), std::process::id());
-        if written.is_err() || !ports_free(ip) {
+        }
+        if !ports_free(ip) {
             let _ = std::fs::remove_file(&path);
             continue;
         }
@@ -88,5 +100,32 @@ pub fn claim(n: usize, dir: &Path) -> Result<Vec<Ipv4Addr>, String> {
 pub fn release(ips: &[Ipv4Addr]) {
     for &ip in ips {
         let _ = std::fs::remove_file(claim_path(ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_claims_never_share_an_address() {
+        let dir = std::env::temp_dir().join(format!("cutover-claims-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || claim(3, &dir).unwrap())
+            })
+            .collect();
+        let sets: Vec<Vec<Ipv4Addr>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<Ipv4Addr> = sets.iter().flatten().copied().collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        for s in &sets {
+            release(s);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((n, all.len()), (12, 12), "an address was handed out twice");
     }
 }

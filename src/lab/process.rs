@@ -166,14 +166,15 @@ pub fn wait_listening(
 ) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
-        if listening(addr) {
-            return Ok(());
-        }
+        // Exited first: a listener we did not start (another lab) must not count as ours.
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!(
                 "{what} exited ({status}) before listening on {addr}: {}",
                 log_tail(log)
             ));
+        }
+        if listening(addr) {
+            return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(format!(

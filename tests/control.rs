@@ -1,0 +1,572 @@
+//! Real gateway control over SSH, against the lab: real sshd, real nginx, real reloads.
+//! Needs nginx and sshd installed (`scripts/test` installs them); without them these fail.
+
+mod common;
+
+use common::{Lab, cutover, text};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+impl Lab {
+    fn fleet(&self) -> String {
+        self.dir.join("fleet.toml").to_str().unwrap().to_string()
+    }
+
+    /// `cutover -c DIR/fleet.toml ARGS...`.
+    fn cutover(&self, args: &[&str]) -> Output {
+        let fleet = self.fleet();
+        let mut all = vec!["-c", fleet.as_str()];
+        all.extend_from_slice(args);
+        cutover(&all)
+    }
+
+    /// `status --json`, parsed.
+    fn status(&self) -> serde_json::Value {
+        let o = self.cutover(&["status", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
+        serde_json::from_slice(&o.stdout).expect("status --json is one JSON object")
+    }
+
+    /// Green's weight per gateway, from `status --json`.
+    fn greens(&self) -> Vec<Option<u64>> {
+        self.status()["gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["weights"]["green"].as_u64())
+            .collect()
+    }
+
+    fn audit_lines(&self) -> Vec<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(self.dir.join("cutover-audit.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line ({e}): {l:?}"))
+            })
+            .collect()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// A client that opens a connection per request. A reload makes old workers close their
+/// *idle* keep-alive connections; a request racing that close on a reused connection fails
+/// in any HTTP/1.1 client, and is retried by the client, not lost by nginx. Fresh connections
+/// test what nginx promises: every request it accepts is answered, across reloads.
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// What one request through nginx came to.
+#[derive(Debug)]
+struct Done {
+    started: Instant,
+    ended: Instant,
+    color: String,
+    problem: Option<String>,
+}
+
+/// One chat request; streaming ones must end with `[DONE]` after every token.
+async fn chat(client: &reqwest::Client, url: &str, stream: bool, tokens: usize) -> Done {
+    let started = Instant::now();
+    let body = format!(
+        r#"{{"model":"lab","stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    let done = |color: String, problem: Option<String>| Done {
+        started,
+        ended: Instant::now(),
+        color,
+        problem,
+    };
+    let mut resp = match client.post(url).body(body).send().await {
+        Ok(r) => r,
+        Err(e) => return done("-".into(), Some(format!("send: {e}"))),
+    };
+    let color = resp
+        .headers()
+        .get("x-gateway-color")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    if resp.status() != 200 {
+        return done(color, Some(format!("HTTP {}", resp.status())));
+    }
+    let mut buf = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => buf.extend_from_slice(&c),
+            Ok(None) => break,
+            Err(e) => return done(color, Some(format!("body cut: {e}"))),
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    if stream {
+        let content = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter(|d| *d != "[DONE]")
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .filter(|v| {
+                v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty())
+            })
+            .count();
+        if !text.contains("data: [DONE]") || content != tokens {
+            return done(
+                color,
+                Some(format!(
+                    "stream incomplete: {content} tokens, [DONE]={}",
+                    text.contains("[DONE]")
+                )),
+            );
+        }
+    }
+    done(color, None)
+}
+
+/// Load through every host's nginx until `stop`: `per_host` workers each, alternating
+/// streaming and plain requests.
+fn load(
+    urls: Vec<String>,
+    per_host: usize,
+    tokens: usize,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Done>> {
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let client = fresh_client();
+            let mut tasks = Vec::new();
+            for url in &urls {
+                for w in 0..per_host {
+                    let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let mut out = Vec::new();
+                        let mut n = w;
+                        while !stop.load(Ordering::Relaxed) {
+                            out.push(chat(&client, &url, n % 2 == 0, tokens).await);
+                            n += 1;
+                        }
+                        out
+                    }));
+                }
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap());
+            }
+            all
+        })
+    })
+}
+
+#[test]
+fn full_ramp_and_drain_under_load_loses_no_request() {
+    let lab = Lab::up("ramp", 3, &[]);
+    // Each request streams for about a second, so reloads always find some in flight.
+    for color in ["blue", "green"] {
+        lab.fault(&[
+            "--color",
+            color,
+            "ttft_ms=100",
+            "tokens=20",
+            "tokens_per_sec=20",
+        ]);
+    }
+    let urls: Vec<String> = lab
+        .state
+        .hosts
+        .iter()
+        .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let loader = load(urls, 4, 20, stop.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let mut changes = Vec::new();
+    for step in 1..=10u64 {
+        let o = lab.cutover(&[
+            "--actor", "ramp", "--ticket", "CHG-7", "step", "--by", "10", "--all",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "step {step}: {}", text(&o));
+        changes.push(Instant::now());
+        assert_eq!(lab.greens(), vec![Some(step * 10); 3], "after step {step}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let o = lab.cutover(&["--actor", "ramp", "drain", "blue", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "drain: {}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("blue drained and stopped")
+            .count()
+            == 3,
+        "{}",
+        text(&o)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    let done = loader.join().unwrap();
+
+    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        done.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(
+        done.len() > 100,
+        "too little load to judge: {} requests",
+        done.len()
+    );
+    let spanning = done
+        .iter()
+        .filter(|d| changes.iter().any(|&c| d.started < c && c < d.ended))
+        .count();
+    assert!(
+        spanning > 10,
+        "only {spanning} requests were in flight across a reload"
+    );
+    assert!(done.iter().any(|d| d.color == "green") && done.iter().any(|d| d.color == "blue"));
+
+    // Blue is stopped on every host; the audit log has every step and stop, whole.
+    for g in &lab.config.gateway {
+        let blue: std::net::SocketAddr = g.blue.addr.parse().unwrap();
+        assert!(
+            std::net::TcpStream::connect_timeout(&blue, Duration::from_millis(300)).is_err(),
+            "{} blue still up",
+            g.name
+        );
+    }
+    let audit = lab.audit_lines();
+    let steps = audit
+        .iter()
+        .filter(|r| r["action"] == "step" && r["outcome"] == "ok")
+        .count();
+    let stops = audit
+        .iter()
+        .filter(|r| r["action"] == "stop" && r["outcome"] == "ok")
+        .count();
+    assert_eq!((steps, stops), (30, 3));
+    let last = audit.iter().rfind(|r| r["action"] == "step").unwrap();
+    assert_eq!(last["actor"], "ramp");
+    assert_eq!(last["ticket"], "CHG-7");
+    assert_eq!(last["after"]["green"], 100);
+    assert!(
+        last["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["exit"] == 0)
+    );
+    lab.down();
+}
+
+#[test]
+fn a_broken_nginx_config_fails_the_step_and_changes_nothing() {
+    let lab = Lab::up("broken", 1, &["--weights", "90/10"]);
+    let g = &lab.config.gateway[0];
+    let before = std::fs::read(&g.nginx_conf).unwrap();
+    // Break the main file: `nginx -t` fails for any change, the running nginx is unaffected.
+    let main = lab
+        .dir
+        .join("hosts")
+        .join(&g.name)
+        .join("nginx/conf/nginx.conf");
+    let mut text_main = std::fs::read_to_string(&main).unwrap();
+    text_main.push_str("this_is_not_a_directive on;\n");
+    std::fs::write(&main, text_main).unwrap();
+
+    let o = lab.cutover(&["step", "--by", "10", "--gateway", &g.name]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("nginx -t failed"), "{}", text(&o));
+    assert!(text(&o).contains("weights now 90/10"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(&g.nginx_conf).unwrap(),
+        before,
+        "upstream file must be byte-identical"
+    );
+    let conf_dir = std::path::Path::new(&g.nginx_conf).parent().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(conf_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("cutover"))
+        .collect();
+    assert!(leftovers.is_empty(), "left beside the file: {leftovers:?}");
+
+    // nginx still serves the old weights: smooth round robin gives exactly 9 blue in 10.
+    for color in ["blue", "green"] {
+        lab.fault(&[
+            "--color",
+            color,
+            "ttft_ms=0",
+            "tokens=1",
+            "tokens_per_sec=1000",
+        ]);
+    }
+    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
+    let colors: Vec<String> = runtime().block_on(async {
+        let c = client();
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            v.push(chat(&c, &url, false, 1).await.color);
+        }
+        v
+    });
+    let green = colors.iter().filter(|c| *c == "green").count();
+    assert!((1..=3).contains(&green), "90/10 still in force: {colors:?}");
+    let audit = lab.audit_lines();
+    assert_eq!(audit.last().unwrap()["outcome"], "failed");
+    assert_eq!(audit.last().unwrap()["after"]["green"], 10);
+    lab.down();
+}
+
+#[test]
+fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
+    let lab = Lab::up("dark", 4, &[]);
+    // One host at a time, so the dark host is reached while others are being changed.
+    let fleet = lab.fleet();
+    let cfg = std::fs::read_to_string(&fleet).unwrap().replace(
+        "config = \"ssh_config\"\n",
+        "config = \"ssh_config\"\nmax_parallel = 1\n",
+    );
+    std::fs::write(&fleet, cfg).unwrap();
+    let dark = lab.state.hosts[3].name.clone();
+    let step = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["-c", &fleet, "step", "--by", "10", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let o = cutover(&[
+        "lab",
+        "sshd",
+        "stop",
+        "--dir",
+        lab.dir_str(),
+        "--gateway",
+        &dark,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = step.wait_with_output().unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let dark_line = stdout
+        .lines()
+        .find(|l| l.starts_with(&dark))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        dark_line.contains("FAILED") || dark_line.contains("skipped"),
+        "{out}"
+    );
+    for h in &lab.state.hosts[..3] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&h.name))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("100/0 -> 90/10"), "{out}");
+    }
+
+    // status shows the truth: three moved, the dark one reported as an error, not guessed.
+    let s = lab.status();
+    let gws = s["gateways"].as_array().unwrap();
+    for g in &gws[..3] {
+        assert_eq!(g["weights"]["green"], 10, "{g}");
+    }
+    assert!(gws[3]["weights"].is_null(), "{}", gws[3]);
+    assert!(
+        gws[3]["error"].as_str().unwrap().contains("cannot connect"),
+        "{}",
+        gws[3]
+    );
+
+    // Back up, it holds whatever it really holds (the step may or may not have reached it).
+    cutover(&[
+        "lab",
+        "sshd",
+        "start",
+        "--dir",
+        lab.dir_str(),
+        "--gateway",
+        &dark,
+    ]);
+    let conf = std::fs::read_to_string(&lab.config.gateway[3].nginx_conf).unwrap();
+    let real = if conf.contains("weight=90") { 10 } else { 0 };
+    assert_eq!(lab.greens()[3], Some(real));
+    lab.down();
+}
+
+#[test]
+fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
+    let lab = Lab::up("lock", 1, &[]);
+    let g = &lab.config.gateway[0];
+    // Another operator's lock, as the apply script writes it.
+    let lock = format!("{}.cutover.lock", g.nginx_conf);
+    std::fs::create_dir(&lock).unwrap();
+    std::fs::write(
+        format!("{lock}/holder"),
+        "carol (ticket CHG-9) since 2026-11-22T01:00:00.000Z\n",
+    )
+    .unwrap();
+    assert_eq!(
+        lab.status()["gateways"][0]["lock"],
+        "carol (ticket CHG-9) since 2026-11-22T01:00:00.000Z"
+    );
+    let o = lab.cutover(&[
+        "--actor",
+        "alice",
+        "step",
+        "--by",
+        "10",
+        "--gateway",
+        &g.name,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("locked by carol (ticket CHG-9)"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&lock).unwrap();
+
+    // Two operators step the same gateway at once, several times over.
+    for round in 0..3 {
+        let before = lab.greens()[0].unwrap();
+        let spawn = |who: &str| {
+            Command::new(env!("CARGO_BIN_EXE_cutover"))
+                .args([
+                    "-c",
+                    &lab.fleet(),
+                    "--actor",
+                    who,
+                    "step",
+                    "--by",
+                    "10",
+                    "--gateway",
+                    &g.name,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("alice"), spawn("bob"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let ok = [&a, &b]
+            .iter()
+            .filter(|o| o.status.code() == Some(0))
+            .count() as u64;
+        for o in [&a, &b] {
+            if o.status.code() != Some(0) {
+                let t = text(o);
+                assert!(
+                    t.contains("locked by alice")
+                        || t.contains("locked by bob")
+                        || t.contains("changed since it was read"),
+                    "round {round}: the loser names the holder or the change: {t}"
+                );
+            }
+        }
+        assert!(ok >= 1, "round {round}: {} / {}", text(&a), text(&b));
+        // Every success moved the weights exactly once: no lost or doubled update.
+        assert_eq!(lab.greens()[0].unwrap(), before + 10 * ok, "round {round}");
+    }
+    lab.down();
+}
+
+#[test]
+fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
+    let lab = Lab::up("sigkill", 3, &[]);
+    for color in ["blue", "green"] {
+        lab.fault(&[
+            "--color",
+            color,
+            "ttft_ms=0",
+            "tokens=1",
+            "tokens_per_sec=1000",
+        ]);
+    }
+    for delay in [80u64, 200, 400] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["-c", &lab.fleet(), "step", "--by", "10", "--all"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        // The remote side finishes (or never started) on its own; wait for the locks to go.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            let s = lab.status();
+            if s["gateways"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| g["lock"].is_null())
+                || Instant::now() > deadline
+            {
+                break s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let rt = runtime();
+        for (g, h) in status["gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&lab.state.hosts)
+        {
+            assert!(g["lock"].is_null(), "{g}");
+            let green = g["weights"]["green"].as_u64().unwrap();
+            // What the file says is what nginx serves: smooth round robin splits 50 requests by
+            // weight to within a request or two (status's health probes also take turns).
+            let url = format!("http://{}:8080/v1/chat/completions", h.ip);
+            let served: u64 = rt.block_on(async {
+                let c = client();
+                let mut n = 0;
+                for _ in 0..50 {
+                    if chat(&c, &url, false, 1).await.color == "green" {
+                        n += 1;
+                    }
+                }
+                n
+            });
+            let expected = 50 * green / 100;
+            assert!(
+                served.abs_diff(expected) <= 2,
+                "{}: status says green {green}, nginx sent {served} of 50 to green",
+                h.name
+            );
+        }
+        lab.audit_lines(); // every line whole JSON
+    }
+    lab.down();
+}
