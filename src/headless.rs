@@ -10,7 +10,7 @@ use crate::control::host::ColorCommand;
 use crate::control::{Actor, Executor, Host, HostRead};
 use crate::guard::GuardConfig;
 use crate::guard::drain::DrainStatus;
-use crate::model::{Color, Telemetry, Weights};
+use crate::model::{Color, HealthReport, HealthStatus, Telemetry, Weights};
 use crate::remote::{Ssh, SshOptions};
 use crate::sanitize::sanitize;
 use serde::Serialize;
@@ -349,22 +349,48 @@ pub struct StatusEntry {
     pub error: Option<String>,
 }
 
-/// Probe a health URL once: `ok` / `degraded` / `down`, `unknown` when it cannot be judged.
-pub async fn probe_health(client: &reqwest::Client, url: &str) -> String {
+/// Probe a health URL once. HTTP 200 with `"status":"degraded"` is yellow, not red; any
+/// sub-check reported `false` is named.
+pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
+    let started = std::time::Instant::now();
+    let latency = || u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
     let Ok(resp) = client.get(url).send().await else {
-        return "down".into();
+        return HealthReport {
+            status: HealthStatus::Down,
+            failing: vec!["unreachable".into()],
+            latency_ms: latency(),
+        };
     };
     let code = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
-    let status = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string));
-    match (code, status.as_deref()) {
-        (200, Some("ok")) => "ok".into(),
-        (200, Some("degraded")) => "degraded".into(),
-        (200, None) => "ok".into(),
-        (200, Some(_)) => "unknown".into(),
-        _ => "down".into(),
+    let latency_ms = latency();
+    let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let failing: Vec<String> = json
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| v.as_bool() == Some(false))
+                .map(|(k, _)| sanitize(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = json
+        .as_ref()
+        .and_then(|v| v.get("status"))
+        .and_then(|s| s.as_str())
+        .map(str::to_string);
+    let status = match (code, status.as_deref()) {
+        (200, Some("ok") | None) if failing.is_empty() => HealthStatus::Ok,
+        (200, Some("degraded")) => HealthStatus::Degraded,
+        (200, Some("ok") | None) => HealthStatus::Degraded,
+        (200, Some(_)) => HealthStatus::Unknown,
+        _ => HealthStatus::Down,
+    };
+    HealthReport {
+        status,
+        failing,
+        latency_ms,
     }
 }
 
@@ -382,8 +408,8 @@ pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
         let url = g.health_url.clone();
         probes.push(tokio::spawn(async move {
             match client {
-                Some(c) => probe_health(&c, &url).await,
-                None => "unknown".into(),
+                Some(c) => probe_health(&c, &url).await.status.name().to_string(),
+                None => "unknown".to_string(),
             }
         }));
     }

@@ -60,9 +60,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         None if config.is_none() => Err(usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
-        None => Err(usage(
-            "real fleets are not supported by this build yet (SSH control lands next); `cutover demo` runs the simulated fleet",
-        )),
+        None => live(&cli.global, config),
     }
 }
 
@@ -183,6 +181,68 @@ fn demo(args: &DemoArgs, global: &GlobalFlags, config: Option<&Config>) -> Resul
             code: 1,
             message: format!("terminal: {e}"),
         })
+}
+
+/// The cockpit on the configured fleet.
+fn live(global: &GlobalFlags, config: Option<Config>) -> Result<(), Failure> {
+    let Some(mut config) = config else {
+        return Err(usage("no fleet given"));
+    };
+    // The fleet table groups by AZ, in the order AZs first appear in the file.
+    let azs: Vec<String> = config.gateway.iter().map(|g| g.az.clone()).collect();
+    config
+        .gateway
+        .sort_by_key(|g| azs.iter().position(|a| *a == g.az).unwrap_or(usize::MAX));
+    let s = settings(global, Some(&config))?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(usage("the cockpit needs a terminal on stdin and stdout"));
+    }
+    let actor = crate::control::Actor {
+        name: s.session.actor.clone(),
+        ticket: s.session.ticket.clone(),
+        read_only: s.session.read_only,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async move {
+        let every = std::time::Duration::from_secs(config.guardrails.interval_secs.max(1));
+        let health: Vec<String> = config
+            .gateway
+            .iter()
+            .map(|g| g.health_url.clone())
+            .collect();
+        let parallel = config.ssh.max_parallel;
+        let windows = sim::windows_for(&s.guard);
+        let gateways = config
+            .gateway
+            .iter()
+            .map(|g| crate::app::state::Gateway::new(g.name.clone(), g.az.clone(), windows))
+            .collect();
+        let fleet = Fleet::new(config, actor).map_err(|e| Failure {
+            code: e.code,
+            message: e.message,
+        })?;
+        let world = crate::control::live::LiveFleet::start(fleet.exec, health, every, parallel);
+        let mut state = crate::app::state::State::new(
+            crate::app::state::Mode::Live,
+            gateways,
+            s.guard,
+            s.keymap,
+            s.themes,
+        );
+        state.theme = s.theme;
+        state.session = s.session;
+        init_logging();
+        tracing::info!(target: "cutover", "live cockpit started; ? for help");
+        tui::run(
+            crate::app::driver::Driver::new(state, world),
+            Clock::new(0, 1.0),
+        )
+        .await
+        .map_err(|e| failed(format!("terminal: {e}")))
+    })
 }
 
 /// Route tracing events to the cockpit's log panel.

@@ -1,6 +1,8 @@
 //! The real binary in a real pseudo-terminal (tmux), driven by key presses as a
 //! user would, reading the screen back.
 
+mod common;
+
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -192,4 +194,40 @@ fn ctrl_c_quits_and_restores_the_terminal() {
         "terminal left in raw mode:\n{s}"
     );
     assert_eq!(t.format("#{alternate_on}"), "0");
+}
+
+#[test]
+fn live_cockpit_keys_change_real_nginx_weights_through_ssh() {
+    let lab = common::Lab::up("pty-live", 2, &[]);
+    let fleet = lab.dir.join("fleet.toml");
+    let cmd = format!(
+        "{} -c {} --actor pty-op --ticket CHG-3; echo \"exit=$?\"; sleep 30",
+        env!("CARGO_BIN_EXE_cutover"),
+        fleet.display()
+    );
+    let t = Tmux::start(120, 40, &cmd);
+    t.wait_for("both gateways read back", |s| {
+        s.contains("LIVE") && row(s, "gw-a1").contains("100/0") && row(s, "gw-b1").contains("100/0")
+    });
+    t.keys("]");
+    t.wait_for("gw-a1 read back at 90/10", |s| {
+        row(s, "gw-a1").contains("90/10")
+    });
+    // The host itself says so: the upstream file nginx loaded.
+    let conf = std::fs::read_to_string(&lab.config.gateway[0].nginx_conf).unwrap();
+    assert!(
+        conf.contains("weight=90") && conf.contains("weight=10"),
+        "{conf}"
+    );
+    assert!(row(&t.screen(), "gw-b1").contains("100/0"));
+    let audit = std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl")).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (rec["actor"].as_str(), rec["ticket"].as_str()),
+        (Some("pty-op"), Some("CHG-3"))
+    );
+    assert_eq!(rec["after"]["green"], 10);
+    t.keys("q");
+    t.wait_for("the cockpit to exit", |s| s.contains("exit=0"));
+    lab.down();
 }

@@ -18,6 +18,13 @@ pub enum Msg {
     },
     /// An operation ended.
     OpDone(OpOutcome),
+    /// Who holds gateway `gateway`'s lock on its host, read back with its weights.
+    Lock {
+        /// Gateway index.
+        gateway: usize,
+        /// The holder's own words (unsanitized), or `None`.
+        holder: Option<String>,
+    },
     /// Time passed: recompute summaries and evaluate guardrails.
     Tick,
     /// The terminal was resized.

@@ -27,6 +27,11 @@ pub fn update(s: &mut State, msg: Msg, now: Ms) -> Vec<Effect> {
         Msg::Key(k) => on_key(s, k, &mut fx),
         Msg::Telemetry { gateway, data } => on_telemetry(s, gateway, data),
         Msg::OpDone(o) => on_done(s, o, &mut fx),
+        Msg::Lock { gateway, holder } => {
+            if let Some(g) = s.gateways.get_mut(gateway) {
+                g.lock = holder.as_deref().map(crate::sanitize::sanitize);
+            }
+        }
         Msg::Tick => on_tick(s, &mut fx),
         Msg::Resize => {}
     }

@@ -2,6 +2,7 @@
 
 pub mod exec;
 pub mod host;
+pub mod live;
 pub mod script;
 
 pub use exec::{Actor, Executed, Executor};
