@@ -570,3 +570,72 @@ fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
     }
     lab.down();
 }
+
+#[test]
+fn rollback_read_only_and_a_changed_host_key() {
+    let lab = Lab::up("rollback", 2, &["--weights", "50/50"]);
+    let confs: Vec<Vec<u8>> = lab
+        .config
+        .gateway
+        .iter()
+        .map(|g| std::fs::read(&g.nginx_conf).unwrap())
+        .collect();
+
+    // --read-only refuses every change and touches nothing.
+    let o = lab.cutover(&["--read-only", "step", "--by", "10", "--all"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("read-only"), "{}", text(&o));
+    let o = lab.cutover(&["--read-only", "rollback", "--all"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    for (g, before) in lab.config.gateway.iter().zip(&confs) {
+        assert_eq!(&std::fs::read(&g.nginx_conf).unwrap(), before);
+    }
+
+    // Rollback: 100/0 and green stopped, on every gateway.
+    let o = lab.cutover(&["rollback", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(lab.greens(), vec![Some(0), Some(0)]);
+    for g in &lab.config.gateway {
+        let green: std::net::SocketAddr = g.green.addr.parse().unwrap();
+        assert!(
+            std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_err(),
+            "{} green still up",
+            g.name
+        );
+    }
+    let audit = lab.audit_lines();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r["action"] == "rollback" && r["outcome"] == "ok")
+            .count(),
+        2
+    );
+
+    // A host whose key no longer matches known_hosts is refused, never accepted.
+    let kh = lab.dir.join("known_hosts");
+    let text_kh = std::fs::read_to_string(&kh).unwrap();
+    let first = text_kh.lines().next().unwrap();
+    let other = text_kh.lines().nth(1).unwrap();
+    let forged = format!(
+        "{} {}\n{other}\n",
+        first.split(' ').next().unwrap(),
+        other.split_once(' ').unwrap().1
+    );
+    std::fs::write(&kh, forged).unwrap();
+    // A fresh ssh_config path makes a fresh master connection, which must verify the key.
+    let cfg2 = lab.dir.join("ssh_config2");
+    std::fs::copy(lab.dir.join("ssh_config"), &cfg2).unwrap();
+    let fleet = std::fs::read_to_string(lab.fleet())
+        .unwrap()
+        .replace("config = \"ssh_config\"", "config = \"ssh_config2\"");
+    std::fs::write(lab.fleet(), fleet).unwrap();
+    let s = lab.status();
+    let err = s["gateways"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains("host key verification failed"), "{s}");
+    assert!(s["gateways"][0]["weights"].is_null(), "{s}");
+    lab.down();
+}

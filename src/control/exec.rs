@@ -146,9 +146,15 @@ impl Executor {
     ) {
         match &op.kind {
             OpKind::SetWeights { to } => {
-                let read = match host.read(log).await {
-                    Ok(r) => r,
-                    Err(e) => return (Some(*to), Err(e), None),
+                // Start from the file as last seen when it is what the plan was made from;
+                // the change script's checksum compare refuses if the host moved since.
+                let cached = host.last_read().filter(|r| Some(r.weights) == op.before);
+                let read = match cached {
+                    Some(r) => r,
+                    None => match host.read(log).await {
+                        Ok(r) => r,
+                        Err(e) => return (Some(*to), Err(e), None),
+                    },
                 };
                 let before = Some(read.weights);
                 // The plan was made from what the operator saw; if the host moved since (another

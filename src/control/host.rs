@@ -38,6 +38,9 @@ pub struct Host {
     /// Its configuration.
     pub cfg: GatewayConfig,
     ssh: Ssh,
+    /// The last file read or written back: a change can start from it, saving a round trip,
+    /// because the change script compares checksums and refuses if the file moved since.
+    last: std::sync::Arc<std::sync::Mutex<Option<HostRead>>>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -47,7 +50,20 @@ fn ms(d: Duration) -> u64 {
 impl Host {
     /// A host reached through `ssh`.
     pub fn new(cfg: GatewayConfig, ssh: Ssh) -> Host {
-        Host { cfg, ssh }
+        Host {
+            cfg,
+            ssh,
+            last: Default::default(),
+        }
+    }
+
+    /// The file as last seen by this process, if any.
+    pub fn last_read(&self) -> Option<HostRead> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn remember(&self, r: Option<HostRead>) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = r;
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<Upstream, String> {
@@ -81,12 +97,14 @@ impl Host {
         let weights = up
             .weights()
             .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))?;
-        Ok(HostRead {
+        let read = HostRead {
             weights,
             lock: r.lock,
             other_servers: up.other_servers().to_vec(),
             conf: r.conf,
-        })
+        };
+        self.remember(Some(read.clone()));
+        Ok(read)
     }
 
     /// Change the weights to `to`, given the file as last read; returns the weights read back.
@@ -121,14 +139,25 @@ impl Host {
         match script::parse_apply(&out.stdout) {
             ApplyOut::Applied(bytes) => {
                 let up = self.parse(&bytes)?;
-                up.weights()
-                    .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))
+                let weights = up
+                    .weights()
+                    .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))?;
+                self.remember(Some(HostRead {
+                    weights,
+                    lock: None,
+                    other_servers: up.other_servers().to_vec(),
+                    conf: bytes,
+                }));
+                Ok(weights)
             }
             ApplyOut::Locked(h) => Err(format!("locked by {}", clean(&h))),
-            ApplyOut::Changed => Err(format!(
-                "{} changed since it was read (another operator or a hand edit); nothing written, read again",
-                self.cfg.nginx_conf
-            )),
+            ApplyOut::Changed => {
+                self.remember(None);
+                Err(format!(
+                    "{} changed since it was read (another operator or a hand edit); nothing written, read again",
+                    self.cfg.nginx_conf
+                ))
+            }
             ApplyOut::TestFailed(d) => Err(format!(
                 "nginx -t failed, previous file restored, weights unchanged: {}",
                 clean(&d)

@@ -66,10 +66,10 @@ while :; do
   fresh=$(workers | awk -v old="$old" 'index(old, " " $1 " ") == 0')
   [ -n "$fresh" ] && break
   i=$((i + 1))
-  if [ "$i" -ge 150 ]; then
+  if [ "$i" -ge 500 ]; then
     mv -f -- "$prev" "$conf"; echo NOT_APPLIED; tail -n 5 -- "$errlog" 2>/dev/null; finish 25
   fi
-  sleep 0.1
+  sleep 0.02
 done
 rm -f -- "$prev"
 echo OK

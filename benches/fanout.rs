@@ -1,0 +1,90 @@
+//! One 10-point step across every gateway of a 16-gateway lab: `cutover step --all` against
+//! the runbook's way (plain `ssh` host by host: edit, nginx -t, reload). Needs nginx and sshd.
+//!
+//! Run: `cargo bench --bench fanout` (GATEWAYS=N to change the size).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn run(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let o = cmd.output().expect("run");
+    assert!(
+        o.status.success(),
+        "{:?}: {}{}",
+        cmd,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    t.elapsed()
+}
+
+fn main() {
+    let bin = env!("CARGO_BIN_EXE_cutover");
+    let n: usize = std::env::var("GATEWAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let dir = std::env::temp_dir().join(format!("cutover-bench-fanout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    run(Command::new(bin).args(["lab", "up", "--gateways", &n.to_string(), "--dir", d]));
+    let fleet = dir.join("fleet.toml");
+    let f = fleet.to_str().unwrap();
+    let cfg = cutover::config::Config::load(&fleet).expect("fleet.toml");
+
+    // The cockpit's way: one command, every host in parallel, each step verified and audited.
+    let cold = run(Command::new(bin).args(["-c", f, "step", "--by", "10", "--all"]));
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        warm.push(run(
+            Command::new(bin).args(["-c", f, "step", "--by", "10", "--all"])
+        ));
+    }
+
+    // The runbook's way: a fresh ssh per host, one after the other, same edit + test + reload.
+    let ssh_config = dir.join("ssh_config");
+    let mut runbook = Vec::new();
+    for (from, to) in [(40, 50), (50, 60)] {
+        let t = Instant::now();
+        for g in &cfg.gateway {
+            let script = format!(
+                "sed -i -e 's/weight={} /weight={} /' -e 's/weight={} /weight={} /' {conf} && {nginx} -t 2>/dev/null && {nginx} -s reload",
+                100 - from,
+                100 - to,
+                from,
+                to,
+                conf = g.nginx_conf,
+                nginx = g.nginx
+            );
+            run(Command::new("ssh").arg("-F").arg(&ssh_config).args([
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "ControlPath=none",
+                &g.ssh,
+                &script,
+            ]));
+        }
+        runbook.push(t.elapsed());
+    }
+    run(Command::new(bin).args(["lab", "down", "--dir", d]));
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let best_warm = warm.iter().copied().min().unwrap();
+    let best_runbook = runbook.iter().copied().min().unwrap();
+    println!(
+        "fanout/{n} gateways: cutover step --all   cold {:7.1} ms  warm {:7.1} ms (best of 3)",
+        ms(cold),
+        ms(best_warm)
+    );
+    println!(
+        "fanout/{n} gateways: ssh host by host     {:7.1} ms (best of 2)",
+        ms(best_runbook)
+    );
+    println!(
+        "fanout/{n} gateways: speed-up {:.1}x cold, {:.1}x warm",
+        ms(best_runbook) / ms(cold),
+        ms(best_runbook) / ms(best_warm)
+    );
+}
