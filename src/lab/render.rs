@@ -91,6 +91,8 @@ pub fn gateway_conf(host: &HostSpec, w: Weights) -> String {
          \n\
          server {{\n\
          \x20   listen {ip}:{status};\n\
+         \x20   # Status polls are not traffic: keep them out of the access log.\n\
+         \x20   access_log off;\n\
          \x20   location = /nginx_status {{\n\
          \x20       stub_status;\n\
          \x20       allow 127.0.0.0/8;\n\
