@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Lab, cutover, text};
+use common::{Lab, client, cutover, runtime, text};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,21 +48,6 @@ impl Lab {
             })
             .collect()
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }
 
 /// A client that opens a connection per request. A reload makes old workers close their

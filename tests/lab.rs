@@ -3,25 +3,10 @@
 
 mod common;
 
-use common::{Lab, cutover, cutover_env, test_dir, text};
+use common::{Lab, client, cutover, cutover_env, runtime, test_dir, text};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
 
 /// POST a non-streaming chat request and return the color that answered.
 async fn chat_color(client: &reqwest::Client, url: &str) -> String {

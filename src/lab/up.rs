@@ -362,14 +362,21 @@ fn spawn_sshd(layout: &Layout, sshd: &Path, name: &str) -> Result<std::process::
         .map_err(|e| format!("{name}: cannot start sshd: {e}"))
 }
 
-/// Take a host's sshd down with every session on it: the host goes dark for SSH.
-pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
-    let (layout, mut state) = color::load(dir).map_err(LabError::Failed)?;
+/// A lab's state and the index of its host `gateway`.
+fn load_host(dir: &Path, gateway: &str) -> Result<(Layout, LabState, usize), LabError> {
+    let (layout, state) = color::load(dir).map_err(LabError::Failed)?;
+    state.host(gateway).map_err(LabError::Usage)?;
     let i = state
         .hosts
         .iter()
         .position(|h| h.name == gateway)
-        .ok_or_else(|| LabError::Usage(state.host(gateway).err().unwrap_or_default()))?;
+        .unwrap_or(0);
+    Ok((layout, state, i))
+}
+
+/// Take a host's sshd down with every session on it: the host goes dark for SSH.
+pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
+    let (layout, mut state, i) = load_host(dir, gateway)?;
     let Some(pid) = state.hosts[i]
         .sshd_pid
         .filter(|&p| process::ours(p, &state.dir))
@@ -391,12 +398,7 @@ pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
 
 /// Start a host's sshd again.
 pub fn sshd_start(dir: &Path, gateway: &str) -> Result<String, LabError> {
-    let (layout, mut state) = color::load(dir).map_err(LabError::Failed)?;
-    let i = state
-        .hosts
-        .iter()
-        .position(|h| h.name == gateway)
-        .ok_or_else(|| LabError::Usage(state.host(gateway).err().unwrap_or_default()))?;
+    let (layout, mut state, i) = load_host(dir, gateway)?;
     if let Some(pid) = state.hosts[i]
         .sshd_pid
         .filter(|&p| process::ours(p, &state.dir))

@@ -123,3 +123,20 @@ impl Drop for Lab {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// A single-threaded tokio runtime for a test's HTTP.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An HTTP client that never uses a proxy (the lab is on loopback).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
