@@ -268,6 +268,23 @@ fn failed(message: String) -> Failure {
     Failure { code: 1, message }
 }
 
+/// A lab's layout, its state and its host `gateway`.
+fn lab_host(
+    dir: &std::path::Path,
+    gateway: &str,
+) -> Result<
+    (
+        lab::layout::Layout,
+        lab::state::LabState,
+        lab::state::HostState,
+    ),
+    Failure,
+> {
+    let (layout, state) = lab::color::load(dir).map_err(failed)?;
+    let host = state.host(gateway).map_err(usage)?.clone();
+    Ok((layout, state, host))
+}
+
 /// `cutover lab ...`.
 fn lab(cmd: LabCommand) -> Result<(), Failure> {
     match cmd {
@@ -314,8 +331,7 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             gateway,
             color,
         } => {
-            let (layout, state) = lab::color::load(&dir).map_err(failed)?;
-            let host = state.host(&gateway).map_err(usage)?.clone();
+            let (layout, state, host) = lab_host(&dir, &gateway)?;
             let c = Color::from(color);
             let line = match verb {
                 ColorVerb::Start => lab::color::start(&layout, &state, &host, c),
@@ -339,8 +355,7 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             gateway,
             color,
         } => {
-            let (layout, state) = lab::color::load(&dir).map_err(failed)?;
-            let host = state.host(&gateway).map_err(usage)?.clone();
+            let (layout, _, host) = lab_host(&dir, &gateway)?;
             lab::color::serve(&layout, &host, Color::from(color)).map_err(failed)
         }
     }

@@ -303,15 +303,7 @@ fn a_broken_nginx_config_fails_the_step_and_changes_nothing() {
     assert!(leftovers.is_empty(), "left beside the file: {leftovers:?}");
 
     // nginx still serves the old weights: smooth round robin gives exactly 9 blue in 10.
-    for color in ["blue", "green"] {
-        lab.fault(&[
-            "--color",
-            color,
-            "ttft_ms=0",
-            "tokens=1",
-            "tokens_per_sec=1000",
-        ]);
-    }
+    lab.fast_answers();
     let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
     let colors: Vec<String> = runtime().block_on(async {
         let c = client();
@@ -487,15 +479,7 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
 #[test]
 fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
     let lab = Lab::up("sigkill", 3, &[]);
-    for color in ["blue", "green"] {
-        lab.fault(&[
-            "--color",
-            color,
-            "ttft_ms=0",
-            "tokens=1",
-            "tokens_per_sec=1000",
-        ]);
-    }
+    lab.fast_answers();
     for delay in [80u64, 200, 400] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
             .args(["-c", &lab.fleet(), "step", "--by", "10", "--all"])

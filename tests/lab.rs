@@ -76,15 +76,7 @@ fn lab_serves_weighted_traffic_over_real_nginx_and_sshd_then_leaves_nothing() {
     }
 
     // Fast answers, so 400 requests per host take no time; this also exercises `lab fault`.
-    for color in ["blue", "green"] {
-        lab.fault(&[
-            "--color",
-            color,
-            "ttft_ms=0",
-            "tokens=1",
-            "tokens_per_sec=1000",
-        ]);
-    }
+    lab.fast_answers();
     let rt = runtime();
     let client = client();
     for (g, host) in lab.config.gateway.iter().zip(&lab.state.hosts) {

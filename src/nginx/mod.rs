@@ -8,25 +8,9 @@ pub const LOG_FORMAT_NAME: &str = "cutover";
 /// The `log_format` directive cutover needs: JSON, `escape=json`, every value quoted,
 /// keys named exactly after the variables.
 pub fn log_format_directive() -> String {
-    const VARS: [&str; 10] = [
-        "msec",
-        "status",
-        "request_time",
-        "upstream_addr",
-        "upstream_status",
-        "upstream_response_time",
-        "upstream_header_time",
-        "request_id",
-        "request",
-        "bytes_sent",
-    ];
-    let fields: Vec<String> = VARS
+    let fields: Vec<String> = LOG_FIELDS
         .iter()
-        .map(|v| {
-            // `time` holds $msec, as the spec names it.
-            let key = if *v == "msec" { "time" } else { v };
-            format!("\"{key}\":\"${v}\"")
-        })
+        .map(|(key, var)| format!("\"{key}\":\"${var}\""))
         .collect();
     format!(
         "log_format {LOG_FORMAT_NAME} escape=json '{{{}}}';",
@@ -34,23 +18,28 @@ pub fn log_format_directive() -> String {
     )
 }
 
-/// Keys every access log line must carry (the spec's minimum).
-pub const REQUIRED_LOG_KEYS: [&str; 8] = [
-    "time",
-    "status",
-    "request_time",
-    "upstream_addr",
-    "upstream_status",
-    "upstream_response_time",
-    "upstream_header_time",
-    "request_id",
+/// The logged keys and their variables; `time` holds `$msec`, as the spec names it.
+const LOG_FIELDS: [(&str, &str); 10] = [
+    ("time", "msec"),
+    ("status", "status"),
+    ("request_time", "request_time"),
+    ("upstream_addr", "upstream_addr"),
+    ("upstream_status", "upstream_status"),
+    ("upstream_response_time", "upstream_response_time"),
+    ("upstream_header_time", "upstream_header_time"),
+    ("request_id", "request_id"),
+    ("request", "request"),
+    ("bytes_sent", "bytes_sent"),
 ];
+
+/// How many of [`LOG_FIELDS`], from the start, every line must carry (the spec's minimum).
+const REQUIRED_LOG_FIELDS: usize = 8;
 
 /// Check one access log line against the documented format; the error names the missing key.
 pub fn check_log_line(line: &str) -> Result<(), String> {
     let v: serde_json::Value =
         serde_json::from_str(line).map_err(|e| format!("a line is not JSON ({e})"))?;
-    for key in REQUIRED_LOG_KEYS {
+    for (key, _) in &LOG_FIELDS[..REQUIRED_LOG_FIELDS] {
         match v.get(key) {
             Some(serde_json::Value::String(_)) => {}
             Some(_) => return Err(format!("key {key:?} is not a quoted string")),

@@ -3,7 +3,7 @@
 
 use cutover::config::Config;
 use cutover::lab::state::LabState;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Run the cutover binary.
@@ -97,6 +97,19 @@ impl Lab {
         assert_eq!(o.status.code(), Some(0), "lab fault: {}", text(&o));
     }
 
+    /// Both colors answer at once with one token, so many requests take no time.
+    pub fn fast_answers(&self) {
+        for color in ["blue", "green"] {
+            self.fault(&[
+                "--color",
+                color,
+                "ttft_ms=0",
+                "tokens=1",
+                "tokens_per_sec=1000",
+            ]);
+        }
+    }
+
     /// The lab's directory as a string.
     pub fn dir_str(&self) -> &str {
         self.dir.to_str().unwrap()
@@ -117,11 +130,6 @@ impl Drop for Lab {
             let _ = cutover(&["lab", "down", "--dir", self.dir.to_str().unwrap_or("")]);
         }
     }
-}
-
-/// Whether `path` exists (for readable asserts).
-pub fn exists(path: &Path) -> bool {
-    path.exists()
 }
 
 /// A single-threaded tokio runtime for a test's HTTP.
