@@ -1,6 +1,9 @@
 //! One 10-point step across every gateway of a 16-gateway lab: `cutover step --all` against
 //! the runbook's way (plain `ssh` host by host: edit, nginx -t, reload). Needs nginx and sshd.
 //!
+//! Three figures for the change: the CLI with no master connections yet (cold), the CLI with
+//! masters up (warm), and the cockpit's path with its sessions open (in process).
+//!
 //! Run: `cargo bench --bench fanout` (GATEWAYS=N to change the size).
 
 use std::process::Command;
@@ -48,10 +51,41 @@ fn main() {
         ));
     }
 
+    // The cockpit's way with its sessions open (as after the first poll): the same code path
+    // as `step`, read + change + verified read-back, inside one process.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let actor = cutover::control::exec::Actor {
+        name: "bench".into(),
+        ticket: None,
+        read_only: false,
+    };
+    let fleet = cutover::headless::Fleet::new(cfg.clone(), actor).expect("fleet");
+    let mut in_process = Vec::new();
+    rt.block_on(async {
+        for r in fleet.read_all().await {
+            r.expect("read");
+        }
+        for _ in 0..3 {
+            let t = Instant::now();
+            let lines = cutover::headless::act(
+                &fleet,
+                &cutover::headless::Target::All,
+                cutover::headless::Request::By(10),
+            )
+            .await
+            .expect("step");
+            assert!(lines.iter().all(|l| !l.failed), "{lines:?}");
+            in_process.push(t.elapsed());
+        }
+    });
+
     // The runbook's way: a fresh ssh per host, one after the other, same edit + test + reload.
     let ssh_config = dir.join("ssh_config");
     let mut runbook = Vec::new();
-    for (from, to) in [(40, 50), (50, 60)] {
+    for (from, to) in [(70, 80), (80, 90)] {
         let t = Instant::now();
         for g in &cfg.gateway {
             let script = format!(
@@ -79,18 +113,24 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let best_warm = warm.iter().copied().min().unwrap();
     let best_runbook = runbook.iter().copied().min().unwrap();
+    let best_in_process = in_process.iter().copied().min().unwrap();
     println!(
         "fanout/{n} gateways: cutover step --all   cold {:7.1} ms  warm {:7.1} ms (best of 3)",
         ms(cold),
         ms(best_warm)
     );
     println!(
+        "fanout/{n} gateways: cockpit, sessions open {:7.1} ms (best of 3)",
+        ms(best_in_process)
+    );
+    println!(
         "fanout/{n} gateways: ssh host by host     {:7.1} ms (best of 2)",
         ms(best_runbook)
     );
     println!(
-        "fanout/{n} gateways: speed-up {:.1}x cold, {:.1}x warm",
+        "fanout/{n} gateways: speed-up {:.1}x CLI cold, {:.1}x CLI warm, {:.1}x cockpit",
         ms(best_runbook) / ms(cold),
-        ms(best_runbook) / ms(best_warm)
+        ms(best_runbook) / ms(best_warm),
+        ms(best_runbook) / ms(best_in_process)
     );
 }

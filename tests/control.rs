@@ -608,3 +608,50 @@ fn rollback_read_only_and_a_changed_host_key() {
     assert!(s["gateways"][0]["weights"].is_null(), "{s}");
     lab.down();
 }
+
+#[test]
+fn a_gateway_behind_a_proxyjump_is_controlled_through_the_jump_host() {
+    let lab = Lab::up("proxyjump", 2, &[]);
+    let target = &lab.config.gateway[1];
+    let ip = target.blue.addr.rsplit_once(':').unwrap().0.to_string();
+    // gw-b1 reached only through gw-a1, the way a bastion-only network is configured.
+    let mut cfg = std::fs::read_to_string(lab.dir.join("ssh_config")).unwrap();
+    cfg.push_str(&format!(
+        "\nHost via-a1\n    HostName {ip}\n    Port 2222\n    ProxyJump gw-a1\n"
+    ));
+    std::fs::write(lab.dir.join("ssh_config"), cfg).unwrap();
+    let fleet = std::fs::read_to_string(lab.fleet())
+        .unwrap()
+        .replace(&format!("ssh = \"{}\"", target.name), "ssh = \"via-a1\"");
+    std::fs::write(lab.fleet(), fleet).unwrap();
+
+    let o = lab.cutover(&["step", "--by", "10", "--gateway", &target.name]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(lab.greens(), vec![Some(0), Some(10)]);
+    assert!(
+        std::fs::read_to_string(&target.nginx_conf)
+            .unwrap()
+            .contains("weight=10")
+    );
+
+    // With the jump host dark, the gateway behind it is unreachable too: the jump was used.
+    let sshd = |verb: &str| {
+        let o = cutover(&[
+            "lab",
+            "sshd",
+            verb,
+            "--dir",
+            lab.dir_str(),
+            "--gateway",
+            &lab.config.gateway[0].name,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    };
+    sshd("stop");
+    let o = lab.cutover(&["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(s["gateways"][1]["error"].is_string(), "{s}");
+    sshd("start");
+    assert_eq!(lab.greens(), vec![Some(0), Some(10)]);
+    lab.down();
+}

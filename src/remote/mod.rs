@@ -2,6 +2,7 @@
 
 pub mod cksum;
 pub mod quote;
+pub mod session;
 pub mod ssh;
 
 pub use quote::shell_quote;

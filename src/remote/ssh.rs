@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use super::session::{REMOTE_SHELL, Session, SessionError};
+
 /// How hosts are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshOptions {
@@ -134,6 +136,14 @@ pub fn classify(dest: &str, code: i32, stderr: &str) -> Option<SshError> {
     None
 }
 
+/// A session that ended without an answer: ssh's words when it said why.
+fn lost(dest: &str, said: &str) -> SshError {
+    classify(dest, SSH_FAILED, said).unwrap_or(SshError::Connect {
+        dest: dest.into(),
+        message: format!("connection lost: {}", said.trim()),
+    })
+}
+
 impl SshOptions {
     /// Options from the `[ssh]` section; creates the private control socket directory.
     pub fn new(
@@ -218,12 +228,18 @@ fn control_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Runs commands on hosts, one master connection per destination.
+/// Runs commands on hosts, one master connection per destination, each command in an idle
+/// long-lived shell session on it when there is one.
 #[derive(Debug, Clone)]
 pub struct Ssh {
     opts: Arc<SshOptions>,
     masters: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    idle: Arc<Mutex<HashMap<String, Vec<Session>>>>,
 }
+
+/// Idle sessions kept per host: the poller and one operation run side by side; more would
+/// eat into sshd's `MaxSessions` (10 per connection by default), which the collectors share.
+const IDLE_PER_HOST: usize = 2;
 
 impl Ssh {
     /// A runner with `opts`.
@@ -231,6 +247,7 @@ impl Ssh {
         Ssh {
             opts: Arc::new(opts),
             masters: Arc::default(),
+            idle: Arc::default(),
         }
     }
 
@@ -312,6 +329,91 @@ impl Ssh {
         command: &str,
         stdin: Option<Vec<u8>>,
     ) -> Result<Output, SshError> {
+        let started = Instant::now();
+        let limit = self.opts.command_timeout;
+        let mut fresh = false;
+        let mut session = match self.take_idle(dest) {
+            Some(s) => s,
+            None => {
+                fresh = true;
+                self.open_session(dest).await?
+            }
+        };
+        let mut answer = session.run(command, stdin.as_deref(), limit).await;
+        if !fresh && matches!(answer, Err(SessionError::NotSent(_))) {
+            // An idle session that died unnoticed: the command never left, so one retry is safe.
+            session = self.open_session(dest).await?;
+            answer = session.run(command, stdin.as_deref(), limit).await;
+        }
+        match answer {
+            Ok(a) => {
+                self.give_back(dest, session);
+                Ok(Output {
+                    code: a.code,
+                    stdout: a.stdout,
+                    stderr: String::from_utf8_lossy(&a.stderr).into_owned(),
+                    duration: started.elapsed(),
+                })
+            }
+            Err(SessionError::BadInput) => self.run_once(dest, command, stdin).await,
+            Err(SessionError::Timeout) => Err(SshError::Timeout {
+                dest: dest.into(),
+                after: limit,
+            }),
+            Err(SessionError::NotSent(m) | SessionError::Lost(m)) => {
+                let said = session.leftover_stderr();
+                Err(lost(dest, if said.trim().is_empty() { &m } else { &said }))
+            }
+        }
+    }
+
+    fn take_idle(&self, dest: &str) -> Option<Session> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.get_mut(dest)?;
+        while let Some(mut s) = list.pop() {
+            if !s.is_gone() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, dest: &str, session: Session) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.entry(dest.to_string()).or_default();
+        if list.len() < IDLE_PER_HOST {
+            list.push(session);
+        }
+    }
+
+    /// A new shell session over the master connection.
+    async fn open_session(&self, dest: &str) -> Result<Session, SshError> {
+        self.connect(dest).await?;
+        let mut cmd = self.command();
+        cmd.args(["-T", "-o", "ControlMaster=no", "--", dest, REMOTE_SHELL]);
+        let wait = self.opts.connect_timeout + Duration::from_secs(5);
+        match Session::start(cmd, wait).await {
+            Ok(s) => Ok(s),
+            Err(SessionError::Timeout) => Err(SshError::Timeout {
+                dest: dest.into(),
+                after: wait,
+            }),
+            Err(SessionError::NotSent(m)) => Err(SshError::Spawn(format!(
+                "{}: {m}",
+                self.opts.program.display()
+            ))),
+            Err(SessionError::Lost(m)) => Err(lost(dest, &m)),
+            Err(SessionError::BadInput) => Err(SshError::Spawn("bad session input".into())),
+        }
+    }
+
+    /// One ssh invocation for one command: for stdin that cannot travel in a session frame.
+    async fn run_once(
+        &self,
+        dest: &str,
+        command: &str,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<Output, SshError> {
         self.connect(dest).await?;
         let started = Instant::now();
         let mut cmd = self.command();
@@ -359,6 +461,10 @@ impl Ssh {
 
     /// Close the master connection to `dest` (used when a host is known to be gone).
     pub async fn disconnect(&self, dest: &str) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(dest);
         let _ = self
             .command()
             .args(["-O", "exit", "--", dest])
