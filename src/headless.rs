@@ -397,11 +397,7 @@ pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
 /// `status`: every gateway's weights, lock and health, read now.
 pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
     let reads = fleet.read_all().await;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(3))
-        .build()
-        .ok();
+    let client = crate::probe::http_client(Duration::from_secs(3)).ok();
     let mut probes = Vec::new();
     for g in &fleet.config.gateway {
         let client = client.clone();

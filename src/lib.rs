@@ -10,6 +10,7 @@ pub mod headless;
 pub mod lab;
 pub mod model;
 pub mod nginx;
+pub mod probe;
 pub mod remote;
 pub mod run;
 pub mod sanitize;

@@ -55,6 +55,7 @@ impl Lab {
 /// in any HTTP/1.1 client, and is retried by the client, not lost by nginx. Fresh connections
 /// test what nginx promises: every request it accepts is answered, across reloads.
 fn fresh_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(0)

@@ -35,11 +35,7 @@ impl LiveFleet {
         let hosts = exec.hosts.clone();
         tokio::spawn(async move {
             let sem = Arc::new(Semaphore::new(parallel.max(1)));
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(2))
-                .build()
-                .ok();
+            let client = crate::probe::http_client(Duration::from_secs(2)).ok();
             let busy: Arc<Vec<std::sync::atomic::AtomicBool>> =
                 Arc::new(hosts.iter().map(|_| Default::default()).collect());
             loop {

@@ -748,11 +748,7 @@ pub async fn get_version(addr: SocketAddr, timeout: Duration) -> Result<String, 
 
 fn client(timeout: Duration) -> Result<reqwest::Client, String> {
     // No proxy: the lab's addresses are loopback and must be reached directly.
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {}", error_chain(&e)))
+    crate::probe::http_client(timeout)
 }
 
 /// Send, require a 2xx, and return the body text; errors say what went wrong where.
@@ -888,11 +884,7 @@ mod tests {
     }
 
     fn http() -> reqwest::Client {
-        reqwest::Client::builder()
-            .no_proxy()
-            .timeout(T)
-            .build()
-            .expect("client")
+        crate::probe::http_client(T).expect("client")
     }
 
     async fn chat(gw: &Running, stream: bool) -> reqwest::Response {
@@ -1358,11 +1350,7 @@ mod tests {
         patch_behaviour(gw.addr, &serde_json::json!({"hang": true}), T)
             .await
             .expect("patch");
-        let short = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_millis(300))
-            .build()
-            .expect("client");
+        let short = crate::probe::http_client(Duration::from_millis(300)).expect("client");
         let err = short
             .get(gw.url("/health"))
             .send()

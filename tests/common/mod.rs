@@ -142,9 +142,5 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// An HTTP client that never uses a proxy (the lab is on loopback).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap()
+    cutover::probe::http_client(std::time::Duration::from_secs(60)).unwrap()
 }
