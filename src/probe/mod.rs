@@ -1,6 +1,13 @@
 //! Probes of a gateway from the cockpit: health over HTTP(S), TTFT and stub_status through
 //! SSH forwards.
 
+pub mod dial;
+pub mod sse;
+pub mod stub_status;
+pub mod ttft;
+
+pub use dial::Dial;
+
 use std::time::Duration;
 
 /// An HTTP client for probes: no system proxy (a probe must reach the host it names), rustls

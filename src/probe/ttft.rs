@@ -1,0 +1,349 @@
+//! The synthetic TTFT probe: one small streaming chat request, timed to its first content token.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::{Method, StatusCode, header};
+use tokio::time::{Instant, timeout_at};
+
+pub use super::dial::Dial;
+use super::dial::{self, chain};
+use super::sse::SseScanner;
+
+/// The probe's chat request: tiny, streaming, recognisable in the gateway's logs.
+pub const PROBE_BODY: &str = r#"{"model":"cutover-probe","stream":true,"max_tokens":8,"messages":[{"role":"user","content":"ping"}]}"#;
+
+/// What one TTFT probe measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtftResult {
+    /// From just before the request was written to the arrival of the first content event.
+    pub ttft_ms: u32,
+    /// `data: [DONE]` arrived before the stream ended or the time limit.
+    pub done: bool,
+}
+
+/// POST a streaming chat completion and time its first content token; `timeout` bounds it all.
+pub async fn probe_ttft(
+    dial: &Dial,
+    host_header: &str,
+    timeout: Duration,
+) -> Result<TtftResult, String> {
+    let deadline = dial::deadline(timeout);
+    let limit_ms = timeout.as_millis();
+    let request = dial::request(
+        Method::POST,
+        "/v1/chat/completions",
+        host_header,
+        &[
+            ("content-type", "application/json"),
+            ("accept", "text/event-stream"),
+        ],
+        Bytes::from_static(PROBE_BODY.as_bytes()),
+    )?;
+    let mut conn = dial::connect(dial, deadline, limit_ms).await?;
+    // The connection is up: from here on it is the gateway's time.
+    let started = Instant::now();
+    let resp = conn.send(request, deadline, limit_ms).await?;
+    if resp.status() != StatusCode::OK {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        // Only ever shown in a short error message.
+        .chars()
+        .take(48)
+        .collect::<String>();
+    let mut body = resp.into_body();
+    let mut sse = SseScanner::new();
+    let mut ttft: Option<Duration> = None;
+    // Why the loop stopped when no content token came.
+    let failure = loop {
+        let frame = match timeout_at(deadline, body.frame()).await {
+            Err(_) => break format!("no content token within {limit_ms} ms"),
+            Ok(None) => {
+                sse.finish();
+                break end_without_content(&sse, &content_type);
+            }
+            Ok(Some(Err(e))) => break format!("stream broken: {}", chain(&e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let arrived = started.elapsed();
+        // Trailers carry no events.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let pushed = sse.push(&data);
+        if ttft.is_none() && sse.summary().first_content.is_some() {
+            ttft = Some(arrived);
+        }
+        if let Err(e) = pushed {
+            break e.to_string();
+        }
+        if sse.summary().done {
+            break end_without_content(&sse, &content_type);
+        }
+    };
+    match ttft {
+        // Once the first token is in, a stream cut short only loses `done`.
+        Some(t) => Ok(TtftResult {
+            ttft_ms: u32::try_from(t.as_millis()).unwrap_or(u32::MAX),
+            done: sse.summary().done,
+        }),
+        None => Err(failure),
+    }
+}
+
+/// The message for a stream that ended (or said `[DONE]`) before any content token.
+fn end_without_content(sse: &SseScanner, content_type: &str) -> String {
+    let s = sse.summary();
+    let mut msg = String::from("stream ended without a content token");
+    if s.malformed > 0 {
+        msg.push_str(&format!(" ({} malformed events)", s.malformed));
+    }
+    if !content_type.starts_with("text/event-stream") {
+        msg.push_str(&format!(" (content-type {content_type:?})"));
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::gateway::{Behaviour, GatewaySpec, serve};
+    use crate::model::Color;
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use tokio::net::{TcpListener, TcpStream, UnixListener};
+    use tokio::sync::oneshot;
+
+    /// A lab gateway on an ephemeral loopback port; stops when dropped.
+    struct Gateway {
+        addr: SocketAddr,
+        _stop: oneshot::Sender<()>,
+    }
+
+    async fn gateway(behaviour: Behaviour) -> Gateway {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let spec = GatewaySpec {
+            color: Color::Green,
+            version: "v-probe-test".to_string(),
+            behaviour,
+        };
+        tokio::spawn(serve(listener, spec, async {
+            let _ = stopped.await;
+        }));
+        Gateway { addr, _stop: stop }
+    }
+
+    fn fast(ttft_ms: u64) -> Behaviour {
+        Behaviour {
+            ttft_ms,
+            tokens_per_sec: 200.0,
+            tokens: 3,
+            ..Behaviour::default()
+        }
+    }
+
+    /// A private directory of its own for this test's sockets; removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let dir = std::env::temp_dir()
+                .join(format!("cutover-ttft-{tag}-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const T: Duration = Duration::from_secs(3);
+
+    #[tokio::test]
+    async fn ttft_over_tcp_is_at_least_the_gateways_delay() {
+        let gw = gateway(fast(300)).await;
+        let r = probe_ttft(&Dial::Tcp(gw.addr.to_string()), "gw.test", T)
+            .await
+            .expect("probe");
+        assert!((300..2000).contains(&r.ttft_ms), "{r:?}");
+        assert!(r.done, "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn ttft_over_a_unix_socket() {
+        let gw = gateway(fast(50)).await;
+        let dir = TempDir::new("unix");
+        let path = dir.0.join("fwd.sock");
+        let listener = UnixListener::bind(&path).expect("bind unix");
+        let target = gw.addr;
+        // Stands in for the SSH forward: unix socket in, TCP to the gateway out.
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        let r = probe_ttft(&Dial::Unix(path), "gw.test", T)
+            .await
+            .expect("probe");
+        assert!((50..2000).contains(&r.ttft_ms), "{r:?}");
+        assert!(r.done);
+    }
+
+    #[tokio::test]
+    async fn a_5xx_is_an_error_naming_the_status() {
+        let gw = gateway(Behaviour {
+            error_rate: 1.0,
+            ..fast(10)
+        })
+        .await;
+        let err = probe_ttft(&Dial::Tcp(gw.addr.to_string()), "gw.test", T)
+            .await
+            .expect_err("500");
+        assert!(err.contains("HTTP 500"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_hung_gateway_is_given_up_on_at_the_timeout() {
+        let gw = gateway(Behaviour {
+            hang: true,
+            ..fast(10)
+        })
+        .await;
+        let begun = std::time::Instant::now();
+        let err = probe_ttft(
+            &Dial::Tcp(gw.addr.to_string()),
+            "gw.test",
+            Duration::from_millis(300),
+        )
+        .await
+        .expect_err("hang");
+        let took = begun.elapsed();
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_millis(1300),
+            "{took:?}"
+        );
+        assert!(err.contains("within 300 ms"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_first_token_is_given_up_on_at_the_timeout() {
+        let gw = gateway(fast(5_000)).await;
+        let begun = std::time::Instant::now();
+        let err = probe_ttft(
+            &Dial::Tcp(gw.addr.to_string()),
+            "gw.test",
+            Duration::from_millis(250),
+        )
+        .await
+        .expect_err("slow");
+        assert!(begun.elapsed() < Duration::from_millis(1250));
+        assert_eq!(err, "no content token within 250 ms");
+    }
+
+    #[tokio::test]
+    async fn a_stream_cut_after_the_first_token_is_not_done() {
+        // One content token, then 10 s until the next: the probe stops at its time limit.
+        let gw = gateway(Behaviour {
+            ttft_ms: 10,
+            tokens_per_sec: 0.1,
+            tokens: 2,
+            ..Behaviour::default()
+        })
+        .await;
+        let r = probe_ttft(
+            &Dial::Tcp(gw.addr.to_string()),
+            "gw.test",
+            Duration::from_millis(400),
+        )
+        .await
+        .expect("first token came");
+        assert!(r.ttft_ms >= 10 && r.ttft_ms < 400, "{r:?}");
+        assert!(!r.done);
+    }
+
+    #[tokio::test]
+    async fn missing_socket_and_refused_connections_name_the_target() {
+        let dir = TempDir::new("missing");
+        let path = dir.0.join("nope.sock");
+        let err = probe_ttft(&Dial::Unix(path.clone()), "gw.test", T)
+            .await
+            .expect_err("no socket");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+
+        // A socket file nobody listens on any more (a dead forward).
+        let stale = dir.0.join("stale.sock");
+        drop(UnixListener::bind(&stale).expect("bind"));
+        let err = probe_ttft(&Dial::Unix(stale.clone()), "gw.test", T)
+            .await
+            .expect_err("refused");
+        assert_eq!(err, format!("connection refused: {}", stale.display()));
+
+        let addr = {
+            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            l.local_addr().expect("addr")
+        };
+        let err = probe_ttft(&Dial::Tcp(addr.to_string()), "gw.test", T)
+            .await
+            .expect_err("refused");
+        assert_eq!(err, format!("connection refused: {addr}"));
+    }
+
+    #[tokio::test]
+    async fn a_non_streaming_answer_is_no_content_token() {
+        // A server that ignores `stream` and answers one JSON document.
+        let body = r#"{"choices":[{"message":{"content":"hi"}}]}"#;
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (addr, head) = dial::canned::serve(resp.into_bytes()).await;
+        let err = probe_ttft(&Dial::Tcp(addr.to_string()), "gw.test", T)
+            .await
+            .expect_err("not SSE");
+        assert!(
+            err.contains("without a content token") && err.contains("application/json"),
+            "{err}"
+        );
+        let head = head.await.expect("request head");
+        let lower = head.to_ascii_lowercase();
+        assert!(
+            head.starts_with("POST /v1/chat/completions HTTP/1.1\r\n"),
+            "{head}"
+        );
+        for h in [
+            "host: gw.test\r\n",
+            "content-type: application/json\r\n",
+            "accept: text/event-stream\r\n",
+            "user-agent: cutover-probe\r\n",
+        ] {
+            assert!(lower.contains(h), "{h:?} missing in {head}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_host_header_is_refused_before_dialing() {
+        let err = probe_ttft(&Dial::Tcp("127.0.0.1:9".to_string()), "bad\nhost", T)
+            .await
+            .expect_err("bad host");
+        assert!(err.contains("Host"), "{err}");
+    }
+}
