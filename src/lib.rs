@@ -3,6 +3,7 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod control;
 pub mod guard;

@@ -207,41 +207,19 @@ fn live(global: &GlobalFlags, config: Option<Config>) -> Result<(), Failure> {
         .build()
         .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
-        let every = std::time::Duration::from_secs(config.guardrails.interval_secs.max(1));
-        let health: Vec<String> = config
-            .gateway
-            .iter()
-            .map(|g| g.health_url.clone())
-            .collect();
-        let parallel = config.ssh.max_parallel;
-        let windows = sim::windows_for(&s.guard);
-        let gateways = config
-            .gateway
-            .iter()
-            .map(|g| crate::app::state::Gateway::new(g.name.clone(), g.az.clone(), windows))
-            .collect();
         let fleet = Fleet::new(config, actor).map_err(|e| Failure {
             code: e.code,
             message: e.message,
         })?;
-        let world = crate::control::live::LiveFleet::start(fleet.exec, health, every, parallel);
-        let mut state = crate::app::state::State::new(
-            crate::app::state::Mode::Live,
-            gateways,
-            s.guard,
-            s.keymap,
-            s.themes,
-        );
+        let mut driver = crate::control::live::driver(fleet, s.guard, s.keymap, s.themes);
+        let state = &mut driver.state;
         state.theme = s.theme;
         state.session = s.session;
         init_logging();
         tracing::info!(target: "cutover", "live cockpit started; ? for help");
-        tui::run(
-            crate::app::driver::Driver::new(state, world),
-            Clock::new(0, 1.0),
-        )
-        .await
-        .map_err(|e| failed(format!("terminal: {e}")))
+        tui::run(driver, Clock::new(0, 1.0))
+            .await
+            .map_err(|e| failed(format!("terminal: {e}")))
     })
 }
 

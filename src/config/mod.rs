@@ -28,6 +28,8 @@ pub struct Config {
     pub demo: DemoConfig,
     /// How hosts are reached (`[ssh]`).
     pub ssh: SshSettings,
+    /// How often the collectors probe (`[probes]`).
+    pub probes: ProbeConfig,
     /// The real fleet, one `[[gateway]]` table per host.
     pub gateway: Vec<GatewayConfig>,
     /// The audit log (JSON lines); relative to the config file. Default `cutover-audit.jsonl` beside it.
@@ -68,6 +70,48 @@ impl DemoConfig {
                     return Err(format!("demo.azs: {az:?} is listed twice"));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+/// The `[probes]` section: how often the live collectors ask. The host sampler runs every
+/// `guardrails.interval_secs`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbeConfig {
+    /// Seconds between health probes of a gateway.
+    pub health_every_secs: u64,
+    /// Seconds between synthetic TTFT probes of each color (0 turns them off).
+    pub ttft_every_secs: u64,
+    /// Longest a TTFT probe may wait for its first token, seconds.
+    pub ttft_timeout_secs: u64,
+    /// Seconds between runs of each color's version command.
+    pub version_every_secs: u64,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            health_every_secs: 2,
+            ttft_every_secs: 2,
+            ttft_timeout_secs: 10,
+            version_every_secs: 30,
+        }
+    }
+}
+
+impl ProbeConfig {
+    /// Check the values; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.health_every_secs == 0 {
+            return Err("probes.health_every_secs: must be at least 1".into());
+        }
+        if self.ttft_timeout_secs == 0 {
+            return Err("probes.ttft_timeout_secs: must be at least 1".into());
+        }
+        if self.version_every_secs == 0 {
+            return Err("probes.version_every_secs: must be at least 1".into());
         }
         Ok(())
     }
@@ -120,6 +164,7 @@ impl Config {
         let at = |msg: String| ConfigError::from_message(path, src, &msg);
         cfg.guardrails.validate().map_err(at)?;
         cfg.demo.validate().map_err(at)?;
+        cfg.probes.validate().map_err(at)?;
         fleet::validate(&cfg.ssh, &cfg.gateway).map_err(|e| fleet_error(path, src, &e))?;
         if let Some(theme) = &cfg.theme {
             if theme.trim().is_empty() {

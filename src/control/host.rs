@@ -92,7 +92,11 @@ impl Host {
                 crate::sanitize::sanitize(out.stderr.trim())
             ));
         }
-        let r = script::parse_read(&out.stdout)?;
+        self.take_read(script::parse_read(&out.stdout)?)
+    }
+
+    /// Make sense of what a read (or the sampler's read section) printed, and remember it.
+    pub fn take_read(&self, r: script::ReadOut) -> Result<HostRead, String> {
         let up = self.parse(&r.conf)?;
         let weights = up
             .weights()
@@ -105,6 +109,11 @@ impl Host {
         };
         self.remember(Some(read.clone()));
         Ok(read)
+    }
+
+    /// The SSH runner this host uses (the collectors share its connection).
+    pub fn ssh(&self) -> &Ssh {
+        &self.ssh
     }
 
     /// Change the weights to `to`, given the file as last read; returns the weights read back.
@@ -232,9 +241,10 @@ impl Host {
         if addr.starts_with("unix:") {
             return Ok(None);
         }
+        let ip = addr.rsplit_once(':').map_or("", |(ip, _)| ip);
         let out = self
             .ssh
-            .run(&self.cfg.ssh, &script::connections_command(port), None)
+            .run(&self.cfg.ssh, &script::connections_command(ip, port), None)
             .await;
         let out = record(log, format!("count connections on :{port}"), out)?;
         String::from_utf8_lossy(&out.stdout)

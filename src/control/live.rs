@@ -1,15 +1,20 @@
-//! The real fleet as the cockpit's `World`: a poller reads every host's weights, lock and
-//! health on an interval; operations run on the same executor as the headless commands.
+//! The real fleet as the cockpit's `World`: the collectors report every host's weights,
+//! lock, host sample, health, requests and TTFT; operations run on the same executor as the
+//! headless commands.
 
 use super::exec::Executor;
+use crate::app::driver::Driver;
+use crate::app::keymap::KeyMap;
 use crate::app::msg::Msg;
 use crate::app::plan::Op;
+use crate::app::state::{Gateway, Mode, State};
 use crate::app::world::World;
-use crate::headless::probe_health;
-use crate::model::{Ms, Telemetry};
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use crate::collect::{self, Settings};
+use crate::guard::GuardConfig;
+use crate::headless::Fleet;
+use crate::model::Ms;
+use crate::ui::theme::ThemeSet;
+use tokio::sync::mpsc;
 
 /// How often the cockpit re-evaluates guardrails and staleness.
 const TICK_MS: Ms = 1000;
@@ -23,64 +28,10 @@ pub struct LiveFleet {
 }
 
 impl LiveFleet {
-    /// Start polling every host every `every`, at most `parallel` at once; needs a tokio runtime.
-    pub fn start(
-        exec: Executor,
-        health_urls: Vec<String>,
-        every: Duration,
-        parallel: usize,
-    ) -> LiveFleet {
+    /// Start every collector of every host; needs a tokio runtime. They stop with the fleet.
+    pub fn start(exec: Executor, settings: &Settings) -> LiveFleet {
         let (tx, rx) = mpsc::unbounded_channel();
-        let poll_tx = tx.clone();
-        let hosts = exec.hosts.clone();
-        tokio::spawn(async move {
-            let sem = Arc::new(Semaphore::new(parallel.max(1)));
-            let client = crate::probe::http_client(Duration::from_secs(2)).ok();
-            let busy: Arc<Vec<std::sync::atomic::AtomicBool>> =
-                Arc::new(hosts.iter().map(|_| Default::default()).collect());
-            loop {
-                for (i, host) in hosts.iter().enumerate() {
-                    use std::sync::atomic::Ordering::SeqCst;
-                    // A host still answering the last poll is not asked again: no pile-up.
-                    if busy[i].swap(true, SeqCst) {
-                        continue;
-                    }
-                    let (host, tx, sem, busy) =
-                        (host.clone(), poll_tx.clone(), sem.clone(), busy.clone());
-                    let (client, url) = (client.clone(), health_urls.get(i).cloned());
-                    // Each host on its own task: one that stops answering never stalls the others.
-                    tokio::spawn(async move {
-                        let _permit = sem.acquire().await;
-                        let msg = match host.read(&mut Vec::new()).await {
-                            Ok(r) => {
-                                let _ = tx.send(Msg::Lock {
-                                    gateway: i,
-                                    holder: r.lock,
-                                });
-                                Telemetry::Weights(r.weights)
-                            }
-                            Err(reason) => Telemetry::Unreachable { reason },
-                        };
-                        let _ = tx.send(Msg::Telemetry {
-                            gateway: i,
-                            data: msg,
-                        });
-                        if let (Some(c), Some(u)) = (client, url) {
-                            let h = probe_health(&c, &u).await;
-                            let _ = tx.send(Msg::Telemetry {
-                                gateway: i,
-                                data: Telemetry::Health(h),
-                            });
-                        }
-                        busy[i].store(false, SeqCst);
-                    });
-                }
-                if poll_tx.is_closed() {
-                    break;
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
+        collect::spawn_all(&exec.hosts, settings, &tx);
         LiveFleet {
             exec,
             tx,
@@ -88,6 +39,33 @@ impl LiveFleet {
             next_tick: TICK_MS,
         }
     }
+}
+
+/// The live cockpit without its terminal: state and world of a real fleet, collectors
+/// started (the terminal loop and the tests share it). Gateways keep the configuration's order.
+pub fn driver(
+    fleet: Fleet,
+    guard: GuardConfig,
+    keymap: KeyMap,
+    themes: ThemeSet,
+) -> Driver<LiveFleet> {
+    let config = &fleet.config;
+    let collect = Settings {
+        interval: std::time::Duration::from_secs(guard.interval_secs.max(1)),
+        probes: config.probes.clone(),
+        parallel: config.ssh.max_parallel,
+    };
+    let windows = crate::sim::windows_for(&guard);
+    let gateways = config
+        .gateway
+        .iter()
+        .map(|g| Gateway::new(g.name.clone(), g.az.clone(), windows))
+        .collect();
+    let world = LiveFleet::start(fleet.exec, &collect);
+    Driver::new(
+        State::new(Mode::Live, gateways, guard, keymap, themes),
+        world,
+    )
 }
 
 impl World for LiveFleet {

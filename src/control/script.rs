@@ -12,7 +12,7 @@ use crate::remote::quote::sh_c;
 pub const STALE_LOCK_MINUTES: u32 = 10;
 
 /// Reads the lock holder (first line, may be empty) and then the upstream file.
-const READ: &str = r#"conf=$1
+pub const READ: &str = r#"conf=$1
 lock="$conf.cutover.lock"
 if [ -d "$lock" ]; then head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; fi
 echo
@@ -23,6 +23,15 @@ exec cat -- "$conf"
 pub fn read_command(g: &GatewayConfig) -> String {
     sh_c(READ, &[&g.nginx_conf])
 }
+
+/// `workers`: pids of the nginx workers under the master whose pid is in `$pidfile`.
+pub const WORKERS: &str = r#"workers() {
+  m=$(cat "$pidfile" 2>/dev/null) || return 0
+  if command -v ps >/dev/null 2>&1; then ps -A -o pid= -o ppid=
+  else for s in /proc/[0-9]*/stat; do read -r p c st pp rest < "$s" 2>/dev/null && echo "$p $pp"; done
+  fi | awk -v m="$m" '$2 == m { print $1 }'
+}
+"#;
 
 /// The weight change. `@NGINX@` is the operator's nginx command (trusted configuration text,
 /// checked for control characters); everything else arrives as quoted positional arguments.
@@ -43,13 +52,7 @@ fi
 printf '%s\n' "$holder" > "$lock/holder"
 finish() { rm -rf "$lock"; exit "$1"; }
 if [ "$(cksum < "$conf")" != "$expect" ]; then echo CHANGED; finish 21; fi
-workers() {
-  m=$(cat "$pidfile" 2>/dev/null) || return 0
-  if command -v ps >/dev/null 2>&1; then ps -A -o pid= -o ppid=
-  else for s in /proc/[0-9]*/stat; do read -r p c st pp rest < "$s" 2>/dev/null && echo "$p $pp"; done
-  fi | awk -v m="$m" '$2 == m { print $1 }'
-}
-before=$(workers)
+@WORKERS@before=$(workers)
 if [ -z "$before" ]; then echo "NO_NGINX no nginx workers under the master in $pidfile"; finish 26; fi
 if ! { cp -p -- "$conf" "$prev" && cp -p -- "$conf" "$new" && cat > "$new" && mv -f -- "$new" "$conf"; }; then
   rm -f -- "$new" "$prev"; echo WRITE_FAILED; finish 22
@@ -80,6 +83,7 @@ finish 0
 /// The weight-change command line: `new_text` goes to its stdin.
 pub fn apply_command(g: &GatewayConfig, expect_cksum: &str, holder: &str) -> String {
     let script = APPLY
+        .replace("@WORKERS@", WORKERS)
         .replace("@NGINX@", &g.nginx)
         .replace("@STALE@", &STALE_LOCK_MINUTES.to_string());
     sh_c(
@@ -94,33 +98,41 @@ pub fn apply_command(g: &GatewayConfig, expect_cksum: &str, holder: &str) -> Str
     )
 }
 
-/// Established TCP connections whose local port is `port` (a color's serving connections).
-const CONNECTIONS: &str = r#"port=$1
-if command -v ss >/dev/null 2>&1; then
-  ss -Htn state established "( sport = :$port )" | wc -l
-else
-  hex=$(printf '%04X' "$port")
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$hex" '{ split($2, a, ":"); if (a[2] == p && $4 == "01") n++ } END { print n + 0 }'
-fi
-"#;
-
-/// The connection-count command line for a TCP port.
-pub fn connections_command(port: u16) -> String {
-    sh_c(CONNECTIONS, &[&port.to_string()])
+/// `conns PORT [IP]`: established TCP connections whose local end is IP:PORT (a color's
+/// serving connections; by port alone without `ss`); `listeners PORT`: local addresses listening on PORT, one per line.
+pub const PORT_FNS: &str = r#"conns() {
+  if command -v ss >/dev/null 2>&1 && [ -n "${2:-}" ]; then
+    ss -Htn state established "( src $2:$1 )" | wc -l
+  elif command -v ss >/dev/null 2>&1; then
+    ss -Htn state established "( sport = :$1 )" | wc -l
+  else
+    hex=$(printf '%04X' "$1")
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$hex" '{ split($2, a, ":"); if (a[2] == p && $4 == "01") n++ } END { print n + 0 }'
+  fi
 }
-
-/// Listening TCP sockets on `port`, one local address per line.
-const LISTENERS: &str = r#"port=$1
-if command -v ss >/dev/null 2>&1; then
-  ss -Hltn "( sport = :$port )" | awk '{ print $4 }'
-else
-  netstat -an 2>/dev/null | awk -v p="$port" '$NF == "LISTEN" && ($4 ~ "[.:]" p "$") { print $4 }'
-fi
+listeners() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltn "( sport = :$1 )" | awk '{ print $4 }'
+  else
+    netstat -an 2>/dev/null | awk -v p="$1" '$NF == "LISTEN" && ($4 ~ "[.:]" p "$") { print $4 }'
+  fi
+}
 "#;
+
+/// The connection-count command line for a color's TCP address (`ip:port`).
+pub fn connections_command(ip: &str, port: u16) -> String {
+    sh_c(
+        &format!("{PORT_FNS}conns \"$1\" \"$2\"\n"),
+        &[&port.to_string(), ip],
+    )
+}
 
 /// The listeners command line for a TCP port.
 pub fn listeners_command(port: u16) -> String {
-    sh_c(LISTENERS, &[&port.to_string()])
+    sh_c(
+        &format!("{PORT_FNS}listeners \"$1\"\n"),
+        &[&port.to_string()],
+    )
 }
 
 /// The last lines of the access log (to check its format).
@@ -265,7 +277,7 @@ version = "echo 2"
         for cmd in [
             read_command(&g),
             apply_command(&g, "1 2", "alice"),
-            connections_command(8787),
+            connections_command("127.0.0.1", 8787),
             configured_command(&g.blue.version),
         ] {
             // `sh -n` parses without running: the quoting and the script are well-formed.

@@ -152,8 +152,13 @@ impl GatewayModel {
             self.unreachable = Some(reason.clone());
             return;
         }
-        self.last_seen = Some(now);
-        self.unreachable = None;
+        // Freshness means the host answered over SSH: a health probe goes through the public
+        // listener and keeps answering while the host is unreachable for control.
+        let from_host = !matches!(t, Telemetry::Health(_) | Telemetry::Ttft { ms: None, .. });
+        if from_host {
+            self.last_seen = Some(now);
+            self.unreachable = None;
+        }
         match t {
             Telemetry::Requests { records } => {
                 for r in records {

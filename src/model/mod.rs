@@ -5,7 +5,9 @@ pub mod telemetry;
 pub mod window;
 
 pub use gateway::{ColorSummary, GatewayModel, Summary};
-pub use telemetry::{HealthReport, HealthStatus, HostSample, RequestRecord, Telemetry};
+pub use telemetry::{
+    HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord, Telemetry,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -74,6 +74,27 @@ pub struct HostSample {
     pub versions: PerColor<Option<String>>,
     /// Host clock minus ours, in ms.
     pub clock_skew_ms: i64,
+    /// nginx worker processes under the master (`None`: not sampled).
+    #[serde(default)]
+    pub nginx_workers: Option<u32>,
+    /// nginx's stub_status, when it answered.
+    #[serde(default)]
+    pub nginx: Option<NginxStatus>,
+}
+
+/// nginx's stub_status figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NginxStatus {
+    /// Open client connections.
+    pub active: u64,
+    /// Requests served since the master started.
+    pub requests: u64,
+    /// Connections reading a request.
+    pub reading: u64,
+    /// Connections writing a response (streams in flight).
+    pub writing: u64,
+    /// Idle keep-alive connections.
+    pub waiting: u64,
 }
 
 /// A telemetry event for one gateway.

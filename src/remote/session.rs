@@ -211,7 +211,8 @@ where
     F: Fn(&[u8]) -> Option<((usize, T), usize)>,
     T: Copy,
 {
-    let mut chunk = [0u8; 16 * 1024];
+    // On the heap: an array here would make every future that awaits a command huge.
+    let mut chunk = vec![0u8; 16 * 1024];
     loop {
         if let Some(((len, found), used)) = end(buf) {
             let answer = buf[..len].to_vec();

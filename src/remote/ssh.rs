@@ -459,6 +459,71 @@ impl Ssh {
         })
     }
 
+    /// Start a long-running `command` on `dest` (a log tail) with its stdout piped; stderr is
+    /// dropped. The caller reads until EOF; dropping the child ends it.
+    pub async fn stream(
+        &self,
+        dest: &str,
+        command: &str,
+    ) -> Result<tokio::process::Child, SshError> {
+        self.connect(dest).await?;
+        let mut cmd = self.command();
+        cmd.args(["-T", "-o", "ControlMaster=no", "--", dest, command])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        cmd.spawn()
+            .map_err(|e| SshError::Spawn(format!("{}: {e}", self.opts.program.display())))
+    }
+
+    /// Forward the private unix socket `local` to `remote` (`host:port` or a socket path) on
+    /// `dest`, through its master connection. A stale socket file is replaced.
+    pub async fn forward(&self, dest: &str, local: &Path, remote: &str) -> Result<(), SshError> {
+        self.connect(dest).await?;
+        let spec = format!("{}:{remote}", local.display());
+        // A forward left by an earlier master, or a socket file without one, would refuse us.
+        let _ = self
+            .command()
+            .args(["-O", "cancel", "-L", &spec, "--", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+        let _ = std::fs::remove_file(local);
+        let out = self
+            .command()
+            .args(["-O", "forward", "-L", &spec, "--", dest])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(|e| SshError::Spawn(format!("{}: {e}", self.opts.program.display())))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&out.stderr);
+        Err(SshError::Connect {
+            dest: dest.into(),
+            message: format!("forward to {remote} refused: {}", said.trim()),
+        })
+    }
+
+    /// Where the forward of `what` (a color or a status page) on `dest` lives: in the private
+    /// control directory, short enough for a unix socket path.
+    pub fn forward_path(&self, dest: &str, what: &str) -> PathBuf {
+        let tag = fnv(format!("{dest}\0{what}").as_bytes())
+            ^ self
+                .opts
+                .config
+                .as_ref()
+                .map_or(0, |p| fnv(p.to_string_lossy().as_bytes()));
+        self.opts
+            .control_dir
+            .join(format!("fwd-{tag:016x}-{}.sock", std::process::id()))
+    }
+
     /// Close the master connection to `dest` (used when a host is known to be gone).
     pub async fn disconnect(&self, dest: &str) {
         self.idle

@@ -291,6 +291,7 @@ impl SimHost {
                 green: self.running.green.then(|| "b7e03d5".into()),
             },
             clock_skew_ms: self.clock_skew_ms,
+            ..HostSample::default()
         };
         vec![
             Telemetry::Health(HealthReport {

@@ -208,6 +208,7 @@ fn feed(g: &mut Gateway, p: &Profile) {
                 green: Some("9b7d03c2".into()),
             },
             clock_skew_ms: 0,
+            ..HostSample::default()
         };
         m.apply(t, &Telemetry::Host(host));
         m.refresh(t, 10_000);

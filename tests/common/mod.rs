@@ -144,3 +144,15 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub fn client() -> reqwest::Client {
     cutover::probe::http_client(std::time::Duration::from_secs(60)).unwrap()
 }
+
+/// The cockpit's screen for `state` on a `w`x`h` test terminal, as text (rows joined by `\n`).
+pub fn render(state: &cutover::app::state::State, w: u16, h: u16) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    term.draw(|f| cutover::ui::view(f, state)).expect("draw");
+    let buf = term.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

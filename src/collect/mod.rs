@@ -1,0 +1,290 @@
+//! Live collectors of a real fleet: per gateway, a host sampler (weights, lock, connections,
+//! listeners, workers, clock, versions, stub_status), a health probe, an access-log tail and
+//! TTFT probes per color. Each runs on its own task, so a host that hangs or disappears
+//! stalls only its own collectors; every one of them retries until the cockpit exits.
+
+pub mod sampler;
+pub mod tail;
+
+use crate::app::msg::Msg;
+use crate::config::ProbeConfig;
+use crate::control::host::Host;
+use crate::model::{Color, NginxStatus, PerColor, Telemetry};
+use crate::probe::stub_status::fetch_stub_status;
+use crate::probe::ttft::{Dial, probe_ttft};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc};
+
+/// How often and how widely the collectors work.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Host sampler interval.
+    pub interval: Duration,
+    /// Probe rates.
+    pub probes: ProbeConfig,
+    /// Sampler commands in flight at once across the fleet.
+    pub parallel: usize,
+}
+
+/// Messages to the cockpit.
+pub type Outbox = mpsc::UnboundedSender<Msg>;
+
+/// Start every collector of every host; they stop when `tx` is closed.
+pub fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
+    let sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
+    let client = crate::probe::http_client(Duration::from_secs(
+        settings.probes.health_every_secs.max(2),
+    ))
+    .ok();
+    for (i, host) in hosts.iter().enumerate() {
+        tokio::spawn(sample_loop(
+            i,
+            host.clone(),
+            settings.clone(),
+            sem.clone(),
+            tx.clone(),
+        ));
+        if let Some(c) = &client {
+            tokio::spawn(health_loop(
+                i,
+                host.cfg.health_url.clone(),
+                c.clone(),
+                Duration::from_secs(settings.probes.health_every_secs),
+                tx.clone(),
+            ));
+        }
+        tokio::spawn(tail::tail_loop(i, host.clone(), tx.clone()));
+        if settings.probes.ttft_every_secs > 0 {
+            for color in Color::BOTH {
+                tokio::spawn(ttft_loop(
+                    i,
+                    host.clone(),
+                    color,
+                    settings.probes.clone(),
+                    tx.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn send(tx: &Outbox, gateway: usize, data: Telemetry) -> bool {
+    tx.send(Msg::Telemetry { gateway, data }).is_ok()
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A ticker that does not try to catch up after a slow round (a hung host must not get a
+/// burst of commands when it answers again).
+fn ticker(every: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(every.max(Duration::from_millis(100)));
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
+async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx: Outbox) {
+    let version_every = Duration::from_secs(s.probes.version_every_secs);
+    let mut versions_at: Option<Instant> = None;
+    let mut versions = PerColor::<Option<String>>::default();
+    let stub = stub_target(&host.cfg.stub_status_url);
+    let mut stub_forwarded = false;
+    let mut tick = ticker(s.interval);
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        let with_versions = versions_at.is_none_or(|t| t.elapsed() >= version_every);
+        let sent = wall_ms();
+        let answer = {
+            let _permit = sem.acquire().await;
+            host.ssh()
+                .run(
+                    &host.cfg.ssh,
+                    &sampler::sample_command(&host.cfg, with_versions),
+                    None,
+                )
+                .await
+        };
+        let answered = wall_ms();
+        let parsed = match answer {
+            Ok(out) if out.code == 0 => sampler::parse_sample(&out.stdout),
+            Ok(out) => Err(format!(
+                "sampler exited {}: {}",
+                out.code,
+                crate::sanitize::sanitize(out.stderr.trim())
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        let sample = match parsed {
+            Ok(s) => s,
+            Err(reason) => {
+                stub_forwarded = false;
+                if !send(&tx, i, Telemetry::Unreachable { reason }) {
+                    return;
+                }
+                continue;
+            }
+        };
+        if sample.with_versions {
+            versions = sample.host.versions.clone();
+            versions_at = Some(Instant::now());
+        }
+        match host.take_read(sample.read) {
+            Ok(read) => {
+                let _ = tx.send(Msg::Lock {
+                    gateway: i,
+                    holder: read.lock,
+                });
+                send(&tx, i, Telemetry::Weights(read.weights));
+            }
+            Err(reason) => {
+                send(&tx, i, Telemetry::Unreachable { reason });
+            }
+        }
+        let mut h = sample.host;
+        h.versions = versions.clone();
+        sampler::keep_relevant_listeners(&mut h, &host.cfg);
+        h.clock_skew_ms = sample
+            .clock_ms
+            .map_or(0, |c| sampler::clock_skew_ms(c, sent, answered));
+        h.nginx_workers = Some(u32::try_from(sample.workers.len()).unwrap_or(u32::MAX));
+        if let Some((remote, path, host_header)) = &stub {
+            let local = host.ssh().forward_path(&host.cfg.ssh, "stub_status");
+            if !stub_forwarded {
+                stub_forwarded = host
+                    .ssh()
+                    .forward(&host.cfg.ssh, &local, remote)
+                    .await
+                    .is_ok();
+            }
+            if stub_forwarded {
+                match fetch_stub_status(
+                    &Dial::Unix(local),
+                    path,
+                    host_header,
+                    Duration::from_secs(2),
+                )
+                .await
+                {
+                    Ok(st) => {
+                        h.nginx = Some(NginxStatus {
+                            active: st.active,
+                            requests: st.requests,
+                            reading: st.reading,
+                            writing: st.writing,
+                            waiting: st.waiting,
+                        });
+                    }
+                    Err(_) => stub_forwarded = false,
+                }
+            }
+        }
+        if !send(&tx, i, Telemetry::Host(h)) {
+            return;
+        }
+    }
+}
+
+/// Where a stub_status URL points on its host: (forward target, path, Host header).
+fn stub_target(url: &Option<String>) -> Option<(String, String, String)> {
+    let rest = url.as_deref()?.strip_prefix("http://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, "/"),
+    };
+    let target = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Some((target, path.to_string(), authority.to_string()))
+}
+
+async fn health_loop(i: usize, url: String, client: reqwest::Client, every: Duration, tx: Outbox) {
+    let mut tick = ticker(every);
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        let report = crate::headless::probe_health(&client, &url).await;
+        if !send(&tx, i, Telemetry::Health(report)) {
+            return;
+        }
+    }
+}
+
+/// The forward target of a color address: `host:port`, or the socket path of `unix:PATH`.
+fn color_target(addr: &str) -> String {
+    addr.strip_prefix("unix:").unwrap_or(addr).to_string()
+}
+
+async fn ttft_loop(i: usize, host: Host, color: Color, p: ProbeConfig, tx: Outbox) {
+    let cc = match color {
+        Color::Blue => &host.cfg.blue,
+        Color::Green => &host.cfg.green,
+    };
+    let remote = color_target(&cc.addr);
+    let local = host.ssh().forward_path(&host.cfg.ssh, color.name());
+    let timeout = Duration::from_secs(p.ttft_timeout_secs);
+    let mut forwarded = false;
+    let mut tick = ticker(Duration::from_secs(p.ttft_every_secs));
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        if !forwarded {
+            forwarded = host
+                .ssh()
+                .forward(&host.cfg.ssh, &local, &remote)
+                .await
+                .is_ok();
+            if !forwarded {
+                continue;
+            }
+        }
+        let ms = match probe_ttft(&Dial::Unix(local.clone()), "localhost", timeout).await {
+            Ok(r) => Some(r.ttft_ms),
+            Err(_) => {
+                // The forward may have died with its master: set it up again next time.
+                forwarded = false;
+                None
+            }
+        };
+        if !send(&tx, i, Telemetry::Ttft { color, ms }) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stub_status_urls_become_forward_targets() {
+        assert_eq!(
+            stub_target(&Some("http://127.0.0.1:8081/stub_status".into())),
+            Some((
+                "127.0.0.1:8081".into(),
+                "/stub_status".into(),
+                "127.0.0.1:8081".into()
+            ))
+        );
+        assert_eq!(
+            stub_target(&Some("http://localhost".into())),
+            Some(("localhost:80".into(), "/".into(), "localhost".into()))
+        );
+        assert_eq!(stub_target(&None), None);
+        assert_eq!(stub_target(&Some("https://x/y".into())), None);
+        assert_eq!(color_target("unix:/run/green.sock"), "/run/green.sock");
+        assert_eq!(color_target("127.0.0.1:8788"), "127.0.0.1:8788");
+    }
+}

@@ -1,0 +1,294 @@
+//! The host sampler: one remote command per interval whose one answer carries the upstream
+//! file and its lock (the weights in force), the host clock, established connections and
+//! listeners per color port, nginx worker pids and, when asked, each color's version. Pure:
+//! the script text and the parsing of its answer.
+
+use crate::config::GatewayConfig;
+use crate::control::script::{self, PORT_FNS, READ, WORKERS};
+use crate::model::{Color, HostSample, PerColor};
+use crate::remote::quote::sh_c;
+
+/// The sampler script. Lines before `@read` are `@key ...` records; after it comes exactly
+/// what the read script prints (lock line, then the file).
+const SAMPLE: &str = r#"conf=$1 pidfile=$2 bport=$3 gport=$4 vers=$5 bver=$6 gver=$7 bip=$8 gip=$9
+@WORKERS@@PORTS@t=$(date +%s%N 2>/dev/null)
+case $t in ''|*[!0-9]*) t=$(date +%s)000000000 ;; esac
+echo "@clock $t"
+for c in blue green; do
+  if [ "$c" = blue ]; then p=$bport; v=$bver; ip=$bip; else p=$gport; v=$gver; ip=$gip; fi
+  if [ -n "$p" ]; then
+    echo "@conns $c $(conns "$p" "$ip" | tr -d ' ')"
+    listeners "$p" | while read -r a; do echo "@listen $c $a"; done
+  fi
+  if [ "$vers" = 1 ]; then
+    out=$(sh -c "$v" </dev/null 2>/dev/null); rc=$?
+    echo "@version $c $rc $(printf '%s' "$out" | head -n 1)"
+  fi
+done
+echo "@workers $(workers | tr '\n' ' ')"
+echo "@read"
+@READ@"#;
+
+/// The sampler's command line for a gateway; `versions` asks each color's version command too
+/// (a process per color, so not on every interval).
+pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
+    let script = SAMPLE
+        .replace("@WORKERS@", WORKERS)
+        .replace("@PORTS@", PORT_FNS)
+        // The read script takes the file as $1, as this one does.
+        .replace("@READ@", READ.trim_start_matches("conf=$1\n"));
+    let port = |addr: &str| tcp_port(addr).map(|p| p.to_string()).unwrap_or_default();
+    let ip = |addr: &str| match tcp_port(addr) {
+        Some(_) => addr.rsplit_once(':').map_or("", |(ip, _)| ip).to_string(),
+        None => String::new(),
+    };
+    sh_c(
+        &script,
+        &[
+            &g.nginx_conf,
+            &g.nginx_pid,
+            &port(&g.blue.addr),
+            &port(&g.green.addr),
+            if versions { "1" } else { "0" },
+            &g.blue.version,
+            &g.green.version,
+            &ip(&g.blue.addr),
+            &ip(&g.green.addr),
+        ],
+    )
+}
+
+/// The TCP port of a color address (`None` for unix sockets).
+pub fn tcp_port(addr: &str) -> Option<u16> {
+    if addr.starts_with("unix:") {
+        return None;
+    }
+    addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+}
+
+/// One sampler answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    /// What the host sampler section says (clock skew still to be set by the caller).
+    pub host: HostSample,
+    /// The host's clock when it answered, ms since the epoch.
+    pub clock_ms: Option<i64>,
+    /// nginx worker pids (empty: nginx is not running).
+    pub workers: Vec<u32>,
+    /// Whether versions were asked for (otherwise `host.versions` is empty).
+    pub with_versions: bool,
+    /// The read section: lock and file.
+    pub read: script::ReadOut,
+}
+
+/// Parse the sampler's stdout. Remote strings are kept raw here; the model sanitizes them
+/// before they are drawn.
+pub fn parse_sample(stdout: &[u8]) -> Result<Sample, String> {
+    let marker = b"\n@read\n";
+    let (head, rest) = match find(stdout, marker) {
+        Some(at) => (&stdout[..at], &stdout[at + marker.len()..]),
+        None if stdout.starts_with(b"@read\n") => (&b""[..], &stdout[6..]),
+        None => return Err("sampler answer has no @read section".into()),
+    };
+    let read = script::parse_read(rest)?;
+    let mut host = HostSample::default();
+    let mut clock_ms = None;
+    let mut workers = Vec::new();
+    let mut with_versions = false;
+    for line in String::from_utf8_lossy(head).lines() {
+        let mut parts = line.splitn(2, ' ');
+        let key = parts.next().unwrap_or("");
+        let rest = parts.next().unwrap_or("").trim_end();
+        match key {
+            "@clock" => {
+                clock_ms = rest
+                    .parse::<i128>()
+                    .ok()
+                    .and_then(|ns| i64::try_from(ns / 1_000_000).ok());
+            }
+            "@conns" => {
+                if let Some((c, n)) = color_and(rest) {
+                    host.conns[c] = n.trim().parse().unwrap_or(0);
+                }
+            }
+            "@listen" => {
+                if let Some((c, a)) = color_and(rest) {
+                    host.listeners[c].push(a.trim().to_string());
+                }
+            }
+            "@version" => {
+                with_versions = true;
+                if let Some((c, v)) = color_and(rest) {
+                    let (rc, text) = v.split_once(' ').unwrap_or((v, ""));
+                    let text = text.trim();
+                    host.versions[c] = (rc == "0" && !text.is_empty()).then(|| text.to_string());
+                }
+            }
+            "@workers" => {
+                workers = rest
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    // A color with a listener is running; without a TCP port, its version answer says so.
+    host.running =
+        PerColor::from_fn(|c| !host.listeners[c].is_empty() || host.versions[c].is_some());
+    Ok(Sample {
+        host,
+        clock_ms,
+        workers,
+        with_versions,
+        read,
+    })
+}
+
+fn color_and(rest: &str) -> Option<(Color, &str)> {
+    let (c, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    let color = match c {
+        "blue" => Color::Blue,
+        "green" => Color::Green,
+        _ => return None,
+    };
+    Some((color, tail))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Keep the listeners that concern this gateway's colors: its own address, and anything that
+/// is not loopback (a wildcard or public bind is the alarm). Other loopback addresses on the
+/// same port belong to something else (the lab runs many hosts on one kernel).
+pub fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
+    for c in Color::BOTH {
+        let own = match c {
+            Color::Blue => &g.blue.addr,
+            Color::Green => &g.green.addr,
+        };
+        host.listeners[c].retain(|a| a == own || !crate::guard::listeners::is_loopback(a));
+        // A TCP color runs when it listens; a unix-socket one when its version answers.
+        host.running[c] = if tcp_port(own).is_some() {
+            !host.listeners[c].is_empty()
+        } else {
+            host.versions[c].is_some()
+        };
+    }
+}
+
+/// Host clock minus ours, with our time taken halfway through the round trip.
+pub fn clock_skew_ms(host_ms: i64, sent_ms: i64, answered_ms: i64) -> i64 {
+    host_ms - (sent_ms + (answered_ms - sent_ms) / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn gateway(dir: &std::path::Path) -> GatewayConfig {
+        let conf = dir.join("gateway.conf");
+        std::fs::write(
+            &conf,
+            "upstream gateway {\n    server 127.0.0.1:8787 weight=90;\n    server 127.0.0.1:8788 weight=10;\n}\n",
+        )
+        .unwrap();
+        let toml = format!(
+            r#"name = "gw-a1"
+az = "az-a"
+ssh = "gw-a1"
+nginx_conf = "{}"
+nginx_pid = "{}"
+access_log = "/var/log/nginx/access.log"
+health_url = "http://127.0.0.1:8080/health"
+[blue]
+addr = "127.0.0.1:8787"
+start = "true"
+stop = "true"
+version = "echo blue-sha1; echo second line"
+[green]
+addr = "127.0.0.1:8788"
+start = "true"
+stop = "true"
+version = "echo nope >&2; exit 3"
+"#,
+            conf.display(),
+            dir.join("missing.pid").display()
+        );
+        toml::from_str(&toml).unwrap()
+    }
+
+    #[test]
+    fn the_sampler_runs_under_sh_and_its_answer_parses() {
+        let dir = std::env::temp_dir().join(format!("cutover-sampler-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let g = gateway(&dir);
+        // The command line is what the remote login shell gets; run it with a local sh.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(sample_command(&g, true))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = parse_sample(&out.stdout).unwrap();
+        assert_eq!(
+            s.read.conf,
+            std::fs::read(dir.join("gateway.conf")).unwrap()
+        );
+        assert_eq!(s.read.lock, None);
+        assert!(s.with_versions);
+        assert_eq!(s.host.versions.blue.as_deref(), Some("blue-sha1"));
+        assert_eq!(s.host.versions.green, None);
+        assert!(s.workers.is_empty(), "no nginx under a missing pid file");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        assert!((s.clock_ms.unwrap() - now).abs() < 5_000);
+        let without = Command::new("sh")
+            .arg("-c")
+            .arg(sample_command(&g, false))
+            .output()
+            .unwrap();
+        assert!(!parse_sample(&without.stdout).unwrap().with_versions);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn answers_are_parsed_field_by_field() {
+        let text = b"@clock 1763683200123456789\n@conns blue 4\n@conns green 0\n@listen blue 127.0.0.1:8787\n@listen green 0.0.0.0:8788\n@listen green [::]:8788\n@version blue 0 abc123\n@version green 127 \n@workers 101 102 \n@read\nalice (CHG-1) since 2026-11-22T10:00:00Z\nupstream gateway {}\n";
+        let s = parse_sample(text).unwrap();
+        assert_eq!(s.clock_ms, Some(1_763_683_200_123));
+        assert_eq!(s.host.conns, PerColor { blue: 4, green: 0 });
+        assert_eq!(s.host.listeners.green, vec!["0.0.0.0:8788", "[::]:8788"]);
+        assert_eq!(s.host.versions.blue.as_deref(), Some("abc123"));
+        assert_eq!(s.host.versions.green, None);
+        assert_eq!(
+            s.host.running,
+            PerColor {
+                blue: true,
+                green: true
+            }
+        );
+        assert_eq!(s.workers, vec![101, 102]);
+        assert_eq!(
+            s.read.lock.as_deref(),
+            Some("alice (CHG-1) since 2026-11-22T10:00:00Z")
+        );
+        assert_eq!(s.read.conf, b"upstream gateway {}\n");
+        assert!(parse_sample(b"@clock 1\n").is_err());
+    }
+
+    #[test]
+    fn skew_is_measured_against_the_middle_of_the_round_trip() {
+        assert_eq!(clock_skew_ms(10_050, 10_000, 10_100), 0);
+        assert_eq!(clock_skew_ms(13_050, 10_000, 10_100), 3_000);
+        assert_eq!(clock_skew_ms(7_050, 10_000, 10_100), -3_000);
+    }
+}

@@ -1,0 +1,428 @@
+//! Real telemetry on the lab: the live cockpit's collectors (host sampler, access-log tail,
+//! TTFT probes through SSH forwards, health probes) feeding its guardrails, which act on the
+//! real hosts. The cockpit runs in process without its terminal (the same driver the
+//! terminal loop uses); guardrail windows are shortened by configuration.
+//! Needs nginx and sshd installed (`scripts/test` installs them); without them these fail.
+
+mod common;
+
+use common::{Lab, cutover, runtime, text};
+use crossterm::event::{KeyCode, KeyEvent};
+use cutover::app::driver::Driver;
+use cutover::app::state::State;
+use cutover::config::Config;
+use cutover::control::live::LiveFleet;
+use cutover::guard::fivexx::FivexxState;
+use cutover::guard::ttft::TtftVerdict;
+use std::time::{Duration, Instant};
+
+/// The live cockpit on `lab`, with `tweak` applied to its configuration.
+fn cockpit(lab: &Lab, tweak: impl FnOnce(&mut Config)) -> Driver<LiveFleet> {
+    let mut config = Config::load(&lab.dir.join("fleet.toml")).expect("fleet.toml");
+    config.guardrails.interval_secs = 1;
+    tweak(&mut config);
+    let guard = config.guardrails;
+    let keymap = config.keymap.clone();
+    let actor = cutover::control::Actor {
+        name: "tester".into(),
+        ticket: None,
+        read_only: false,
+    };
+    let fleet = cutover::headless::Fleet::new(config, actor).expect("fleet");
+    let themes = cutover::ui::theme::ThemeSet::load(&[], true).expect("themes");
+    cutover::control::live::driver(fleet, guard, keymap, themes)
+}
+
+/// Run the cockpit in real time until `done` holds or `limit` passes; true if it held.
+async fn run_until(
+    d: &mut Driver<LiveFleet>,
+    start: Instant,
+    limit: Duration,
+    mut done: impl FnMut(&State) -> bool,
+) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        d.advance_to(start.elapsed().as_millis() as u64);
+        if done(&d.state) {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+    }
+}
+
+fn key(d: &mut Driver<LiveFleet>, c: char) {
+    d.key(KeyEvent::from(KeyCode::Char(c)));
+}
+
+fn weights_of(lab: &Lab, i: usize) -> String {
+    let conf = std::fs::read_to_string(&lab.config.gateway[i].nginx_conf).unwrap();
+    let w: Vec<&str> = conf
+        .lines()
+        .filter(|l| l.trim_start().starts_with("server 127."))
+        .map(str::trim)
+        .collect();
+    w.join(" | ")
+}
+
+fn green_listens(lab: &Lab, i: usize) -> bool {
+    let green: std::net::SocketAddr = lab.config.gateway[i].green.addr.parse().unwrap();
+    std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_ok()
+}
+
+#[test]
+fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
+    let lab = Lab::up("ttft-halt", 2, &["--weights", "90/10"]);
+    for g in ["gw-a1", "gw-b1"] {
+        lab.fault(&[
+            "--gateway",
+            g,
+            "--color",
+            "blue",
+            "ttft_ms=200",
+            "tokens=2",
+            "tokens_per_sec=200",
+        ]);
+    }
+    // gw-a1's green is 20 % slower to its first token; gw-b1's is at parity.
+    lab.fault(&[
+        "--gateway",
+        "gw-a1",
+        "--color",
+        "green",
+        "ttft_ms=240",
+        "tokens=2",
+        "tokens_per_sec=200",
+    ]);
+    lab.fault(&[
+        "--gateway",
+        "gw-b1",
+        "--color",
+        "green",
+        "ttft_ms=200",
+        "tokens=2",
+        "tokens_per_sec=200",
+    ]);
+    let rt = runtime();
+    // Boxed: the test's future is large in debug builds and test threads have small stacks.
+    rt.block_on(Box::pin(async {
+        let mut d = cockpit(&lab, |c| {
+            c.guardrails.ttft_min_samples = 6;
+            c.guardrails.ttft_window_secs = 60;
+            c.probes.ttft_every_secs = 1;
+        });
+        let start = Instant::now();
+        let judged = run_until(&mut d, start, Duration::from_secs(40), |s| {
+            s.gateways
+                .iter()
+                .all(|g| !matches!(g.verdicts.ttft, TtftVerdict::TooFewSamples { .. }))
+        })
+        .await;
+        let verdicts: Vec<_> = d.state.gateways.iter().map(|g| g.verdicts.ttft).collect();
+        assert!(judged, "no TTFT verdict in 40 s: {verdicts:?}");
+        match verdicts[0] {
+            TtftVerdict::Halt {
+                delta_pct,
+                blue_p50,
+                green_p50,
+            } => {
+                assert!((12.0..30.0).contains(&delta_pct), "{verdicts:?}");
+                assert!((200..230).contains(&blue_p50), "{verdicts:?}");
+                assert!((240..275).contains(&green_p50), "{verdicts:?}");
+            }
+            v => panic!("gw-a1 with a 20 % slower green: {v:?}"),
+        }
+        assert!(
+            matches!(verdicts[1], TtftVerdict::Ok { delta_pct } if delta_pct.abs() < 8.0),
+            "{verdicts:?}"
+        );
+
+        // The TTFT panel of the selected gateway shows both medians.
+        let screen = common::render(&d.state, 160, 48);
+        assert!(screen.contains("TTFT"), "{screen}");
+
+        // gw-a1 (selected): the step up is refused with the figures; nothing changes on the host.
+        let before = weights_of(&lab, 0);
+        key(&mut d, ']');
+        let popup = format!("{:?}", d.state.popup);
+        assert!(popup.contains("green p50 TTFT"), "{popup}");
+        assert!(popup.contains("vs blue"), "{popup}");
+        key(&mut d, 'n');
+        run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
+        assert_eq!(weights_of(&lab, 0), before);
+
+        // gw-b1 at parity: the step goes through, for real.
+        key(&mut d, 'j');
+        key(&mut d, ']');
+        let stepped = run_until(&mut d, start, Duration::from_secs(15), |s| {
+            s.gateways[1].model.weights.is_some_and(|w| w.green == 20) && s.gateways[1].op.is_none()
+        })
+        .await;
+        assert!(stepped, "gw-b1 did not step: {:?}", d.state.notice);
+        assert!(
+            weights_of(&lab, 1).contains("weight=20"),
+            "{}",
+            weights_of(&lab, 1)
+        );
+    }));
+    lab.down();
+}
+
+/// Requests through every gateway's nginx until `stop` is set.
+async fn load(urls: Vec<String>, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let client = common::client();
+    let body = r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        for u in &urls {
+            let c = client.clone();
+            let u = u.clone();
+            tokio::spawn(async move {
+                let _ = c
+                    .post(u)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn chat_urls(lab: &Lab) -> Vec<String> {
+    lab.config
+        .gateway
+        .iter()
+        .map(|g| g.health_url.replace("/health", "/v1/chat/completions"))
+        .collect()
+}
+
+#[test]
+fn green_5xx_rolls_back_for_real_unless_vetoed() {
+    let lab = Lab::up("fivexx", 2, &["--weights", "70/30"]);
+    lab.fast_answers();
+    for g in ["gw-a1", "gw-b1"] {
+        lab.fault(&["--gateway", g, "--color", "green", "error_rate=0.05"]);
+    }
+    let rt = runtime();
+    // Boxed: the test's future is large in debug builds and test threads have small stacks.
+    rt.block_on(Box::pin(async {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(load(chat_urls(&lab), stop.clone()));
+        let mut d = cockpit(&lab, |c| {
+            c.guardrails.fivexx_window_secs = 20;
+            c.guardrails.fivexx_hold_secs = 8;
+            c.guardrails.fivexx_min_requests = 40;
+            c.probes.ttft_every_secs = 0;
+        });
+        let start = Instant::now();
+        // Both breach: the countdown runs on both; the operator vetoes gw-b1's.
+        let breaching = |s: &State, i: usize| {
+            matches!(s.gateways[i].verdicts.fivexx, FivexxState::Breaching { .. })
+        };
+        let both = run_until(&mut d, start, Duration::from_secs(60), |s| {
+            breaching(s, 0) && breaching(s, 1)
+        })
+        .await;
+        let states: Vec<_> = d.state.gateways.iter().map(|g| g.verdicts.fivexx).collect();
+        assert!(both, "no breach on both gateways: {states:?}");
+        key(&mut d, 'j');
+        key(&mut d, 'x');
+        // gw-a1 is rolled back for real: 100/0 in nginx and green stopped.
+        let rolled = run_until(&mut d, start, Duration::from_secs(40), |s| {
+            s.gateways[0].model.weights.is_some_and(|w| w.green == 0) && s.gateways[0].op.is_none()
+        })
+        .await;
+        assert!(
+            rolled,
+            "gw-a1 not rolled back: {:?}",
+            d.state.gateways[0].verdicts.fivexx
+        );
+        assert!(
+            weights_of(&lab, 0).contains("down"),
+            "{}",
+            weights_of(&lab, 0)
+        );
+        assert!(
+            !green_listens(&lab, 0),
+            "gw-a1 green still up after the rollback"
+        );
+        // gw-b1, vetoed: still breaching (the alarm stays), weights untouched, green up.
+        run_until(&mut d, start, Duration::from_secs(3), |_| false).await;
+        assert!(
+            matches!(
+                d.state.gateways[1].verdicts.fivexx,
+                FivexxState::Breaching { vetoed: true, .. }
+            ),
+            "{:?}",
+            d.state.gateways[1].verdicts.fivexx
+        );
+        assert!(
+            weights_of(&lab, 1).contains("weight=30"),
+            "{}",
+            weights_of(&lab, 1)
+        );
+        assert!(green_listens(&lab, 1));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }));
+    let audit = std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"origin\":\"guardrail\"") && l.contains("\"host\":\"gw-a1\"")),
+        "{audit}"
+    );
+    lab.down();
+}
+
+#[test]
+fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
+    let lab = Lab::up("fivexx-off", 1, &["--weights", "70/30"]);
+    lab.fast_answers();
+    lab.fault(&["--color", "green", "error_rate=0.05"]);
+    let rt = runtime();
+    // Boxed: the test's future is large in debug builds and test threads have small stacks.
+    rt.block_on(Box::pin(async {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(load(chat_urls(&lab), stop.clone()));
+        let mut d = cockpit(&lab, |c| {
+            c.guardrails.fivexx_window_secs = 20;
+            c.guardrails.fivexx_hold_secs = 4;
+            c.guardrails.fivexx_min_requests = 40;
+            c.guardrails.auto_rollback = false;
+            c.probes.ttft_every_secs = 0;
+        });
+        let start = Instant::now();
+        let alarm = run_until(&mut d, start, Duration::from_secs(60), |s| {
+            matches!(
+                s.gateways[0].verdicts.fivexx,
+                FivexxState::Breaching {
+                    alarm_only: true,
+                    ..
+                }
+            )
+        })
+        .await;
+        assert!(alarm, "{:?}", d.state.gateways[0].verdicts.fivexx);
+        // Well past the hold time: nothing was done to the host.
+        run_until(&mut d, start, Duration::from_secs(8), |_| false).await;
+        assert!(d.state.gateways[0].op.is_none());
+        assert!(
+            weights_of(&lab, 0).contains("weight=30"),
+            "{}",
+            weights_of(&lab, 0)
+        );
+        assert!(green_listens(&lab, 0));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }));
+    lab.down();
+}
+
+#[test]
+fn a_dark_host_goes_stale_alone_and_recovers() {
+    let lab = Lab::up("stale", 2, &[]);
+    let rt = runtime();
+    // Boxed: the test's future is large in debug builds and test threads have small stacks.
+    rt.block_on(Box::pin(async {
+        let mut d = cockpit(&lab, |c| c.probes.ttft_every_secs = 0);
+        let start = Instant::now();
+        let fresh = |s: &State, i: usize| {
+            s.gateways[i].model.age(s.now).is_some_and(|a| a < 2_500)
+                && !s.gateways[i].verdicts.stale
+        };
+        assert!(
+            run_until(&mut d, start, Duration::from_secs(15), |s| fresh(s, 0)
+                && fresh(s, 1))
+            .await,
+            "no data from both hosts"
+        );
+        let sshd = |verb: &str| {
+            let o = cutover(&[
+                "lab",
+                "sshd",
+                verb,
+                "--dir",
+                lab.dir_str(),
+                "--gateway",
+                "gw-b1",
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        };
+        sshd("stop");
+        let dark_at = Instant::now();
+        // Stale within three intervals (plus one for the sampler round in flight), while the
+        // other host keeps updating all along.
+        let mut other_fresh = true;
+        let went_stale = run_until(&mut d, start, Duration::from_secs(8), |s| {
+            other_fresh &= fresh(s, 0);
+            s.gateways[1].verdicts.stale
+        })
+        .await;
+        assert!(went_stale, "gw-b1 not stale after {:?}", dark_at.elapsed());
+        assert!(
+            dark_at.elapsed() <= Duration::from_secs(5),
+            "{:?}",
+            dark_at.elapsed()
+        );
+        assert!(other_fresh, "gw-a1 stopped updating while gw-b1 was dark");
+        assert!(d.state.gateways[1].model.unreachable.is_some());
+        sshd("start");
+        let back = run_until(&mut d, start, Duration::from_secs(20), |s| fresh(s, 1)).await;
+        assert!(
+            back,
+            "gw-b1 did not recover: {:?}",
+            d.state.gateways[1].model.unreachable
+        );
+    }));
+    lab.down();
+}
+
+#[test]
+fn the_tail_sampler_and_probes_fill_the_model() {
+    let lab = Lab::up("collect", 1, &["--weights", "50/50"]);
+    lab.fast_answers();
+    let rt = runtime();
+    // Boxed: the test's future is large in debug builds and test threads have small stacks.
+    rt.block_on(Box::pin(async {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(load(chat_urls(&lab), stop.clone()));
+        let mut d = cockpit(&lab, |c| c.probes.ttft_every_secs = 1);
+        let start = Instant::now();
+        let filled = run_until(&mut d, start, Duration::from_secs(20), |s| {
+            let m = &s.gateways[0].model;
+            let sum = m.summary;
+            sum.blue.rps.is_some_and(|r| r > 5.0)
+                && sum.green.rps.is_some_and(|r| r > 5.0)
+                && sum.blue.ttft.count > 0
+                && sum.green.ttft.count > 0
+                && m.host.as_ref().is_some_and(|h| h.nginx.is_some())
+                && m.health.is_some()
+        })
+        .await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let m = &d.state.gateways[0].model;
+        assert!(
+            filled,
+            "summary {:?} host {:?} health {:?}",
+            m.summary, m.host, m.health
+        );
+        let h = m.host.as_ref().unwrap();
+        assert_eq!(
+            h.listeners.blue,
+            vec![lab.config.gateway[0].blue.addr.clone()]
+        );
+        assert!(
+            h.versions.blue.is_some() && h.versions.green.is_some(),
+            "{h:?}"
+        );
+        assert!(h.nginx_workers.is_some_and(|n| n >= 1), "{h:?}");
+        assert!(h.clock_skew_ms.abs() < 1_000, "{h:?}");
+        assert!(d.state.gateways[0].verdicts.listeners.is_empty());
+        // Both colors serve about half the requests at 50/50.
+        let (b, g) = (m.summary.blue.rps.unwrap(), m.summary.green.rps.unwrap());
+        assert!((b / (b + g) - 0.5).abs() < 0.15, "blue {b} green {g}");
+    }));
+    lab.down();
+}
