@@ -49,6 +49,8 @@ pub struct Verdicts {
     pub clock_skew_ms: Option<i64>,
     /// Data older than the stale limit.
     pub stale: bool,
+    /// Health probe latency p95 over its SLO, ms.
+    pub health_slow_ms: Option<u64>,
 }
 
 impl Default for Verdicts {
@@ -67,6 +69,7 @@ impl Default for Verdicts {
             listeners: Vec::new(),
             clock_skew_ms: None,
             stale: false,
+            health_slow_ms: None,
         }
     }
 }

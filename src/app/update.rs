@@ -388,6 +388,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
         &cfg,
     );
     v.burn = PerColor::from_fn(|c| burn::evaluate(sum[c].burn_short, sum[c].burn_long, &cfg));
+    v.health_slow_ms = g.model.health_p95_ms.filter(|p| *p > cfg.health_p95_slo_ms);
     let stale_after = cfg.stale_after_ms();
     v.stale = match g.model.age(now) {
         Some(age) => age > stale_after,

@@ -43,6 +43,8 @@ pub struct GuardConfig {
     pub stale_intervals: u64,
     /// Allowed host clock skew, ms.
     pub max_clock_skew_ms: u64,
+    /// SLO of the health probe's latency: p95 under this many ms.
+    pub health_p95_slo_ms: u64,
 }
 
 impl Default for GuardConfig {
@@ -63,6 +65,7 @@ impl Default for GuardConfig {
             interval_secs: 2,
             stale_intervals: 3,
             max_clock_skew_ms: 2_000,
+            health_p95_slo_ms: 200,
         }
     }
 }
@@ -91,6 +94,7 @@ impl GuardConfig {
             ("fivexx_window_secs", self.fivexx_window_secs),
             ("interval_secs", self.interval_secs),
             ("stale_intervals", self.stale_intervals),
+            ("health_p95_slo_ms", self.health_p95_slo_ms),
         ] {
             if v == 0 {
                 return bad(field, "must be at least 1");

@@ -117,6 +117,9 @@ pub struct GatewayModel {
     pub unreachable: Option<String>,
     /// Requests whose color could not be told (no upstream chosen).
     pub unattributed: u64,
+    /// p95 of the health probe's latency over the latency window, ms (None without probes).
+    pub health_p95_ms: Option<u64>,
+    health_latency: HistRing,
     scratch: Histogram<u32>,
     last_history_at: Option<Ms>,
 }
@@ -136,6 +139,11 @@ impl GatewayModel {
             last_seen: None,
             unreachable: None,
             unattributed: 0,
+            health_p95_ms: None,
+            health_latency: HistRing::new(
+                (windows.latency_window_ms / HIST_SLICES as Ms).max(1),
+                HIST_SLICES,
+            ),
             scratch: HistRing::scratch(),
             last_history_at: None,
         }
@@ -177,7 +185,10 @@ impl GatewayModel {
                     s.latency.record(now, u64::from(r.request_ms));
                 }
             }
-            Telemetry::Health(h) => self.health = Some(h.clone()),
+            Telemetry::Health(h) => {
+                self.health_latency.record(now, u64::from(h.latency_ms));
+                self.health = Some(h.clone());
+            }
             Telemetry::Ttft { color, ms } => {
                 if let Some(ms) = ms {
                     self.stats[*color].ttft.record(now, u64::from(*ms));
@@ -221,6 +232,10 @@ impl GatewayModel {
             out.ttft = Percentiles::of(&self.scratch);
             self.summary[c] = out;
         }
+        self.health_latency.tick(now);
+        self.health_latency.merge_into(&mut self.scratch);
+        let probes = Percentiles::of(&self.scratch);
+        self.health_p95_ms = (probes.count > 0).then_some(probes.p95);
         let due = self
             .last_history_at
             .is_none_or(|t| now >= t + history_every);
@@ -335,5 +350,47 @@ mod tests {
         assert_eq!(g.age(9_000), Some(8_000));
         assert_eq!(g.weights, Some(Weights::STEADY));
         assert!(g.unreachable.is_some());
+    }
+
+    #[test]
+    fn health_probes_do_not_make_a_dark_host_fresh_and_their_p95_is_kept() {
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(1_000, &Telemetry::Weights(Weights::STEADY));
+        g.apply(
+            2_000,
+            &Telemetry::Unreachable {
+                reason: "ssh: connection refused".into(),
+            },
+        );
+        for (i, ms) in (0..20).zip([10u32, 12, 11, 9, 300, 10, 12, 11, 10, 9].iter().cycle()) {
+            let report = HealthReport {
+                status: HealthStatus::Ok,
+                failing: vec![],
+                latency_ms: *ms,
+            };
+            g.apply(3_000 + i * 100, &Telemetry::Health(report));
+        }
+        g.apply(
+            5_000,
+            &Telemetry::Ttft {
+                color: Color::Green,
+                ms: None,
+            },
+        );
+        // Still dark: only SSH-borne data counts as fresh.
+        assert_eq!(g.age(6_000), Some(5_000));
+        assert!(g.unreachable.is_some());
+        g.refresh(6_000, 10_000);
+        let p95 = g.health_p95_ms.unwrap();
+        assert!((290..=310).contains(&p95), "{p95}");
+        g.apply(
+            6_500,
+            &Telemetry::Ttft {
+                color: Color::Green,
+                ms: Some(120),
+            },
+        );
+        assert_eq!(g.age(6_500), Some(0));
+        assert!(g.unreachable.is_none());
     }
 }

@@ -93,6 +93,9 @@ fn warnings(g: &Gateway, t: &Theme) -> Vec<Alert> {
             shrinkable: true,
         });
     }
+    if let Some(p95) = g.verdicts.health_slow_ms {
+        out.push(alert(format!("PROBE p95 {}", ms_short(p95)), t.warn));
+    }
     if g.verdicts.stale {
         out.push(alert("STALE", t.warn));
     }

@@ -28,6 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     if tall {
         top.push(versions(g, usize::from(inner.width), t));
     }
+    if inner.height >= 8 {
+        top.push(host_line(g, usize::from(inner.width), t));
+    }
     let [text, chart, bottom] = Layout::vertical([
         Constraint::Length(u16::try_from(top.len()).unwrap_or(1)),
         Constraint::Fill(1),
@@ -91,6 +94,22 @@ fn versions(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
         Span::styled("  g ", t.muted),
         Span::styled(v(Color::Green), t.green),
     ])
+}
+
+/// What the host says of nginx and the health probe, e.g. "nginx 2w 14 act 9 wr · probe p95 12ms".
+fn host_line(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
+    let h = g.model.host.as_ref();
+    let workers = h
+        .and_then(|h| h.nginx_workers)
+        .map_or(fmt::MISSING.to_string(), |n| format!("{n}w"));
+    let mut text = format!("nginx {workers}");
+    if let Some(n) = h.and_then(|h| h.nginx) {
+        text.push_str(&format!(" {} act {} wr", n.active, n.writing));
+    }
+    if let Some(p) = g.model.health_p95_ms {
+        text.push_str(&format!(" · probe p95 {p}ms"));
+    }
+    Line::styled(fmt::fit(&text, width).into_owned(), t.muted)
 }
 
 /// "100" at the top of the gutter, "0" at the bottom: the sparkline's scale in percent.
