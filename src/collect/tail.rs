@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 /// Records are sent at least this often while traffic flows (the rate panels move smoothly).
 const BATCH_EVERY: Duration = Duration::from_millis(250);
 /// Longest pause between reconnection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// The tail's command line.
 pub fn tail_command(path: &str) -> String {
