@@ -349,22 +349,26 @@ pub struct StatusEntry {
     pub error: Option<String>,
 }
 
-/// Probe a health URL once. HTTP 200 with `"status":"degraded"` is yellow, not red; any
-/// sub-check reported `false` is named.
-pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
-    let started = std::time::Instant::now();
-    let latency = || u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-    let Ok(resp) = client.get(url).send().await else {
-        return HealthReport {
-            status: HealthStatus::Down,
-            failing: vec!["unreachable".into()],
-            latency_ms: latency(),
-        };
-    };
-    let code = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
-    let latency_ms = latency();
-    let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+/// A health answer larger than this is cut: a host must not fill our memory.
+const HEALTH_BODY_LIMIT: usize = 64 * 1024;
+
+/// The body, up to `limit` bytes (the rest is not read).
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body
+}
+
+/// The verdict of a composite health answer: `ok`, `degraded` (200, yellow), or `down`; the
+/// sub-checks that are `false`, sanitized.
+pub fn judge_health(code: u16, body: &[u8]) -> (HealthStatus, Vec<String>) {
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let failing: Vec<String> = json
         .as_ref()
         .and_then(|v| v.as_object())
@@ -387,6 +391,25 @@ pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
         (200, Some(_)) => HealthStatus::Unknown,
         _ => HealthStatus::Down,
     };
+    (status, failing)
+}
+
+/// Probe a health URL once. HTTP 200 with `"status":"degraded"` is yellow, not red; any
+/// sub-check reported `false` is named.
+pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
+    let started = std::time::Instant::now();
+    let latency = || u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    let Ok(resp) = client.get(url).send().await else {
+        return HealthReport {
+            status: HealthStatus::Down,
+            failing: vec!["unreachable".into()],
+            latency_ms: latency(),
+        };
+    };
+    let code = resp.status().as_u16();
+    let body = read_capped(resp, HEALTH_BODY_LIMIT).await;
+    let latency_ms = latency();
+    let (status, failing) = judge_health(code, &body);
     HealthReport {
         status,
         failing,

@@ -19,8 +19,16 @@ pub fn sanitize(input: &str) -> String {
         match c {
             '\u{1b}' => skip_escape(&mut chars),
             // 8-bit CSI/OSC/DCS introducers behave like ESC sequences on some terminals.
-            '\u{9b}' => skip_until_final(&mut chars),
-            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            '\u{9b}' => {
+                if skip_until_final(&mut chars) {
+                    skip_escape(&mut chars);
+                }
+            }
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => {
+                if skip_string(&mut chars) {
+                    skip_escape(&mut chars);
+                }
+            }
             c if c.is_control() || is_bidi_control(c) => {
                 out.push(' ');
                 kept += 1;
@@ -48,38 +56,54 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
+/// After an ESC: skip the whole sequence. An ESC inside a sequence starts a new one, as in a
+/// terminal's parser, so `ESC ESC [2J` or an OSC cut short by `ESC [` leave nothing behind.
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.next() {
-        Some('[') => skip_until_final(chars),
-        Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
-        // Two-character sequences such as ESC c (reset) or ESC 7.
-        _ => {}
-    }
-}
-
-/// CSI: parameters and intermediates, then one final byte in @..~.
-fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    for c in chars.by_ref() {
-        if ('\u{40}'..='\u{7e}').contains(&c) {
-            break;
+    loop {
+        let restart = match chars.next() {
+            Some('\u{1b}') => true,
+            Some('[') => skip_until_final(chars),
+            Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
+            // Two-character sequences such as ESC c (reset) or ESC 7.
+            _ => false,
+        };
+        if !restart {
+            return;
         }
     }
 }
 
-/// OSC/DCS/APC/PM: until BEL, ST (ESC \) or the 8-bit ST.
-fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+/// CSI: parameters and intermediates, then one final byte in @..~. True when an ESC began a
+/// new sequence; CAN and SUB abort it.
+fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    for c in chars.by_ref() {
+        match c {
+            '\u{1b}' => return true,
+            '\u{18}' | '\u{1a}' => return false,
+            c if ('\u{40}'..='\u{7e}').contains(&c) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// OSC/DCS/APC/PM: until BEL, ST (ESC \\) or the 8-bit ST. True when an ESC that is not
+/// ST began a new sequence.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> bool {
     while let Some(c) = chars.next() {
         match c {
-            '\u{7}' | '\u{9c}' => break,
+            '\u{7}' | '\u{9c}' | '\u{18}' | '\u{1a}' => return false,
             '\u{1b}' => {
                 if chars.peek() == Some(&'\\') {
                     chars.next();
+                    return false;
                 }
-                break;
+                return true;
             }
             _ => {}
         }
     }
+    false
 }
 
 #[cfg(test)]
@@ -93,6 +117,10 @@ mod tests {
         assert_eq!(sanitize("a\u{1b}]2;title\u{1b}\\b"), "ab");
         assert_eq!(sanitize("a\u{9b}1;1Hb"), "ab");
         assert_eq!(sanitize("a\u{1b}cb"), "ab");
+        // An ESC inside a sequence starts a new one: nothing of either is left.
+        assert_eq!(sanitize("a\u{1b}\u{1b}[2Jb"), "ab");
+        assert_eq!(sanitize("a\u{1b}]0;t\u{1b}[31mb"), "ab");
+        assert_eq!(sanitize("a\u{1b}[1\u{1b}[2Jb"), "ab");
     }
 
     #[test]

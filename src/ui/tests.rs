@@ -343,3 +343,86 @@ fn the_selected_gateway_alerts_show_in_full_above_the_log() {
         "{line}"
     );
 }
+
+mod hostile {
+    //! Whatever a host sends (sampler answers, health bodies, lock holders, error text)
+    //! reaches the screen without a single control character.
+    use super::*;
+    use crate::app::msg::Msg;
+    use crate::model::Telemetry;
+    use proptest::prelude::*;
+
+    /// Pieces a hostile host would mix into its strings.
+    fn hostile() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("\u{1b}[2J".to_string()),
+            Just("\u{1b}]0;PWNED\u{7}".to_string()),
+            Just("\u{1b}[38;5;196m".to_string()),
+            Just("\u{1b}P1;2|x\u{1b}\\".to_string()),
+            Just("\u{9b}31m".to_string()),
+            Just("\u{202e}rtl".to_string()),
+            Just("\r\n\t\u{8}\u{7f}".to_string()),
+            "[a-z0-9 .:-]{0,12}",
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    /// No control character, and no leftover of an escape sequence: the terminal itself
+    /// drops a bare ESC, so what must not survive is the sequence's payload.
+    fn clean(buf: &Buffer) -> Result<(), String> {
+        for y in 0..buf.area.height {
+            let row = row_text(buf, y);
+            if row.contains("PWNED") || row.contains(";5;196m") || row.contains("[2J") {
+                return Err(format!("escape payload on row {y}: {row:?}"));
+            }
+        }
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                let sym = buf[(x, y)].symbol();
+                if let Some(c) = sym
+                    .chars()
+                    .find(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(c))
+                {
+                    return Err(format!("{c:?} at {x},{y}: {:?}", row_text(buf, y)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn remote_strings_never_reach_the_screen_raw(
+            version in hostile(),
+            listener in hostile(),
+            holder in hostile(),
+            check in hostile(),
+            reason in hostile(),
+            raw in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let mut s = fixtures::state();
+            let answer = format!(
+                "@clock 1\n@conns blue 1\n@listen green {listener}\n@version blue 0 {version}\n@workers 1\n@read\n{holder}\nupstream x {{}}\n"
+            );
+            let mut sample = crate::collect::sampler::parse_sample(answer.as_bytes())
+                .expect("a well-framed answer parses");
+            // Random bytes into the same parser must not panic either.
+            let _ = crate::collect::sampler::parse_sample(&raw);
+            sample.host.versions.green = Some(String::from_utf8_lossy(&raw).into_owned());
+            let now = s.now;
+            let body = serde_json::json!({ check.clone(): false, "status": reason.clone() }).to_string();
+            let (status, failing) = crate::headless::judge_health(200, body.as_bytes());
+            let g = &mut s.gateways[0].model;
+            g.apply(now, &Telemetry::Host(sample.host));
+            g.apply(now, &Telemetry::Health(crate::model::HealthReport { status, failing, latency_ms: 5 }));
+            crate::app::update::update(&mut s, Msg::Lock { gateway: 0, holder: sample.read.lock }, now);
+            crate::app::update::update(&mut s, Msg::Telemetry { gateway: 1, data: Telemetry::Unreachable { reason } }, now);
+            for (w, h) in [(120, 40), (80, 24)] {
+                let term = draw(&s, w, h);
+                prop_assert!(clean(term.backend().buffer()).is_ok(), "{:?}", clean(term.backend().buffer()));
+            }
+        }
+    }
+}
