@@ -401,13 +401,69 @@ fn the_tail_sampler_and_probes_fill_the_model() {
                 && m.health.is_some()
         })
         .await;
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let m = &d.state.gateways[0].model;
         assert!(
             filled,
             "summary {:?} host {:?} health {:?}",
             m.summary, m.host, m.health
         );
+        let total = |s: &State| {
+            let sum = s.gateways[0].model.summary;
+            sum.blue.burn_short.requests + sum.green.burn_short.requests
+        };
+
+        // Log rotation (rename, then nginx reopens its logs): the tail follows the new file.
+        let g = &lab.config.gateway[0];
+        std::fs::rename(&g.access_log, format!("{}.1", g.access_log)).unwrap();
+        let master = std::fs::read_to_string(&g.nginx_pid).unwrap();
+        let o = std::process::Command::new("kill")
+            .args(["-USR1", master.trim()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let before = total(&d.state);
+        let counted = run_until(&mut d, start, Duration::from_secs(15), |s| {
+            total(s) > before + 50
+        })
+        .await;
+        assert!(
+            counted,
+            "no requests counted after rotation ({before} -> {})",
+            total(&d.state)
+        );
+        assert!(
+            std::fs::metadata(&g.access_log).is_ok(),
+            "nginx did not reopen its log"
+        );
+
+        // A dropped connection: sshd stops (every session ends) and returns; the tail resumes.
+        let sshd = |verb: &str| {
+            let o = cutover(&[
+                "lab",
+                "sshd",
+                verb,
+                "--dir",
+                lab.dir_str(),
+                "--gateway",
+                &g.name,
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        };
+        sshd("stop");
+        run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
+        sshd("start");
+        let before = total(&d.state);
+        let resumed = run_until(&mut d, start, Duration::from_secs(20), |s| {
+            total(s) > before + 50
+        })
+        .await;
+        assert!(
+            resumed,
+            "the tail did not resume ({before} -> {})",
+            total(&d.state)
+        );
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let m = &d.state.gateways[0].model;
         let h = m.host.as_ref().unwrap();
         assert_eq!(
             h.listeners.blue,
