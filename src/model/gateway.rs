@@ -48,6 +48,7 @@ pub const HISTORY_POINTS: usize = 120;
 pub struct ColorStats {
     counts: CountRing,
     latency: HistRing,
+    header: HistRing,
     ttft: HistRing,
 }
 
@@ -57,6 +58,10 @@ impl ColorStats {
         ColorStats {
             counts: CountRing::new(w.count_slice_ms, count_slices),
             latency: HistRing::new(
+                (w.latency_window_ms / HIST_SLICES as Ms).max(1),
+                HIST_SLICES,
+            ),
+            header: HistRing::new(
                 (w.latency_window_ms / HIST_SLICES as Ms).max(1),
                 HIST_SLICES,
             ),
@@ -78,6 +83,8 @@ pub struct ColorSummary {
     pub burn_long: Counts,
     /// Request latency over the latency window.
     pub latency: Percentiles,
+    /// Upstream header time (the color's own time to answer) over the latency window.
+    pub header: Percentiles,
     /// TTFT over the TTFT window.
     pub ttft: Percentiles,
 }
@@ -183,6 +190,9 @@ impl GatewayModel {
                         },
                     );
                     s.latency.record(now, u64::from(r.request_ms));
+                    if let Some(h) = r.header_ms {
+                        s.header.record(now, u64::from(h));
+                    }
                 }
             }
             Telemetry::Health(h) => {
@@ -218,6 +228,7 @@ impl GatewayModel {
             let s = &mut self.stats[c];
             s.counts.tick(now);
             s.latency.tick(now);
+            s.header.tick(now);
             s.ttft.tick(now);
             let mut out = ColorSummary {
                 rps: s.counts.rate(w.rate_window_ms),
@@ -228,6 +239,8 @@ impl GatewayModel {
             };
             s.latency.merge_into(&mut self.scratch);
             out.latency = Percentiles::of(&self.scratch);
+            s.header.merge_into(&mut self.scratch);
+            out.header = Percentiles::of(&self.scratch);
             s.ttft.merge_into(&mut self.scratch);
             out.ttft = Percentiles::of(&self.scratch);
             self.summary[c] = out;
@@ -392,5 +405,29 @@ mod tests {
         );
         assert_eq!(g.age(6_500), Some(0));
         assert!(g.unreachable.is_none());
+    }
+
+    #[test]
+    fn header_times_are_kept_per_color_from_the_log() {
+        let mut g = GatewayModel::new(Windows::default());
+        let rec = |color, header_ms| RequestRecord {
+            color: Some(color),
+            status: 200,
+            request_ms: 900,
+            header_ms,
+        };
+        let records = vec![
+            rec(Color::Blue, Some(4)),
+            rec(Color::Blue, Some(4)),
+            rec(Color::Green, Some(40)),
+            rec(Color::Green, None),
+        ];
+        g.apply(1_000, &Telemetry::Requests { records });
+        g.refresh(2_000, 10_000);
+        assert_eq!(g.summary.blue.header.count, 2);
+        assert_eq!(g.summary.blue.header.p50, 4);
+        assert_eq!(g.summary.green.header.count, 1);
+        assert_eq!(g.summary.green.header.p95, 40);
+        assert_eq!(g.summary.green.latency.count, 2);
     }
 }

@@ -72,14 +72,21 @@ fn figures(g: &Gateway, width: u16, t: &Theme) -> Vec<Line<'static>> {
         .map(|&c| {
             let p = s[c].ttft;
             let style = if c == Color::Blue { t.blue } else { t.green };
-            Line::from(vec![
+            let mut line = vec![
                 Span::styled(format!("{:<6}", c.name()), style),
                 Span::styled("p50 ", t.muted),
                 Span::styled(format!("{:<7}", v(p, |p| p.p50)), style),
                 Span::styled("p95 ", t.muted),
                 Span::styled(format!("{:<7}", v(p, |p| p.p95)), style),
-                Span::styled(format!("n {}", fmt::count(p.count)), t.muted),
-            ])
+                Span::styled(format!("n {:<5}", fmt::count(p.count)), t.muted),
+            ];
+            // Upstream header time from the access log: the color's own answer time, beside
+            // the probe's TTFT, when there is room.
+            if width >= 60 {
+                line.push(Span::styled("hdr p95 ", t.muted));
+                line.push(Span::styled(v(s[c].header, |p| p.p95), style));
+            }
+            Line::from(line)
         })
         .collect()
 }
