@@ -2,7 +2,8 @@
 //! the runbook's way (plain `ssh` host by host: edit, nginx -t, reload). Needs nginx and sshd.
 //!
 //! Three figures for the change: the CLI with no master connections yet (cold), the CLI with
-//! masters up (warm), and the cockpit's path with its sessions open (in process).
+//! masters up (warm), and a cockpit key press: sessions open, weights already read by the
+//! sampler, one change per host run at once (in process, the executor LiveFleet uses).
 //!
 //! Run: `cargo bench --bench fanout` (GATEWAYS=N to change the size).
 
@@ -51,8 +52,9 @@ fn main() {
         ));
     }
 
-    // The cockpit's way with its sessions open (as after the first poll): the same code path
-    // as `step`, read + change + verified read-back, inside one process.
+    // The cockpit's way: a key press with its sessions open and the weights already read by
+    // the host sampler, so each host gets one change each (compare, write, nginx -t, reload,
+    // new workers seen, read back), all at once, as LiveFleet runs them.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -65,19 +67,32 @@ fn main() {
     let fleet = cutover::headless::Fleet::new(cfg.clone(), actor).expect("fleet");
     let mut in_process = Vec::new();
     rt.block_on(async {
-        for r in fleet.read_all().await {
-            r.expect("read");
-        }
-        for _ in 0..3 {
+        for round in 0..3u64 {
+            // What the sampler does every interval: read every host (and cache the file).
+            let reads: Vec<_> = fleet
+                .read_all()
+                .await
+                .into_iter()
+                .map(|r| r.expect("read").weights)
+                .collect();
             let t = Instant::now();
-            let lines = cutover::headless::act(
-                &fleet,
-                &cutover::headless::Target::All,
-                cutover::headless::Request::By(10),
-            )
-            .await
-            .expect("step");
-            assert!(lines.iter().all(|l| !l.failed), "{lines:?}");
+            let mut tasks = Vec::new();
+            for (i, before) in reads.into_iter().enumerate() {
+                let exec = fleet.exec.clone();
+                let to = cutover::model::Weights::with_green(before.green + 10).expect("weights");
+                let op = cutover::app::plan::Op {
+                    id: round * 1000 + i as u64,
+                    gateway: i,
+                    kind: cutover::app::plan::OpKind::SetWeights { to },
+                    before: Some(before),
+                    origin: cutover::app::plan::Origin::Operator,
+                };
+                tasks.push(tokio::spawn(async move { exec.execute(&op).await }));
+            }
+            for task in tasks {
+                let done = task.await.expect("task");
+                assert!(done.outcome.error.is_none(), "{:?}", done.outcome.error);
+            }
             in_process.push(t.elapsed());
         }
     });
