@@ -340,16 +340,7 @@ fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(150));
-    let o = cutover(&[
-        "lab",
-        "sshd",
-        "stop",
-        "--dir",
-        lab.dir_str(),
-        "--gateway",
-        &dark,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    lab.sshd("stop", &dark);
     let o = step.wait_with_output().unwrap();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
@@ -384,15 +375,7 @@ fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
     );
 
     // Back up, it holds whatever it really holds (the step may or may not have reached it).
-    cutover(&[
-        "lab",
-        "sshd",
-        "start",
-        "--dir",
-        lab.dir_str(),
-        "--gateway",
-        &dark,
-    ]);
+    lab.sshd("start", &dark);
     let conf = std::fs::read_to_string(&lab.config.gateway[3].nginx_conf).unwrap();
     let real = if conf.contains("weight=90") { 10 } else { 0 };
     assert_eq!(lab.greens()[3], Some(real));
@@ -636,18 +619,7 @@ fn a_gateway_behind_a_proxyjump_is_controlled_through_the_jump_host() {
     );
 
     // With the jump host dark, the gateway behind it is unreachable too: the jump was used.
-    let sshd = |verb: &str| {
-        let o = cutover(&[
-            "lab",
-            "sshd",
-            verb,
-            "--dir",
-            lab.dir_str(),
-            "--gateway",
-            &lab.config.gateway[0].name,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    };
+    let sshd = |verb: &str| lab.sshd(verb, &lab.config.gateway[0].name);
     sshd("stop");
     let o = lab.cutover(&["status", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

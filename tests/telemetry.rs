@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Lab, cutover, runtime, text};
+use common::{Lab, runtime, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use cutover::app::driver::Driver;
 use cutover::app::state::State;
@@ -170,6 +170,23 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
     lab.down();
 }
 
+/// Requests through every gateway's nginx while it lives (inside the test's runtime).
+struct Load(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Load {
+    fn start(lab: &Lab) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(load(chat_urls(lab), stop.clone()));
+        Load(stop)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Requests through every gateway's nginx until `stop` is set.
 async fn load(urls: Vec<String>, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
     let client = common::client();
@@ -199,6 +216,14 @@ fn chat_urls(lab: &Lab) -> Vec<String> {
         .collect()
 }
 
+/// The 5xx guard on a 20 s window with a `hold`-second countdown; no TTFT probes.
+fn short_fivexx(c: &mut Config, hold: u64) {
+    c.guardrails.fivexx_window_secs = 20;
+    c.guardrails.fivexx_hold_secs = hold;
+    c.guardrails.fivexx_min_requests = 40;
+    c.probes.ttft_every_secs = 0;
+}
+
 #[test]
 fn green_5xx_rolls_back_for_real_unless_vetoed() {
     let lab = Lab::up("fivexx", 2, &["--weights", "70/30"]);
@@ -209,14 +234,8 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        tokio::spawn(load(chat_urls(&lab), stop.clone()));
-        let mut d = cockpit(&lab, |c| {
-            c.guardrails.fivexx_window_secs = 20;
-            c.guardrails.fivexx_hold_secs = 8;
-            c.guardrails.fivexx_min_requests = 40;
-            c.probes.ttft_every_secs = 0;
-        });
+        let _load = Load::start(&lab);
+        let mut d = cockpit(&lab, |c| short_fivexx(c, 8));
         let start = Instant::now();
         // Both breach: the countdown runs on both; the operator vetoes gw-b1's.
         let breaching = |s: &State, i: usize| {
@@ -265,7 +284,6 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
             weights_of(&lab, 1)
         );
         assert!(green_listens(&lab, 1));
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }));
     let audit = std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl")).unwrap();
     assert!(
@@ -285,14 +303,10 @@ fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        tokio::spawn(load(chat_urls(&lab), stop.clone()));
+        let _load = Load::start(&lab);
         let mut d = cockpit(&lab, |c| {
-            c.guardrails.fivexx_window_secs = 20;
-            c.guardrails.fivexx_hold_secs = 4;
-            c.guardrails.fivexx_min_requests = 40;
+            short_fivexx(c, 4);
             c.guardrails.auto_rollback = false;
-            c.probes.ttft_every_secs = 0;
         });
         let start = Instant::now();
         let alarm = run_until(&mut d, start, Duration::from_secs(60), |s| {
@@ -315,7 +329,6 @@ fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
             weights_of(&lab, 0)
         );
         assert!(green_listens(&lab, 0));
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }));
     lab.down();
 }
@@ -338,18 +351,7 @@ fn a_dark_host_goes_stale_alone_and_recovers() {
             .await,
             "no data from both hosts"
         );
-        let sshd = |verb: &str| {
-            let o = cutover(&[
-                "lab",
-                "sshd",
-                verb,
-                "--dir",
-                lab.dir_str(),
-                "--gateway",
-                "gw-b1",
-            ]);
-            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        };
+        let sshd = |verb: &str| lab.sshd(verb, "gw-b1");
         sshd("stop");
         let dark_at = Instant::now();
         // Stale within three intervals (plus one for the sampler round in flight), while the
@@ -386,8 +388,7 @@ fn the_tail_sampler_and_probes_fill_the_model() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        tokio::spawn(load(chat_urls(&lab), stop.clone()));
+        let _load = Load::start(&lab);
         let mut d = cockpit(&lab, |c| c.probes.ttft_every_secs = 1);
         let start = Instant::now();
         let filled = run_until(&mut d, start, Duration::from_secs(20), |s| {
@@ -437,18 +438,7 @@ fn the_tail_sampler_and_probes_fill_the_model() {
         );
 
         // A dropped connection: sshd stops (every session ends) and returns; the tail resumes.
-        let sshd = |verb: &str| {
-            let o = cutover(&[
-                "lab",
-                "sshd",
-                verb,
-                "--dir",
-                lab.dir_str(),
-                "--gateway",
-                &g.name,
-            ]);
-            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        };
+        let sshd = |verb: &str| lab.sshd(verb, &g.name);
         sshd("stop");
         run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
         sshd("start");
@@ -462,7 +452,6 @@ fn the_tail_sampler_and_probes_fill_the_model() {
             "the tail did not resume ({before} -> {})",
             total(&d.state)
         );
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let m = &d.state.gateways[0].model;
         let h = m.host.as_ref().unwrap();
         assert_eq!(

@@ -803,24 +803,9 @@ fn describe(
         source = err.source();
     }
     if e.is_connect() {
-        return format!("cannot connect to {addr}: {}", error_chain(e));
+        return format!("cannot connect to {addr}: {}", crate::probe::dial::chain(e));
     }
-    format!("{method} {url}: {}", error_chain(e))
-}
-
-/// An error and its causes on one line: reqwest's top-level message alone hides the cause.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(err) = source {
-        let msg = err.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        source = err.source();
-    }
-    out
+    format!("{method} {url}: {}", crate::probe::dial::chain(e))
 }
 
 #[cfg(test)]

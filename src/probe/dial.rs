@@ -124,8 +124,9 @@ pub(crate) fn deadline(timeout: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-/// An error and its causes on one line: hyper's top-level message alone hides the cause.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line: hyper's and reqwest's top-level messages alone hide
+/// the cause.
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {

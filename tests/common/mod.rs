@@ -110,6 +110,20 @@ impl Lab {
         }
     }
 
+    /// `cutover lab sshd start|stop` for one gateway host, asserting success.
+    pub fn sshd(&self, verb: &str, gateway: &str) {
+        let o = cutover(&[
+            "lab",
+            "sshd",
+            verb,
+            "--dir",
+            self.dir_str(),
+            "--gateway",
+            gateway,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "lab sshd {verb}: {}", text(&o));
+    }
+
     /// The lab's directory as a string.
     pub fn dir_str(&self) -> &str {
         self.dir.to_str().unwrap()
