@@ -8,91 +8,9 @@
 use std::time::{Duration, Instant};
 
 use cutover::nginx::accesslog::{Aggregate, Colors, LogReader};
+use cutover::nginx::synth::{BLUE, GREEN, Synth};
 
-const BLUE: &str = "127.0.0.1:8787";
-const GREEN: &str = "127.0.0.1:8788";
 const CHUNK: usize = 64 * 1024;
-
-/// xorshift64*: reproducible lines without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn secs(ms: u64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
-/// One line as nginx writes it with the documented `log_format cutover`.
-fn line(rng: &mut Rng, n: u64, out: &mut Vec<u8>) {
-    let roll = rng.below(1000);
-    let (color, other) = if rng.below(10) < 7 {
-        (BLUE, GREEN)
-    } else {
-        (GREEN, BLUE)
-    };
-    let header = 20 + rng.below(400);
-    let total = header + rng.below(8000);
-    // Mostly 200s; some retries, some upstream failures, a few with no upstream at all.
-    let (status, addr, ustatus, htime) = match roll {
-        0..=939 => (
-            "200".to_string(),
-            color.to_string(),
-            "200".to_string(),
-            secs(header),
-        ),
-        940..=969 => (
-            "200".to_string(),
-            format!("{other}, {color}"),
-            "502, 200".to_string(),
-            format!("0.001, {}", secs(header)),
-        ),
-        970..=989 => (
-            ["500", "502", "503", "504"][rng.below(4) as usize].to_string(),
-            color.to_string(),
-            "502".to_string(),
-            "-".to_string(),
-        ),
-        990..=994 => (
-            "502".to_string(),
-            "gateway".to_string(),
-            String::new(),
-            String::new(),
-        ),
-        _ => (
-            "499".to_string(),
-            "-".to_string(),
-            "-".to_string(),
-            "-".to_string(),
-        ),
-    };
-    let path = if rng.below(20) == 0 {
-        "/v1/embeddings"
-    } else {
-        "/v1/chat/completions"
-    };
-    let line = format!(
-        r#"{{"time":"{}","status":"{status}","request_time":"{}","upstream_addr":"{addr}","upstream_status":"{ustatus}","upstream_response_time":"{}","upstream_header_time":"{htime}","request_id":"{:016x}{:016x}","request":"POST {path} HTTP/1.1","bytes_sent":"{}"}}"#,
-        secs(1_763_683_200_000 + n),
-        secs(total),
-        secs(total),
-        rng.next(),
-        rng.next(),
-        200 + rng.below(20_000),
-    );
-    out.extend_from_slice(line.as_bytes());
-    out.push(b'\n');
-}
 
 fn main() {
     // `cargo test --all-targets` runs benches once without `--bench`: generating 300 MB of
@@ -105,10 +23,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut synth = Synth::new(0);
     let mut input = Vec::with_capacity(n as usize * 320);
-    for i in 0..n {
-        line(&mut rng, i, &mut input);
+    for _ in 0..n {
+        synth.json_line(&mut input);
     }
 
     let mut best = Duration::MAX;

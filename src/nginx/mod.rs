@@ -1,6 +1,7 @@
 //! nginx: the access log format cutover reads, and the upstream block's weights.
 
 pub mod accesslog;
+pub mod synth;
 pub mod upstream;
 
 /// Name of the log_format cutover documents (docs/nginx.md).
