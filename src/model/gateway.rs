@@ -38,6 +38,20 @@ impl Default for Windows {
     }
 }
 
+/// Health probes kept for the p95 (a probe a second over the default minute fits).
+const MAX_HEALTH_SAMPLES: usize = 256;
+
+/// The 95th percentile by nearest rank, `None` without samples.
+fn nearest_rank_p95(samples: impl Iterator<Item = u32>) -> Option<u64> {
+    let mut v: Vec<u32> = samples.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let rank = (v.len() * 95).div_ceil(100).max(1);
+    Some(u64::from(v[rank - 1]))
+}
+
 /// Histogram slices per window: six keeps memory small and expiry smooth.
 const HIST_SLICES: usize = 6;
 /// Points kept in the TTFT and weight history charts.
@@ -126,7 +140,9 @@ pub struct GatewayModel {
     pub unattributed: u64,
     /// p95 of the health probe's latency over the latency window, ms (None without probes).
     pub health_p95_ms: Option<u64>,
-    health_latency: HistRing,
+    /// (time, latency ms) of the probes in the latency window: a probe every few seconds is
+    /// a few dozen numbers, far smaller than a histogram ring.
+    health_latency: VecDeque<(Ms, u32)>,
     scratch: Histogram<u32>,
     last_history_at: Option<Ms>,
 }
@@ -147,10 +163,7 @@ impl GatewayModel {
             unreachable: None,
             unattributed: 0,
             health_p95_ms: None,
-            health_latency: HistRing::new(
-                (windows.latency_window_ms / HIST_SLICES as Ms).max(1),
-                HIST_SLICES,
-            ),
+            health_latency: VecDeque::new(),
             scratch: HistRing::scratch(),
             last_history_at: None,
         }
@@ -196,7 +209,10 @@ impl GatewayModel {
                 }
             }
             Telemetry::Health(h) => {
-                self.health_latency.record(now, u64::from(h.latency_ms));
+                self.health_latency.push_back((now, h.latency_ms));
+                while self.health_latency.len() > MAX_HEALTH_SAMPLES {
+                    self.health_latency.pop_front();
+                }
                 self.health = Some(h.clone());
             }
             Telemetry::Ttft { color, ms } => {
@@ -245,10 +261,11 @@ impl GatewayModel {
             out.ttft = Percentiles::of(&self.scratch);
             self.summary[c] = out;
         }
-        self.health_latency.tick(now);
-        self.health_latency.merge_into(&mut self.scratch);
-        let probes = Percentiles::of(&self.scratch);
-        self.health_p95_ms = (probes.count > 0).then_some(probes.p95);
+        let since = now.saturating_sub(w.latency_window_ms);
+        while self.health_latency.front().is_some_and(|(t, _)| *t < since) {
+            self.health_latency.pop_front();
+        }
+        self.health_p95_ms = nearest_rank_p95(self.health_latency.iter().map(|(_, ms)| *ms));
         let due = self
             .last_history_at
             .is_none_or(|t| now >= t + history_every);

@@ -140,7 +140,9 @@ impl CountRing {
 #[derive(Debug, Clone)]
 pub struct HistRing {
     slice_ms: Ms,
-    slices: Vec<Histogram<u32>>,
+    /// Allocated on first use: a color that gets no traffic (green before the first step)
+    /// costs no histogram memory.
+    slices: Vec<Option<Histogram<u32>>>,
     head: usize,
     head_start: Option<Ms>,
 }
@@ -156,7 +158,7 @@ impl HistRing {
         assert!(slice_ms > 0 && n > 0, "a ring needs slices");
         HistRing {
             slice_ms,
-            slices: (0..n).map(|_| new_hist()).collect(),
+            slices: (0..n).map(|_| None).collect(),
             head: 0,
             head_start: None,
         }
@@ -180,7 +182,9 @@ impl HistRing {
         let n = self.slices.len();
         for _ in 0..steps.min(n as u64) {
             self.head = (self.head + 1) % n;
-            self.slices[self.head].reset();
+            if let Some(h) = self.slices[self.head].as_mut() {
+                h.reset();
+            }
         }
         self.head_start = Some(start + steps * self.slice_ms);
     }
@@ -188,13 +192,15 @@ impl HistRing {
     /// Record one value (milliseconds) at `now`; values of 0 count as 1, huge ones saturate.
     pub fn record(&mut self, now: Ms, value_ms: u64) {
         self.tick(now);
-        self.slices[self.head].saturating_record(value_ms.clamp(1, HIST_MAX_MS));
+        self.slices[self.head]
+            .get_or_insert_with(new_hist)
+            .saturating_record(value_ms.clamp(1, HIST_MAX_MS));
     }
 
     /// Merge the whole window into `into` (which is reset first).
     pub fn merge_into(&self, into: &mut Histogram<u32>) {
         into.reset();
-        for h in &self.slices {
+        for h in self.slices.iter().flatten() {
             // Same bounds everywhere, so adding cannot fail.
             let _ = into.add(h);
         }
