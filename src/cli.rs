@@ -87,6 +87,25 @@ pub enum Command {
     },
     /// Check configuration, SSH reachability, host keys, nginx config, log format and listeners.
     Check,
+    /// Per-color summary of access logs (plain or gzip), offline: requests, 5xx, latency per minute.
+    Report(ReportArgs),
+}
+
+/// Arguments of `cutover report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Access logs in the cutover format, plain or gzip-compressed; one file is one gateway.
+    #[arg(required = true, value_name = "ACCESS_LOG")]
+    pub files: Vec<PathBuf>,
+    /// Blue's upstream address as nginx logs it [default: fleet.toml's, else 127.0.0.1:8787].
+    #[arg(long, value_name = "ADDR")]
+    pub blue: Option<String>,
+    /// Green's upstream address as nginx logs it [default: fleet.toml's, else 127.0.0.1:8788].
+    #[arg(long, value_name = "ADDR")]
+    pub green: Option<String>,
+    /// One JSON object, {"files":[...],"total":...}, for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The scope of a headless change: exactly one of these.

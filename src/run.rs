@@ -50,6 +50,12 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
         Some(Command::Lab(args)) => lab(args.command),
+        Some(Command::Report(args)) => {
+            crate::report::command(&args, config.as_ref()).map_err(|e| Failure {
+                code: e.code,
+                message: e.message,
+            })
+        }
         Some(
             cmd @ (Command::Status { .. }
             | Command::Step { .. }
@@ -443,7 +449,7 @@ fn fleet_command(
                     .map_err(herr)?,
             ),
             Command::Check => print_lines(&headless::check(&fleet).await),
-            Command::Demo(_) | Command::Lab(_) => Ok(()),
+            Command::Demo(_) | Command::Lab(_) | Command::Report(_) => Ok(()),
         }
     })
 }
