@@ -1,6 +1,6 @@
 //! Per-gateway model: rolling statistics per color, health, host state, history.
 
-use super::window::{CountRing, Counts, HistRing, Percentiles};
+use super::window::{CountRing, Counts, HistRing, Percentiles, SampleWindow};
 use super::{Color, HealthReport, HealthStatus, HostSample, Ms, PerColor, Telemetry, Weights};
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
@@ -38,19 +38,8 @@ impl Default for Windows {
     }
 }
 
-/// Health probes kept for the p95 (a probe a second over the default minute fits).
-const MAX_HEALTH_SAMPLES: usize = 256;
-
-/// The 95th percentile by nearest rank, `None` without samples.
-fn nearest_rank_p95(samples: impl Iterator<Item = u32>) -> Option<u64> {
-    let mut v: Vec<u32> = samples.collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable();
-    let rank = (v.len() * 95).div_ceil(100).max(1);
-    Some(u64::from(v[rank - 1]))
-}
+/// Probe samples kept per window: a probe a second over the default two minutes fits.
+const MAX_PROBE_SAMPLES: usize = 1_024;
 
 /// Histogram slices per window: six keeps memory small and expiry smooth.
 const HIST_SLICES: usize = 6;
@@ -63,7 +52,7 @@ pub struct ColorStats {
     counts: CountRing,
     latency: HistRing,
     header: HistRing,
-    ttft: HistRing,
+    ttft: SampleWindow,
 }
 
 impl ColorStats {
@@ -79,7 +68,7 @@ impl ColorStats {
                 (w.latency_window_ms / HIST_SLICES as Ms).max(1),
                 HIST_SLICES,
             ),
-            ttft: HistRing::new((w.ttft_window_ms / HIST_SLICES as Ms).max(1), HIST_SLICES),
+            ttft: SampleWindow::new(w.ttft_window_ms, MAX_PROBE_SAMPLES),
         }
     }
 }
@@ -140,9 +129,9 @@ pub struct GatewayModel {
     pub unattributed: u64,
     /// p95 of the health probe's latency over the latency window, ms (None without probes).
     pub health_p95_ms: Option<u64>,
-    /// (time, latency ms) of the probes in the latency window: a probe every few seconds is
-    /// a few dozen numbers, far smaller than a histogram ring.
-    health_latency: VecDeque<(Ms, u32)>,
+    /// The health probes' latencies over the latency window.
+    health_latency: SampleWindow,
+    sorted: Vec<u32>,
     scratch: Histogram<u32>,
     last_history_at: Option<Ms>,
 }
@@ -163,7 +152,8 @@ impl GatewayModel {
             unreachable: None,
             unattributed: 0,
             health_p95_ms: None,
-            health_latency: VecDeque::new(),
+            health_latency: SampleWindow::new(windows.latency_window_ms, MAX_PROBE_SAMPLES),
+            sorted: Vec::new(),
             scratch: HistRing::scratch(),
             last_history_at: None,
         }
@@ -209,10 +199,7 @@ impl GatewayModel {
                 }
             }
             Telemetry::Health(h) => {
-                self.health_latency.push_back((now, h.latency_ms));
-                while self.health_latency.len() > MAX_HEALTH_SAMPLES {
-                    self.health_latency.pop_front();
-                }
+                self.health_latency.record(now, u64::from(h.latency_ms));
                 self.health = Some(h.clone());
             }
             Telemetry::Ttft { color, ms } => {
@@ -257,15 +244,12 @@ impl GatewayModel {
             out.latency = Percentiles::of(&self.scratch);
             s.header.merge_into(&mut self.scratch);
             out.header = Percentiles::of(&self.scratch);
-            s.ttft.merge_into(&mut self.scratch);
-            out.ttft = Percentiles::of(&self.scratch);
+            out.ttft = s.ttft.percentiles(&mut self.sorted);
             self.summary[c] = out;
         }
-        let since = now.saturating_sub(w.latency_window_ms);
-        while self.health_latency.front().is_some_and(|(t, _)| *t < since) {
-            self.health_latency.pop_front();
-        }
-        self.health_p95_ms = nearest_rank_p95(self.health_latency.iter().map(|(_, ms)| *ms));
+        self.health_latency.tick(now);
+        let probes = self.health_latency.percentiles(&mut self.sorted);
+        self.health_p95_ms = (probes.count > 0).then_some(probes.p95);
         let due = self
             .last_history_at
             .is_none_or(|t| now >= t + history_every);

@@ -212,6 +212,63 @@ impl HistRing {
     }
 }
 
+/// The samples of a low-rate series (TTFT and health probes) over a time window, for exact
+/// percentiles: a probe every second or two is a few hundred numbers, far smaller than a ring
+/// of histograms. Past `cap` samples the oldest go first (the window gets shorter).
+#[derive(Debug, Clone)]
+pub struct SampleWindow {
+    window_ms: Ms,
+    cap: usize,
+    samples: std::collections::VecDeque<(Ms, u32)>,
+}
+
+impl SampleWindow {
+    /// A window of `window_ms` holding at most `cap` samples.
+    pub fn new(window_ms: Ms, cap: usize) -> Self {
+        SampleWindow {
+            window_ms,
+            cap: cap.max(1),
+            samples: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Record `value_ms` at `now`.
+    pub fn record(&mut self, now: Ms, value_ms: u64) {
+        self.tick(now);
+        self.samples
+            .push_back((now, u32::try_from(value_ms).unwrap_or(u32::MAX)));
+        while self.samples.len() > self.cap {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Drop samples older than the window.
+    pub fn tick(&mut self, now: Ms) {
+        let since = now.saturating_sub(self.window_ms);
+        while self.samples.front().is_some_and(|(t, _)| *t < since) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Nearest-rank percentiles of the window; `scratch` is reused to sort.
+    pub fn percentiles(&self, scratch: &mut Vec<u32>) -> Percentiles {
+        scratch.clear();
+        scratch.extend(self.samples.iter().map(|(_, v)| *v));
+        if scratch.is_empty() {
+            return Percentiles::default();
+        }
+        scratch.sort_unstable();
+        let n = scratch.len();
+        let at = |p: usize| u64::from(scratch[(n * p).div_ceil(100).clamp(1, n) - 1]);
+        Percentiles {
+            count: n as u64,
+            p50: at(50),
+            p95: at(95),
+            p99: at(99),
+        }
+    }
+}
+
 /// Percentiles read from a histogram window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Percentiles {
@@ -245,6 +302,26 @@ impl Percentiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_windows_give_nearest_rank_percentiles_and_expire() {
+        let mut w = SampleWindow::new(10_000, 1_000);
+        let mut scratch = Vec::new();
+        assert_eq!(w.percentiles(&mut scratch), Percentiles::default());
+        for (i, v) in (1..=100u64).enumerate() {
+            w.record(i as Ms * 10, v);
+        }
+        let p = w.percentiles(&mut scratch);
+        assert_eq!((p.count, p.p50, p.p95, p.p99), (100, 50, 95, 99));
+        w.tick(10_500);
+        // Samples before 500 ms (the first 50) left the window.
+        assert_eq!(w.percentiles(&mut scratch).count, 50);
+        let mut capped = SampleWindow::new(10_000, 3);
+        for v in [5, 6, 7, 8] {
+            capped.record(0, v);
+        }
+        assert_eq!(capped.percentiles(&mut scratch).p50, 7);
+    }
 
     fn c(requests: u64, errors: u64) -> Counts {
         Counts { requests, errors }
