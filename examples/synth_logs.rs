@@ -7,7 +7,10 @@ use std::io::Write;
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let n: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = args
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| ".".into()));
     std::fs::create_dir_all(&dir)?;
     let mut json = std::io::BufWriter::new(std::fs::File::create(dir.join("access.json.log"))?);
