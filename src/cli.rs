@@ -37,6 +37,9 @@ pub struct GlobalFlags {
     /// Turn the 5xx auto-rollback into an alarm only.
     #[arg(long, global = true)]
     pub no_auto_rollback: bool,
+    /// Record the cockpit's screen as an asciicast v2 file (`asciinema play FILE.cast`).
+    #[arg(long, global = true, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
 }
 
 /// Subcommands.
@@ -281,4 +284,26 @@ pub struct DemoArgs {
     /// List the scenarios and exit.
     #[arg(long)]
     pub list_scenarios: bool,
+    /// No terminal: play SECS of simulated time, with the scenario's scripted keys, into the
+    /// --record cast and exit (deterministic for a seed).
+    #[arg(long = "for", value_name = "SECS")]
+    pub for_secs: Option<f64>,
+    /// Screen size of a --for recording [default: 120x40].
+    #[arg(long, value_name = "COLSxROWS", value_parser = parse_size)]
+    pub size: Option<(u16, u16)>,
+}
+
+/// `120x40` → (120, 40); at least the cockpit's smallest screen, at most 1000 either way.
+pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (min_w, min_h) = crate::ui::MIN_SIZE;
+    let bad = || format!("{s:?}: expected COLSxROWS, e.g. 120x40");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u16 = w.trim().parse().map_err(|_| bad())?;
+    let h: u16 = h.trim().parse().map_err(|_| bad())?;
+    if w < min_w || h < min_h || w > 1000 || h > 1000 {
+        return Err(format!(
+            "{s:?}: the cockpit needs {min_w}x{min_h} to 1000x1000"
+        ));
+    }
+    Ok((w, h))
 }

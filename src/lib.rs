@@ -12,6 +12,7 @@ pub mod lab;
 pub mod model;
 pub mod nginx;
 pub mod probe;
+pub mod record;
 pub mod remote;
 pub mod report;
 pub mod run;

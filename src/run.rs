@@ -8,6 +8,8 @@ use crate::guard::GuardConfig;
 use crate::headless::{self, Fleet, Request, Target};
 use crate::lab::{self, LabError};
 use crate::model::Color;
+use crate::record::drill::{self, Drill};
+use crate::record::{CastClock, Header, Recorder, Redactor};
 use crate::sim::{self, Scenario, scenario::DEFAULT_SCENARIO};
 use crate::tui::{self, Clock};
 use crate::ui::theme::{self, ThemeSet};
@@ -47,6 +49,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(path) => Some(Config::load(path).map_err(|e| usage(e.to_string()))?),
         None => None,
     };
+    let cockpit = matches!(cli.command, None | Some(Command::Demo(_)));
+    if let (Some(path), false) = (&cli.global.record, cockpit) {
+        return Err(usage(format!(
+            "--record {}: only the cockpit records (cutover demo, or cutover -c fleet.toml)",
+            path.display()
+        )));
+    }
     match cli.command {
         Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
         Some(Command::Lab(args)) => lab(args.command),
@@ -66,7 +75,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         None if config.is_none() => Err(usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
-        None => live(&cli.global, config),
+        None => live(&cli.global, config, cli.config.as_deref()),
     }
 }
 
@@ -163,14 +172,26 @@ fn demo(args: &DemoArgs, global: &GlobalFlags, config: Option<&Config>) -> Resul
         )));
     }
     let s = settings(global, config)?;
+    if let Some(secs) = args.for_secs {
+        return demo_headless(args, secs, speed, global, config, scenario, s);
+    }
+    if args.size.is_some() {
+        return Err(usage(
+            "--size is for --for recordings; the cockpit takes the terminal's size",
+        ));
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(usage("the cockpit needs a terminal on stdin and stdout"));
     }
+    let title = format!("cutover demo {} seed {}", scenario.name, args.seed);
+    let clock = Clock::new(0, speed);
+    let rec = cockpit_recorder(global, title, config, &clock)?;
     let detail = format!("{} x{speed} seed {}", scenario.name, args.seed);
     let mut driver = sim::demo(scenario, args.seed, s.guard, s.keymap, s.themes);
     driver.state.theme = s.theme;
     driver.state.session = Session {
         detail: Some(detail),
+        recording: rec.is_some(),
         ..s.session
     };
     init_logging();
@@ -182,15 +203,100 @@ fn demo(args: &DemoArgs, global: &GlobalFlags, config: Option<&Config>) -> Resul
             code: 1,
             message: format!("cannot start the runtime: {e}"),
         })?;
-    rt.block_on(tui::run(driver, Clock::new(0, speed)))
+    rt.block_on(tui::run(driver, clock, rec))
         .map_err(|e| Failure {
             code: 1,
             message: format!("terminal: {e}"),
         })
 }
 
+/// With `--record`, the cast for a cockpit on this terminal, created before the screen is
+/// taken over so a bad path is reported on a normal terminal.
+fn cockpit_recorder(
+    global: &GlobalFlags,
+    title: String,
+    config: Option<&Config>,
+    clock: &Clock,
+) -> Result<Option<Recorder>, Failure> {
+    let Some(path) = &global.record else {
+        return Ok(None);
+    };
+    // A pseudo-terminal nobody sized reports 0x0: a cast needs a real size to play.
+    let (w, h) = crossterm::terminal::size()
+        .ok()
+        .filter(|&(w, h)| w > 0 && h > 0)
+        .unwrap_or((80, 24));
+    let redactor = config.map(Redactor::for_config).unwrap_or_default();
+    Recorder::create(
+        path,
+        &Header::from_env(w, h, title),
+        redactor,
+        CastClock::Wall(clock.started()),
+    )
+    .map(Some)
+    .map_err(failed)
+}
+
+/// `cutover demo --for SECS --record F.cast`: the scenario on simulated time into a cast,
+/// with no terminal; the same seed gives the same events.
+fn demo_headless(
+    args: &DemoArgs,
+    secs: f64,
+    speed: f64,
+    global: &GlobalFlags,
+    config: Option<&Config>,
+    scenario: Scenario,
+    s: Settings,
+) -> Result<(), Failure> {
+    let Some(path) = &global.record else {
+        return Err(usage(
+            "--for plays the demo without a terminal into a recording: add --record FILE.cast",
+        ));
+    };
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(usage(format!(
+            "--for {secs}: must be above 0 and at most 3600 seconds"
+        )));
+    }
+    let (width, height) = args.size.unwrap_or((120, 40));
+    let title = format!("cutover demo {} seed {}", scenario.name, args.seed);
+    let redactor = config.map(Redactor::for_config).unwrap_or_default();
+    let header = Header::from_env(width, height, title);
+    let rec = Recorder::create(path, &header, redactor, CastClock::Manual).map_err(failed)?;
+    let plan = Drill {
+        speed,
+        until: (secs * 1000.0).round() as crate::model::Ms,
+        width,
+        height,
+        keys: scenario.keys.clone(),
+    };
+    let detail = format!("{} x{speed} seed {}", scenario.name, args.seed);
+    // The scripted keys are written for the default bindings, whatever [keys] says.
+    let mut driver = sim::demo(
+        scenario,
+        args.seed,
+        s.guard,
+        crate::app::keymap::KeyMap::default(),
+        s.themes,
+    );
+    driver.state.theme = s.theme;
+    driver.state.session = Session {
+        detail: Some(detail),
+        recording: true,
+        ..s.session
+    };
+    init_logging_simulated();
+    drill::log_line(0, "demo started; ? for help");
+    drill::record(&mut driver, &plan, &rec)
+        .map_err(|e| failed(format!("--record {}: {e}", path.display())))
+}
+
 /// The cockpit on the configured fleet.
-fn live(global: &GlobalFlags, config: Option<Config>) -> Result<(), Failure> {
+fn live(
+    global: &GlobalFlags,
+    config: Option<Config>,
+    path: Option<&std::path::Path>,
+) -> Result<(), Failure> {
     let Some(mut config) = config else {
         return Err(usage("no fleet given"));
     };
@@ -208,6 +314,12 @@ fn live(global: &GlobalFlags, config: Option<Config>) -> Result<(), Failure> {
         ticket: s.session.ticket.clone(),
         read_only: s.session.read_only,
     };
+    let title = format!(
+        "cutover live {}",
+        path.map_or("fleet".into(), |p| p.display().to_string())
+    );
+    let clock = Clock::new(0, 1.0);
+    let rec = cockpit_recorder(global, title, Some(&config), &clock)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -220,10 +332,13 @@ fn live(global: &GlobalFlags, config: Option<Config>) -> Result<(), Failure> {
         let mut driver = crate::control::live::driver(fleet, s.guard, s.keymap, s.themes);
         let state = &mut driver.state;
         state.theme = s.theme;
-        state.session = s.session;
+        state.session = Session {
+            recording: rec.is_some(),
+            ..s.session
+        };
         init_logging();
         tracing::info!(target: "cutover", "live cockpit started; ? for help");
-        tui::run(driver, Clock::new(0, 1.0))
+        tui::run(driver, clock, rec)
             .await
             .map_err(|e| failed(format!("terminal: {e}")))
     })
@@ -237,6 +352,17 @@ fn init_logging() {
         let subscriber = tracing_subscriber::registry().with(tui_logger::TuiTracingSubscriberLayer);
         let _ = tracing::subscriber::set_global_default(subscriber);
     }
+}
+
+/// Route tracing events to the log panel of a headless recording: no mover thread (each frame
+/// moves the records itself, so the log never depends on thread timing) and the simulated
+/// time in place of the wall clock.
+fn init_logging_simulated() {
+    use tracing_subscriber::layer::SubscriberExt;
+    crate::ui::use_simulated_times(true);
+    tui_logger::set_default_level(tui_logger::LevelFilter::Info);
+    let subscriber = tracing_subscriber::registry().with(tui_logger::TuiTracingSubscriberLayer);
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 impl From<LabError> for Failure {

@@ -4,6 +4,7 @@ use crate::app::driver::Driver;
 use crate::app::msg::Msg;
 use crate::app::world::World;
 use crate::model::Ms;
+use crate::record::{Recorder, Tee};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{
     self, BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen,
@@ -12,7 +13,7 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::io::{self, Stdout, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,48 +21,73 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 /// Fewest milliseconds between two frames drawn for telemetry (about 10 per second).
-const FRAME_MS: u64 = 100;
+pub const FRAME_MS: u64 = 100;
 /// How often the loop wakes when nothing happens.
-const WAKE_MS: u64 = 50;
+pub const WAKE_MS: u64 = 50;
 
 /// Raw mode and the alternate screen, undone on drop (and by the panic hook).
 pub struct TerminalGuard {
-    _private: (),
+    restored: bool,
 }
 
 impl TerminalGuard {
     /// Enter raw mode and the alternate screen.
     pub fn enter() -> io::Result<TerminalGuard> {
+        TerminalGuard::enter_with(&mut io::stdout())
+    }
+
+    /// Enter raw mode, and the alternate screen through `out` (the terminal, or a `Tee`
+    /// that also records it).
+    pub fn enter_with(out: &mut impl Write) -> io::Result<TerminalGuard> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
-        let guard = TerminalGuard { _private: () };
-        // Clear here rather than with Terminal::clear, which asks the terminal for the
-        // cursor position: a round trip that stalls on a slow link and fails when unanswered.
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            cursor::Hide,
-            terminal::Clear(terminal::ClearType::All)
-        )?;
+        let guard = TerminalGuard { restored: false };
+        enter_screen(out)?;
         Ok(guard)
+    }
+
+    /// Leave the alternate screen through `out` and raw mode; the guard has nothing left to do.
+    pub fn leave_with(mut self, out: &mut impl Write) {
+        let _ = leave_screen(out);
+        let _ = terminal::disable_raw_mode();
+        self.restored = true;
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        restore();
+        if !self.restored {
+            restore();
+        }
     }
+}
+
+/// The alternate screen, cleared, cursor hidden.
+pub fn enter_screen(out: &mut impl Write) -> io::Result<()> {
+    // Clear here rather than with Terminal::clear, which asks the terminal for the
+    // cursor position: a round trip that stalls on a slow link and fails when unanswered.
+    execute!(
+        out,
+        EnterAlternateScreen,
+        cursor::Hide,
+        terminal::Clear(terminal::ClearType::All)
+    )
+}
+
+/// Back to the main screen with the cursor shown.
+pub fn leave_screen(out: &mut impl Write) -> io::Result<()> {
+    execute!(
+        out,
+        EndSynchronizedUpdate,
+        LeaveAlternateScreen,
+        cursor::Show
+    )
 }
 
 /// Put the terminal back as the shell expects it; safe to call twice.
 pub fn restore() {
     let mut out = io::stdout();
-    let _ = execute!(
-        out,
-        EndSynchronizedUpdate,
-        LeaveAlternateScreen,
-        cursor::Show
-    );
+    let _ = leave_screen(&mut out);
     let _ = terminal::disable_raw_mode();
     let _ = out.flush();
 }
@@ -99,6 +125,16 @@ impl Clock {
     pub fn now(&self) -> Ms {
         self.origin + (self.start.elapsed().as_secs_f64() * 1000.0 * self.speed) as Ms
     }
+
+    /// The wall-clock instant the clock read `origin`.
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+
+    /// Wall microseconds after the start at which the clock read `at`.
+    pub fn wall_us_at(&self, at: Ms) -> u64 {
+        (at.saturating_sub(self.origin) as f64 * 1000.0 / self.speed).round() as u64
+    }
 }
 
 /// Wall clock as `HH:MM:SSZ` (UTC), for the header.
@@ -135,10 +171,16 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
     rx
 }
 
-/// Run the cockpit full-screen until the operator quits or a signal arrives.
-pub async fn run<W: World>(mut driver: Driver<W>, clock: Clock) -> io::Result<()> {
-    let _guard = TerminalGuard::enter()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+/// Run the cockpit full-screen until the operator quits or a signal arrives; with `rec`,
+/// everything written to the terminal is recorded, with a marker at every chapter.
+pub async fn run<W: World>(
+    mut driver: Driver<W>,
+    clock: Clock,
+    rec: Option<Recorder>,
+) -> io::Result<()> {
+    let mut tee = Tee::new(io::stdout(), rec.clone());
+    let guard = TerminalGuard::enter_with(&mut tee)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(tee))?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut input = spawn_input(stop.clone());
     let mut term = signal(SignalKind::terminate())?;
@@ -157,7 +199,10 @@ pub async fn run<W: World>(mut driver: Driver<W>, clock: Clock) -> io::Result<()
                     driver.key(k);
                     urgent = true;
                 }
-                Some(Event::Resize(_, _)) => {
+                Some(Event::Resize(w, h)) => {
+                    if let Some(r) = &rec {
+                        r.resize(w, h);
+                    }
                     let now = driver.state.now;
                     driver.apply(now, Msg::Resize);
                     terminal.autoresize()?;
@@ -181,23 +226,57 @@ pub async fn run<W: World>(mut driver: Driver<W>, clock: Clock) -> io::Result<()
             break Ok(());
         }
         // Markers are for the recorder; the log already has the events.
-        driver.take_markers();
+        let markers = driver.take_markers();
+        if let Some(r) = &rec {
+            for (at, label) in markers {
+                r.marker(Some(clock.wall_us_at(at)), &label);
+            }
+            if let Some(e) = r.take_error() {
+                tracing::error!(target: "cutover", "{e}");
+                driver.state.session.recording = false;
+                pending = true;
+            }
+        }
         pending |= driver.take_changed();
         // A key or resize is drawn at once; telemetry at most every FRAME_MS.
         let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(FRAME_MS));
         if urgent || (pending && due) {
-            draw(&mut terminal, &driver)?;
+            draw(&mut terminal, &driver, rec.as_ref())?;
             last_draw = Some(Instant::now());
             pending = false;
         }
     };
     stop.store(true, Ordering::Relaxed);
+    // Through the backend, so the recording ends with the screen put back too.
+    guard.leave_with(terminal.backend_mut());
+    if let Some(r) = &rec {
+        if let Err(e) = r.finish() {
+            eprintln!("cutover: {e}");
+        }
+    }
     result
 }
 
-fn draw<W: World>(
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
-    driver: &Driver<W>,
+/// Draw one frame in synchronized-update brackets; with `rec` (the recorder of the backend's
+/// `Tee`), the frame is recorded as one event.
+pub fn draw<W: Write, Wd: World>(
+    terminal: &mut Terminal<CrosstermBackend<Tee<W>>>,
+    driver: &Driver<Wd>,
+    rec: Option<&Recorder>,
+) -> io::Result<()> {
+    if let Some(r) = rec {
+        r.begin_frame();
+    }
+    let res = draw_frame(terminal, driver);
+    if let Some(r) = rec {
+        r.end_frame();
+    }
+    res
+}
+
+fn draw_frame<W: Write, Wd: World>(
+    terminal: &mut Terminal<CrosstermBackend<Tee<W>>>,
+    driver: &Driver<Wd>,
 ) -> io::Result<()> {
     execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| crate::ui::view(f, &driver.state))?;

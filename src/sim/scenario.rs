@@ -1,7 +1,9 @@
 //! Training scenarios: data files describing a fleet and timed faults.
 //! The shipped ones live in `scenarios/*.toml` and are embedded in the binary.
 
+use crate::app::keymap::Key;
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 
 /// Scenarios shipped with the binary: (file name, contents).
 const BUILTIN: &[(&str, &str)] = &[
@@ -56,6 +58,39 @@ pub struct Scenario {
     /// Timed changes, in time order.
     #[serde(default, rename = "event")]
     pub events: Vec<Event>,
+    /// Timed key presses, played only by a headless recording (`cutover demo --for`);
+    /// a trainee in the cockpit drives by hand.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<ScriptedKeys>,
+}
+
+/// Keys pressed at a moment of a recorded drill (`[[key]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedKeys {
+    /// Seconds after the start.
+    pub at_secs: f64,
+    /// The keys, in order: one key name (`"]"`, `"Enter"`, `"Ctrl-c"`) or a list of them,
+    /// in the syntax of `[keys]` in fleet.toml.
+    #[serde(deserialize_with = "key_list")]
+    pub press: Vec<Key>,
+    /// Why (shown in the recording's log when the keys are pressed).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A key name or a list of them, each checked while parsing so a bad one is reported with
+/// its line and column.
+fn key_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Key>, D::Error> {
+    let names = crate::app::keymap::KeyList::deserialize(d)?;
+    if names.0.is_empty() {
+        return Err(de::Error::custom("press: needs at least one key"));
+    }
+    names
+        .0
+        .iter()
+        .map(|n| Key::parse(n).map_err(|e| de::Error::custom(format!("press: {e}"))))
+        .collect()
 }
 
 fn one() -> f64 {
@@ -173,6 +208,18 @@ impl Scenario {
                 return Err(format!("event[{i}].set_green: must be 0..=100"));
             }
         }
+        for (i, k) in self.keys.iter().enumerate() {
+            if !(k.at_secs.is_finite() && k.at_secs >= 0.0) {
+                return Err(format!("key[{i}].at_secs: must be 0 or more"));
+            }
+            if i > 0 && k.at_secs < self.keys[i - 1].at_secs {
+                return Err(format!(
+                    "key[{i}].at_secs: {} comes before the previous key's {}; keep [[key]] in time order",
+                    k.at_secs,
+                    self.keys[i - 1].at_secs
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -243,6 +290,41 @@ mod tests {
         let e = Scenario::parse("x.toml", text).unwrap_err();
         assert!(
             e.contains("event[0].gateways") && e.contains("gw-z9"),
+            "{e}"
+        );
+    }
+
+    const HEAD: &str =
+        "name='x'\ndescription='d'\n[fleet]\nazs=['a']\ngateways_per_az=1\nrps=1.0\n";
+
+    #[test]
+    fn scripted_keys_parse_as_a_name_or_a_list() {
+        let text = format!(
+            "{HEAD}[[key]]\nat_secs=5\npress=']'\n[[key]]\nat_secs=9.5\npress=['s', 'Enter']\nnote='widen'\n"
+        );
+        let s = Scenario::parse("x.toml", &text).unwrap();
+        assert_eq!(s.keys.len(), 2);
+        assert_eq!(s.keys[0].press, [Key::parse("]").unwrap()]);
+        assert_eq!(s.keys[1].at_secs, 9.5);
+        assert_eq!(
+            s.keys[1].press,
+            [Key::parse("s").unwrap(), Key::parse("Enter").unwrap()]
+        );
+        assert_eq!(s.keys[1].note.as_deref(), Some("widen"));
+    }
+
+    #[test]
+    fn a_bad_scripted_key_is_reported_with_its_line() {
+        let text = format!("{HEAD}[[key]]\nat_secs=5\npress=['s', 'Hyper-x']\n");
+        let e = Scenario::parse("x.toml", &text).unwrap_err();
+        assert!(
+            e.starts_with("x.toml:") && e.contains("line 9") && e.contains("Hyper-x"),
+            "{e}"
+        );
+        let text = format!("{HEAD}[[key]]\nat_secs=5\npress=']'\n[[key]]\nat_secs=1\npress=']'\n");
+        let e = Scenario::parse("x.toml", &text).unwrap_err();
+        assert!(
+            e.contains("key[1].at_secs") && e.contains("time order"),
             "{e}"
         );
     }

@@ -15,6 +15,8 @@ mod spans;
 pub mod theme;
 mod ttft;
 
+pub use log::use_simulated_times;
+
 use crate::app::state::State;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
