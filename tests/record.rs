@@ -4,12 +4,12 @@
 
 mod common;
 
+use common::tmux::Tmux;
 use common::{test_dir, text};
 use cutover::record::{Summary, validate};
 use cutover::sim::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Generous: CI runs debug builds on two busy cores.
@@ -329,58 +329,6 @@ fn record_flags_are_checked() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let c = valid(Path::new(cast));
     assert_eq!((c.width, c.height, c.duration), (80, 24, 3.0));
-}
-
-/// A private tmux server running one command in a window of its own size.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(w: u16, h: u16, shell_cmd: &str) -> Tmux {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let t = Tmux {
-            socket: format!(
-                "cutover-record-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ),
-        };
-        let (w, h) = (w.to_string(), h.to_string());
-        let o = t.cmd(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            shell_cmd,
-        ]);
-        assert!(o.status.success(), "tmux new-session: {}", text(&o));
-        t
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux is required: apt-get install tmux (scripts/test installs it)")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p"]).stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.cmd(&["kill-server"]);
-    }
 }
 
 /// Wait until `pred` holds for the cast's text; the failure shows the cast and the screen.

@@ -145,7 +145,7 @@ pub fn combined(r: &Request) -> String {
     ];
     let secs_total = r.time_ms / 1000;
     let (days, rem) = (secs_total / 86_400, secs_total % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
+    let (y, m, d) = crate::audit::civil_from_days(days as i64);
     format!(
         "10.0.{}.{} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"POST {} HTTP/1.1\" {} {} \"-\" \"cutover-synth/1.0\"",
         r.id.0 % 256,
@@ -160,20 +160,6 @@ pub fn combined(r: &Request) -> String {
         r.status,
         r.bytes
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -212,7 +198,7 @@ mod tests {
             combined(&r),
             "10.0.1.2 - - [21/Nov/2025:00:00:00 +0000] \"POST /v1/chat/completions HTTP/1.1\" 502 512 \"-\" \"cutover-synth/1.0\""
         );
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(crate::audit::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(crate::audit::civil_from_days(19_723), (2024, 1, 1));
     }
 }
