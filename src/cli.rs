@@ -40,6 +40,13 @@ pub struct GlobalFlags {
     /// Record the cockpit's screen as an asciicast v2 file (`asciinema play FILE.cast`).
     #[arg(long, global = true, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
+    /// Record telemetry, keys and markers as JSON lines for `cutover replay` (live sessions
+    /// record beside the audit log by default; the demo only with this flag).
+    #[arg(long, global = true, value_name = "FILE.jsonl")]
+    pub session: Option<PathBuf>,
+    /// Do not write the live session log.
+    #[arg(long, global = true, conflicts_with = "session")]
+    pub no_session_log: bool,
 }
 
 /// Subcommands.
@@ -90,6 +97,15 @@ pub enum Command {
     },
     /// Check configuration, SSH reachability, host keys, nginx config, log format and listeners.
     Check,
+    /// Play a session log in the cockpit, read-only: space pauses, + and - change speed, n jumps to the next marker.
+    Replay {
+        /// A session log written by the cockpit (cutover-session-*.jsonl).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Playback speed, times real time (0.25 to 64).
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        speed: f64,
+    },
     /// Per-color summary of access logs (plain or gzip), offline: requests, 5xx, latency per minute.
     Report(ReportArgs),
 }

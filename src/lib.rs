@@ -17,6 +17,7 @@ pub mod remote;
 pub mod report;
 pub mod run;
 pub mod sanitize;
+pub mod session;
 pub mod sim;
 pub mod tui;
 pub mod ui;

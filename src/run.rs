@@ -56,8 +56,15 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             path.display()
         )));
     }
+    if let (Some(path), false) = (&cli.global.session, cockpit) {
+        return Err(usage(format!(
+            "--session {}: only the cockpit writes session logs (cutover demo, or cutover -c fleet.toml)",
+            path.display()
+        )));
+    }
     match cli.command {
         Some(Command::Demo(args)) => demo(&args, &cli.global, config.as_ref()),
+        Some(Command::Replay { file, speed }) => replay(&file, speed, &cli.global, config.as_ref()),
         Some(Command::Lab(args)) => lab(args.command),
         Some(Command::Report(args)) => {
             crate::report::command(&args, config.as_ref()).map_err(|e| Failure {
@@ -194,8 +201,14 @@ fn demo(args: &DemoArgs, global: &GlobalFlags, config: Option<&Config>) -> Resul
         recording: rec.is_some(),
         ..s.session
     };
+    if let Some(path) = &global.session {
+        attach_session_log(&mut driver, "demo", path)?;
+    }
     init_logging();
     tracing::info!(target: "cutover", "demo started; ? for help");
+    if let Some(path) = &global.session {
+        tracing::info!(target: "cutover", "session log: {}", path.display());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -285,6 +298,9 @@ fn demo_headless(
         recording: true,
         ..s.session
     };
+    if let Some(path) = &global.session {
+        attach_session_log(&mut driver, "demo", path)?;
+    }
     init_logging_simulated();
     drill::log_line(0, "demo started; ? for help");
     drill::record(&mut driver, &plan, &rec)
@@ -320,6 +336,18 @@ fn live(
     );
     let clock = Clock::new(0, 1.0);
     let rec = cockpit_recorder(global, title, Some(&config), &clock)?;
+    let session_path = match (&global.session, global.no_session_log) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => None,
+        (None, false) => Some(
+            config
+                .audit_log_path()
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default()
+                .join(crate::session::default_file_name()),
+        ),
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -336,12 +364,81 @@ fn live(
             recording: rec.is_some(),
             ..s.session
         };
+        if let Some(p) = &session_path {
+            attach_session_log(&mut driver, "live", p)?;
+        }
         init_logging();
         tracing::info!(target: "cutover", "live cockpit started; ? for help");
+        if let Some(p) = &session_path {
+            tracing::info!(target: "cutover", "session log: {} (cutover replay FILE plays it)", p.display());
+        }
         tui::run(driver, clock, rec)
             .await
             .map_err(|e| failed(format!("terminal: {e}")))
     })
+}
+
+/// Write a session log of `driver` to `path` from now on: header first, then every message.
+fn attach_session_log<W: crate::app::world::World>(
+    driver: &mut crate::app::driver::Driver<W>,
+    mode: &str,
+    path: &std::path::Path,
+) -> Result<(), Failure> {
+    let st = &driver.state;
+    let gateways = st
+        .gateways
+        .iter()
+        .map(|g| crate::session::GatewayInfo {
+            name: g.name.clone(),
+            az: g.az.clone(),
+        })
+        .collect();
+    let mut header =
+        crate::session::Header::new(mode, &st.session.actor, st.session.read_only, gateways);
+    header.guardrails = st.cfg;
+    let log = crate::session::SessionLog::create(path, &header).map_err(failed)?;
+    driver.log_session(log);
+    Ok(())
+}
+
+/// `cutover replay FILE`: a session log played in a read-only cockpit.
+fn replay(
+    file: &std::path::Path,
+    speed: f64,
+    global: &GlobalFlags,
+    config: Option<&Config>,
+) -> Result<(), Failure> {
+    let (lo, hi) = crate::session::replay::SPEED_BOUNDS;
+    if !(lo..=hi).contains(&speed) {
+        return Err(usage(format!("--speed {speed}: must be from {lo} to {hi}")));
+    }
+    // A bad file is bad input: said on a normal terminal, before the screen is taken.
+    let session = crate::session::load(file).map_err(usage)?;
+    let s = settings(global, config)?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(usage("the cockpit needs a terminal on stdin and stdout"));
+    }
+    let mut driver = crate::session::replay::driver(&session, s.keymap, s.themes);
+    driver.state.theme = s.theme;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let controls = crate::session::replay::Controls::new(&session, name, speed);
+    init_logging();
+    tracing::info!(
+        target: "cutover",
+        "replay of a {} session started {} by {}: space pauses, + and - change speed, n jumps to the next marker, q quits",
+        crate::sanitize::sanitize(&session.header.mode),
+        crate::sanitize::sanitize(&session.header.started),
+        crate::sanitize::sanitize(&session.header.actor)
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(tui::run_replay(driver, controls))
+        .map_err(|e| failed(format!("terminal: {e}")))
 }
 
 /// Route tracing events to the cockpit's log panel.
@@ -575,7 +672,9 @@ fn fleet_command(
                     .map_err(herr)?,
             ),
             Command::Check => print_lines(&headless::check(&fleet).await),
-            Command::Demo(_) | Command::Lab(_) | Command::Report(_) => Ok(()),
+            Command::Demo(_) | Command::Lab(_) | Command::Report(_) | Command::Replay { .. } => {
+                Ok(())
+            }
         }
     })
 }

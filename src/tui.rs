@@ -5,6 +5,7 @@ use crate::app::msg::Msg;
 use crate::app::world::World;
 use crate::model::Ms;
 use crate::record::{Recorder, Tee};
+use crate::session::replay::{Control, Controls};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{
     self, BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen,
@@ -174,9 +175,23 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
 /// Run the cockpit full-screen until the operator quits or a signal arrives; with `rec`,
 /// everything written to the terminal is recorded, with a marker at every chapter.
 pub async fn run<W: World>(
+    driver: Driver<W>,
+    clock: Clock,
+    rec: Option<Recorder>,
+) -> io::Result<()> {
+    run_loop(driver, clock, rec, None).await
+}
+
+/// Play a recorded session full-screen: the operator's keys steer the playback only.
+pub async fn run_replay<W: World>(driver: Driver<W>, controls: Controls) -> io::Result<()> {
+    run_loop(driver, Clock::new(0, 1.0), None, Some(controls)).await
+}
+
+async fn run_loop<W: World>(
     mut driver: Driver<W>,
     clock: Clock,
     rec: Option<Recorder>,
+    mut replay: Option<Controls>,
 ) -> io::Result<()> {
     let mut tee = Tee::new(io::stdout(), rec.clone());
     let guard = TerminalGuard::enter_with(&mut tee)?;
@@ -195,8 +210,22 @@ pub async fn run<W: World>(
         tokio::select! {
             ev = input.recv() => match ev {
                 Some(Event::Key(k)) if k.kind != KeyEventKind::Release => {
-                    driver.advance_to(clock.now());
-                    driver.key(k);
+                    match replay.as_mut() {
+                        // A replay never hands a key to the state: nothing can act.
+                        Some(c) => {
+                            let now = c.now();
+                            driver.advance_to(now);
+                            match c.key(&k, driver.state.now) {
+                                Control::Quit => driver.state.quit = true,
+                                Control::Jump(t) => driver.advance_to(t),
+                                Control::Changed | Control::Ignored => {}
+                            }
+                        }
+                        None => {
+                            driver.advance_to(clock.now());
+                            driver.key(k);
+                        }
+                    }
                     urgent = true;
                 }
                 Some(Event::Resize(w, h)) => {
@@ -216,8 +245,22 @@ pub async fn run<W: World>(
             _ = int.recv() => break Ok(()),
             _ = hup.recv() => break Ok(()),
         }
-        driver.advance_to(clock.now());
-        let clock_text = utc_clock();
+        let clock_text = match replay.as_mut() {
+            Some(c) => {
+                driver.advance_to(c.now());
+                let detail = Some(c.detail(driver.state.now));
+                if detail != driver.state.session.detail {
+                    driver.state.session.detail = detail;
+                    pending = true;
+                }
+                // The recording's own clock: it stops while paused.
+                crate::record::drill::sim_clock(driver.state.now)
+            }
+            None => {
+                driver.advance_to(clock.now());
+                utc_clock()
+            }
+        };
         if clock_text != driver.state.clock {
             driver.state.clock = clock_text;
             pending = true;

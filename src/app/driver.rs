@@ -7,6 +7,7 @@ use super::state::State;
 use super::update::update;
 use super::world::World;
 use crate::model::Ms;
+use crate::session::SessionLog;
 use crossterm::event::KeyEvent;
 
 /// Granularity at which the world and the state move forward together.
@@ -21,6 +22,7 @@ pub struct Driver<W: World> {
     inbox: Vec<(Ms, Msg)>,
     markers: Vec<(Ms, String)>,
     changed: bool,
+    session: Option<SessionLog>,
 }
 
 impl<W: World> Driver<W> {
@@ -32,6 +34,7 @@ impl<W: World> Driver<W> {
             inbox: Vec::new(),
             markers: Vec::new(),
             changed: true,
+            session: None,
         }
     }
 
@@ -50,14 +53,37 @@ impl<W: World> Driver<W> {
         }
     }
 
+    /// Record every message applied from now on, and every marker, into `log`.
+    pub fn log_session(&mut self, log: SessionLog) {
+        self.session = Some(log);
+    }
+
     /// Apply one message at time `t`.
     pub fn apply(&mut self, t: Ms, msg: Msg) {
         self.changed = true;
+        if let Some(log) = &mut self.session {
+            let res = log.message(t, &msg);
+            self.session_result(res);
+        }
         for effect in update(&mut self.state, msg, t) {
             match effect {
                 Effect::Execute(op) => self.world.execute(self.state.now, op),
-                Effect::Marker(label) => self.markers.push((self.state.now, label)),
+                Effect::Marker(label) => {
+                    if let Some(log) = &mut self.session {
+                        let res = log.marker(self.state.now, &label);
+                        self.session_result(res);
+                    }
+                    self.markers.push((self.state.now, label));
+                }
             }
+        }
+    }
+
+    /// A failed write ends the session log (said once in the log panel); the cockpit goes on.
+    fn session_result(&mut self, res: std::io::Result<()>) {
+        if let Err(e) = res {
+            tracing::error!(target: "cutover", "session log stopped: {e}");
+            self.session = None;
         }
     }
 

@@ -1,7 +1,7 @@
 //! Plans (what an action will do on which gateways) and the operations sent to an executor.
 
 use crate::model::{Color, Weights};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The scope an action applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,7 +163,7 @@ pub struct Op {
 }
 
 /// What an executor reports when an operation ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpOutcome {
     /// The operation's id.
     pub id: u64,

@@ -7,10 +7,10 @@ pub mod listeners;
 pub mod ttft;
 
 use crate::model::Ms;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Guardrail thresholds; every number of the product spec, configurable.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GuardConfig {
     /// Weight points per step.
