@@ -286,10 +286,12 @@ fn row<'a>(screen: &'a str, name: &str) -> &'a str {
 fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
     let lab = common::Lab::up("replay-live", 2, &[]);
     let fleet = lab.dir.join("fleet.toml");
+    let cast = lab.dir.join("live.cast");
     let cmd = format!(
-        "{} -c {} --actor replay-op; echo \"exit=$?\"; sleep 30",
+        "{} -c {} --actor replay-op --record {}; echo \"exit=$?\"; sleep 30",
         env!("CARGO_BIN_EXE_cutover"),
-        fleet.display()
+        fleet.display(),
+        cast.display()
     );
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("both gateways read back", |s| {
@@ -344,5 +346,19 @@ fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
         "the same markers at the same times"
     );
     assert!(replay.world.done());
+
+    // The cast recorded beside it is valid and carries the same chapters at the same times.
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let c = cutover::record::validate(&text).unwrap_or_else(|e| panic!("live.cast: {e}"));
+    let cast_markers: Vec<String> = c.markers.iter().map(|(_, l)| l.clone()).collect();
+    let log_markers: Vec<String> = markers.iter().map(|(_, l)| l.clone()).collect();
+    assert_eq!(cast_markers, log_markers);
+    for ((cast_t, _), (log_t, _)) in c.markers.iter().zip(&markers) {
+        // The cast counts seconds from its first event, the log milliseconds from the start.
+        assert!(
+            (cast_t - *log_t as f64 / 1000.0).abs() < 1.0,
+            "{cast_t} vs {log_t} ms"
+        );
+    }
     lab.down();
 }
