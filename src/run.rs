@@ -50,9 +50,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         None => None,
     };
     let cockpit = matches!(cli.command, None | Some(Command::Demo(_)));
-    if let (Some(path), false) = (&cli.global.record, cockpit) {
+    let screen = cockpit || matches!(cli.command, Some(Command::Replay { .. }));
+    if let (Some(path), false) = (&cli.global.record, screen) {
         return Err(usage(format!(
-            "--record {}: only the cockpit records (cutover demo, or cutover -c fleet.toml)",
+            "--record {}: only the cockpit records (cutover demo, cutover -c fleet.toml, cutover replay)",
             path.display()
         )));
     }
@@ -424,7 +425,10 @@ fn replay(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let title = format!("cutover replay {name}");
     let controls = crate::session::replay::Controls::new(&session, name, speed);
+    let rec = cockpit_recorder(global, title, config, &Clock::new(0, 1.0))?;
+    driver.state.session.recording = rec.is_some();
     init_logging();
     tracing::info!(
         target: "cutover",
@@ -437,7 +441,7 @@ fn replay(
         .enable_all()
         .build()
         .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(tui::run_replay(driver, controls))
+    rt.block_on(tui::run_replay(driver, controls, rec))
         .map_err(|e| failed(format!("terminal: {e}")))
 }
 

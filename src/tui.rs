@@ -183,8 +183,12 @@ pub async fn run<W: World>(
 }
 
 /// Play a recorded session full-screen: the operator's keys steer the playback only.
-pub async fn run_replay<W: World>(driver: Driver<W>, controls: Controls) -> io::Result<()> {
-    run_loop(driver, Clock::new(0, 1.0), None, Some(controls)).await
+pub async fn run_replay<W: World>(
+    driver: Driver<W>,
+    controls: Controls,
+    rec: Option<Recorder>,
+) -> io::Result<()> {
+    run_loop(driver, Clock::new(0, 1.0), rec, Some(controls)).await
 }
 
 async fn run_loop<W: World>(

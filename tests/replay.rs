@@ -233,10 +233,13 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
         jsonl.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The replay is recorded too: --record works in every cockpit mode.
+    let replay_cast = dir.join("replay.cast");
     let cmd = format!(
-        "{} replay {}",
+        "{} replay {} --record {}",
         env!("CARGO_BIN_EXE_cutover"),
-        jsonl.display()
+        jsonl.display(),
+        replay_cast.display()
     );
     let t = Tmux::start(140, 40, &cmd);
     t.wait_for("the REPLAY header", |s| {
@@ -271,6 +274,12 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     });
     t.keys("q");
     t.wait_for("the exit", |s| !s.contains("REPLAY"));
+    let cast = std::fs::read_to_string(&replay_cast).unwrap();
+    let c = cutover::record::validate(&cast).unwrap_or_else(|e| panic!("replay.cast: {e}"));
+    assert!(
+        c.output.contains("REPLAY"),
+        "the replay's screen is in its cast"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
