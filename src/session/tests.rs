@@ -18,8 +18,9 @@ impl Write for Shared {
     }
 }
 
+/// A fixed header: `Header::new` stamps the current time, which two calls may not share.
 fn header() -> Header {
-    Header::new(
+    let mut h = Header::new(
         "live",
         "alice",
         false,
@@ -33,7 +34,9 @@ fn header() -> Header {
                 az: "az2".into(),
             },
         ],
-    )
+    );
+    h.started = "2026-11-22T02:51:32.430Z".into();
+    h
 }
 
 fn written(events: &[(Ms, Event)]) -> String {
