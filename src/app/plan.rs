@@ -137,6 +137,16 @@ pub enum OpKind {
     },
 }
 
+impl std::fmt::Display for OpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpKind::SetWeights { to } => write!(f, "setting weights {to}"),
+            OpKind::Rollback => write!(f, "rollback"),
+            OpKind::Stop { color } => write!(f, "stopping {}", color.name()),
+        }
+    }
+}
+
 /// Why an operation was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -328,7 +328,7 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
         Some(err) => {
             let err = sanitize(&err);
             let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
-            tracing::error!(target: "cutover::ops", "{name}: {:?} failed: {err}; weights now {shown}", op.kind);
+            tracing::error!(target: "cutover::ops", "{name}: {} failed: {err}; weights now {shown}", op.kind);
             g.last_error = Some(err.clone());
             notify(
                 s,
