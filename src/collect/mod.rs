@@ -226,11 +226,7 @@ fn color_target(addr: &str) -> String {
 }
 
 async fn ttft_loop(i: usize, host: Host, color: Color, p: ProbeConfig, tx: Outbox) {
-    let cc = match color {
-        Color::Blue => &host.cfg.blue,
-        Color::Green => &host.cfg.green,
-    };
-    let remote = color_target(&cc.addr);
+    let remote = color_target(&host.cfg.color(color).addr);
     let local = host.ssh().forward_path(&host.cfg.ssh, color.name());
     let timeout = Duration::from_secs(p.ttft_timeout_secs);
     let mut forwarded = false;

@@ -37,33 +37,27 @@ pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
         .replace("@PORTS@", PORT_FNS)
         // The read script takes the file as $1, as this one does.
         .replace("@READ@", READ.trim_start_matches("conf=$1\n"));
-    let port = |addr: &str| tcp_port(addr).map(|p| p.to_string()).unwrap_or_default();
-    let ip = |addr: &str| match tcp_port(addr) {
-        Some(_) => addr.rsplit_once(':').map_or("", |(ip, _)| ip).to_string(),
-        None => String::new(),
+    let port = |c: Color| {
+        g.color(c)
+            .tcp()
+            .map(|(_, p)| p.to_string())
+            .unwrap_or_default()
     };
+    let ip = |c: Color| g.color(c).tcp().map_or("", |(ip, _)| ip);
     sh_c(
         &script,
         &[
             &g.nginx_conf,
             &g.nginx_pid,
-            &port(&g.blue.addr),
-            &port(&g.green.addr),
+            &port(Color::Blue),
+            &port(Color::Green),
             if versions { "1" } else { "0" },
             &g.blue.version,
             &g.green.version,
-            &ip(&g.blue.addr),
-            &ip(&g.green.addr),
+            ip(Color::Blue),
+            ip(Color::Green),
         ],
     )
-}
-
-/// The TCP port of a color address (`None` for unix sockets).
-pub fn tcp_port(addr: &str) -> Option<u16> {
-    if addr.starts_with("unix:") {
-        return None;
-    }
-    addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
 }
 
 /// One sampler answer.
@@ -164,13 +158,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// same port belong to something else (the lab runs many hosts on one kernel).
 pub fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
     for c in Color::BOTH {
-        let own = match c {
-            Color::Blue => &g.blue.addr,
-            Color::Green => &g.green.addr,
-        };
+        let own = &g.color(c).addr;
         host.listeners[c].retain(|a| a == own || !crate::guard::listeners::is_loopback(a));
         // A TCP color runs when it listens; a unix-socket one when its version answers.
-        host.running[c] = if tcp_port(own).is_some() {
+        host.running[c] = if g.color(c).tcp().is_some() {
             !host.listeners[c].is_empty()
         } else {
             host.versions[c].is_some()

@@ -218,7 +218,26 @@ impl SshSettings {
     }
 }
 
+impl ColorConfig {
+    /// `(ip, port)` of a TCP address; `None` for a unix socket (nothing to count by port).
+    pub fn tcp(&self) -> Option<(&str, u16)> {
+        if self.addr.starts_with("unix:") {
+            return None;
+        }
+        let (ip, port) = self.addr.rsplit_once(':')?;
+        Some((ip, port.parse().ok()?))
+    }
+}
+
 impl GatewayConfig {
+    /// The settings of color `c`.
+    pub fn color(&self, c: crate::model::Color) -> &ColorConfig {
+        match c {
+            crate::model::Color::Blue => &self.blue,
+            crate::model::Color::Green => &self.green,
+        }
+    }
+
     /// Check every field of gateway number `i`.
     pub fn validate(&self, i: usize) -> Result<(), FleetError> {
         let at = |field: &str| {

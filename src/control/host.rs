@@ -196,10 +196,7 @@ impl Host {
         which: ColorCommand,
         log: &mut Vec<CommandRecord>,
     ) -> Result<String, String> {
-        let cc = match c {
-            Color::Blue => &self.cfg.blue,
-            Color::Green => &self.cfg.green,
-        };
+        let cc = self.cfg.color(c);
         let command = match which {
             ColorCommand::Start => &cc.start,
             ColorCommand::Stop => &cc.stop,
@@ -228,20 +225,9 @@ impl Host {
         c: Color,
         log: &mut Vec<CommandRecord>,
     ) -> Result<Option<u32>, String> {
-        let addr = match c {
-            Color::Blue => &self.cfg.blue.addr,
-            Color::Green => &self.cfg.green.addr,
-        };
-        let Some(port) = addr
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse::<u16>().ok())
-        else {
+        let Some((ip, port)) = self.cfg.color(c).tcp() else {
             return Ok(None);
         };
-        if addr.starts_with("unix:") {
-            return Ok(None);
-        }
-        let ip = addr.rsplit_once(':').map_or("", |(ip, _)| ip);
         let out = self
             .ssh
             .run(&self.cfg.ssh, &script::connections_command(ip, port), None)
@@ -256,17 +242,6 @@ impl Host {
 }
 
 impl Host {
-    fn port(&self, c: Color) -> Option<u16> {
-        let addr = match c {
-            Color::Blue => &self.cfg.blue.addr,
-            Color::Green => &self.cfg.green.addr,
-        };
-        if addr.starts_with("unix:") {
-            return None;
-        }
-        addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
-    }
-
     /// `nginx -t` on the host.
     pub async fn nginx_test(&self, log: &mut Vec<CommandRecord>) -> Result<(), String> {
         let out = self
@@ -323,7 +298,7 @@ impl Host {
         c: Color,
         log: &mut Vec<CommandRecord>,
     ) -> Result<(), String> {
-        let Some(port) = self.port(c) else {
+        let Some(port) = self.cfg.color(c).tcp().map(|(_, p)| p) else {
             return Ok(());
         };
         let out = self
