@@ -16,17 +16,7 @@ use std::hint::black_box;
 
 /// A demo cockpit of `n` gateways (4 AZs) after `secs` of simulated time.
 fn fleet(n: usize, secs: u64) -> Driver<SimFleet> {
-    let mut scenario = cutover::sim::scenario::Scenario::find("happy-path").expect("scenario");
-    scenario.fleet.azs = ["az-a", "az-b", "az-c", "az-d"].map(String::from).to_vec();
-    scenario.fleet.gateways_per_az = n / 4;
-    let themes = cutover::ui::theme::ThemeSet::load(&[], false).expect("themes");
-    let mut d = cutover::sim::demo(
-        scenario,
-        1,
-        cutover::guard::GuardConfig::default(),
-        cutover::app::keymap::KeyMap::default(),
-        themes,
-    );
+    let mut d = cutover::sim::sized_demo("happy-path", n, 1).expect("scenario");
     d.advance_to(secs * 1000);
     d
 }

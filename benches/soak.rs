@@ -32,17 +32,7 @@ fn main() {
     };
     let (n, minutes) = (env("GATEWAYS", 256) as usize, env("MINUTES", 60));
     let name = std::env::var("SCENARIO").unwrap_or_else(|_| "happy-path".into());
-    let mut scenario = cutover::sim::scenario::Scenario::find(&name).expect("scenario");
-    scenario.fleet.azs = ["az-a", "az-b", "az-c", "az-d"].map(String::from).to_vec();
-    scenario.fleet.gateways_per_az = n / 4;
-    let themes = cutover::ui::theme::ThemeSet::load(&[], false).expect("themes");
-    let mut d = cutover::sim::demo(
-        scenario,
-        1,
-        cutover::guard::GuardConfig::default(),
-        cutover::app::keymap::KeyMap::default(),
-        themes,
-    );
+    let mut d = cutover::sim::sized_demo(&name, n, 1).expect("scenario");
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     let before = status_kb("VmRSS:");
     let t = Instant::now();

@@ -14,24 +14,9 @@ use cutover::model::Ms;
 use cutover::session::{self, GatewayInfo, Header, SessionLog};
 use cutover::sim::{self, Scenario, scenario::ScriptedKeys};
 use cutover::ui::theme::ThemeSet;
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
 
 /// Past the scenario's auto-rollback (about 205 s in).
 const UNTIL: Ms = 240_000;
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What a marker must agree on: its time and label, and every gateway's weights and
 /// 5xx and TTFT verdicts when it was made.
@@ -89,7 +74,7 @@ fn a_session_replays_to_the_same_weights_and_verdicts_at_every_marker() {
         KeyMap::default(),
         ThemeSet::builtin(),
     );
-    let buf = Shared::default();
+    let buf = cutover::record::SharedBuffer::default();
     let mut log = SessionLog::to_writer(Box::new(buf.clone()));
     let gateways = original
         .state
@@ -110,7 +95,7 @@ fn a_session_replays_to_the_same_weights_and_verdicts_at_every_marker() {
         "the scenario must reach its auto-rollback: {seen:#?}"
     );
 
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let s = session::parse_session(&text).unwrap();
     let recorded: Vec<(Ms, String)> = seen.iter().map(|(t, l, _)| (*t, l.clone())).collect();
     assert_eq!(s.markers(), recorded);
@@ -125,11 +110,11 @@ fn a_session_replays_to_the_same_weights_and_verdicts_at_every_marker() {
     );
 }
 
-#[test]
-fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
-    let dir = test_dir("replay-headless");
+/// `cutover demo --scenario green-5xx --seed 4 --for SECS`, recording a cast in `dir` and
+/// the session log at `jsonl`.
+fn headless_green_5xx(dir: &std::path::Path, secs: u32, jsonl: &std::path::Path) {
+    let secs = secs.to_string();
     let cast = dir.join("x.cast");
-    let jsonl = dir.join("s.jsonl");
     let o = cutover(&[
         "demo",
         "--scenario",
@@ -137,13 +122,21 @@ fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
         "--seed",
         "4",
         "--for",
-        "240",
+        &secs,
         "--record",
         cast.to_str().unwrap(),
         "--session",
         jsonl.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
+    let dir = test_dir("replay-headless");
+    let cast = dir.join("x.cast");
+    let jsonl = dir.join("s.jsonl");
+    headless_green_5xx(&dir, 240, &jsonl);
     let s = session::load(&jsonl).unwrap();
     assert_eq!(s.header.mode, "demo");
     assert_eq!(s.header.gateways.len(), 6);
@@ -162,6 +155,10 @@ fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
         got, markers,
         "the replay makes the recorded markers at their times"
     );
+    // The cast made in the same run carries the same chapters.
+    let c = cutover::record::validate(&std::fs::read_to_string(&cast).unwrap()).unwrap();
+    let chapters: Vec<&String> = c.markers.iter().map(|(_, l)| l).collect();
+    assert_eq!(chapters, markers.iter().map(|(_, l)| l).collect::<Vec<_>>());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -169,20 +166,7 @@ fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
 fn a_truncated_or_foreign_file_is_refused_naming_the_line() {
     let dir = test_dir("replay-bad");
     let good = dir.join("s.jsonl");
-    let o = cutover(&[
-        "demo",
-        "--scenario",
-        "green-5xx",
-        "--seed",
-        "4",
-        "--for",
-        "5",
-        "--record",
-        dir.join("x.cast").to_str().unwrap(),
-        "--session",
-        good.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    headless_green_5xx(&dir, 5, &good);
     let full = std::fs::read_to_string(&good).unwrap();
     let lines = full.lines().count();
     let cut = dir.join("cut.jsonl");
@@ -219,20 +203,7 @@ fn replay_clock(screen: &str) -> Option<String> {
 fn the_cockpit_replays_read_only_with_pause_and_jump() {
     let dir = test_dir("replay-tmux");
     let jsonl = dir.join("s.jsonl");
-    let o = cutover(&[
-        "demo",
-        "--scenario",
-        "green-5xx",
-        "--seed",
-        "4",
-        "--for",
-        "240",
-        "--record",
-        dir.join("x.cast").to_str().unwrap(),
-        "--session",
-        jsonl.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    headless_green_5xx(&dir, 240, &jsonl);
     // The replay is recorded too: --record works in every cockpit mode.
     let replay_cast = dir.join("replay.cast");
     let cmd = format!(

@@ -139,9 +139,25 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
             "{verdicts:?}"
         );
 
-        // The TTFT panel of the selected gateway shows both medians.
+        // The TTFT panel of the selected gateway shows both medians and the halt.
         let screen = common::render(&d.state, 160, 48);
-        assert!(screen.contains("TTFT"), "{screen}");
+        if let TtftVerdict::Halt {
+            blue_p50,
+            green_p50,
+            ..
+        } = verdicts[0]
+        {
+            for figure in [
+                format!("blue  p50 {blue_p50}ms"),
+                format!("green p50 {green_p50}ms"),
+            ] {
+                assert!(
+                    screen.contains(&figure),
+                    "{figure} not on screen:\n{screen}"
+                );
+            }
+        }
+        assert!(screen.contains("HALT +"), "{screen}");
 
         // gw-a1 (selected): the step up is refused with the figures; nothing changes on the host.
         let before = weights_of(&lab, 0);

@@ -9,11 +9,13 @@
 
 pub mod cast;
 pub mod drill;
+pub mod memory;
 pub mod redact;
 pub mod tee;
 pub mod validate;
 
 pub use cast::{CastClock, CastWriter, Header, Recorder};
+pub use memory::SharedBuffer;
 pub use redact::Redactor;
 pub use tee::Tee;
 pub use validate::{Summary, validate};

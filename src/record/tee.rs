@@ -45,33 +45,13 @@ impl<W: Write> Write for Tee<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::SharedBuffer;
     use crate::record::cast::{CastClock, Header};
     use crate::record::redact::Redactor;
     use crate::record::validate::validate;
-    use std::sync::{Arc, Mutex};
 
-    /// A `Write` into a buffer the test keeps a handle on.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Shared {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
-    fn recorder(secrets: &[&str]) -> (Recorder, Shared) {
-        let cast = Shared::default();
+    fn recorder(secrets: &[&str]) -> (Recorder, SharedBuffer) {
+        let cast = SharedBuffer::default();
         let header = Header {
             width: 80,
             height: 24,
@@ -93,7 +73,7 @@ mod tests {
     #[test]
     fn terminal_gets_every_byte_and_a_frame_is_one_event() {
         let (rec, cast) = recorder(&[]);
-        let term = Shared::default();
+        let term = SharedBuffer::default();
         let mut tee = Tee::new(term.clone(), Some(rec.clone()));
         rec.set_time_us(100_000);
         rec.begin_frame();
@@ -126,7 +106,7 @@ mod tests {
     #[test]
     fn secrets_in_the_output_stream_are_redacted_in_the_cast_only() {
         let (rec, cast) = recorder(&["hunter22"]);
-        let term = Shared::default();
+        let term = SharedBuffer::default();
         let mut tee = Tee::new(term.clone(), Some(rec.clone()));
         let screen = "\x1b[1;1Hcurl -H 'Authorization: Bearer abc.def' https://ops:hunter22@gw/";
         tee.write_all(screen.as_bytes()).unwrap();
@@ -147,7 +127,7 @@ mod tests {
 
     #[test]
     fn without_a_recorder_it_is_the_terminal() {
-        let term = Shared::default();
+        let term = SharedBuffer::default();
         let mut tee = Tee::new(term.clone(), None);
         tee.write_all(b"x").unwrap();
         tee.flush().unwrap();

@@ -271,15 +271,7 @@ impl Ssh {
             m.entry(dest.to_string()).or_default().clone()
         };
         let _one_at_a_time = gate.lock().await;
-        let check = self
-            .command()
-            .args(["-O", "check", "--", dest])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-        if check.is_ok_and(|s| s.success()) {
+        if self.control(dest, &["check"]).await {
             return Ok(());
         }
         let log = self
@@ -482,14 +474,7 @@ impl Ssh {
         self.connect(dest).await?;
         let spec = format!("{}:{remote}", local.display());
         // A forward left by an earlier master, or a socket file without one, would refuse us.
-        let _ = self
-            .command()
-            .args(["-O", "cancel", "-L", &spec, "--", dest])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
+        self.control(dest, &["cancel", "-L", &spec]).await;
         let _ = std::fs::remove_file(local);
         let out = self
             .command()
@@ -530,14 +515,21 @@ impl Ssh {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(dest);
-        let _ = self
-            .command()
-            .args(["-O", "exit", "--", dest])
+        self.control(dest, &["exit"]).await;
+    }
+
+    /// `ssh -O OP [ARGS] -- dest` to the master connection; true if it succeeded.
+    async fn control(&self, dest: &str, op_and_args: &[&str]) -> bool {
+        self.command()
+            .arg("-O")
+            .args(op_and_args)
+            .args(["--", dest])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .await;
+            .await
+            .is_ok_and(|s| s.success())
     }
 }
 

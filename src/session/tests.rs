@@ -1,22 +1,9 @@
 use super::*;
 use crate::app::keymap::KeyMap;
 use crate::model::{Color, Weights};
+use crate::record::SharedBuffer;
 use crate::ui::theme::ThemeSet;
 use crossterm::event::{KeyCode, KeyModifiers};
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A fixed header: `Header::new` stamps the current time, which two calls may not share.
 fn header() -> Header {
@@ -40,7 +27,7 @@ fn header() -> Header {
 }
 
 fn written(events: &[(Ms, Event)]) -> String {
-    let buf = Shared::default();
+    let buf = SharedBuffer::default();
     let mut log = SessionLog::to_writer(Box::new(buf.clone()));
     log.header(&header()).unwrap();
     for (t, e) in events {
@@ -49,7 +36,7 @@ fn written(events: &[(Ms, Event)]) -> String {
             Event::Marker(m) => log.marker(*t, m).unwrap(),
         }
     }
-    String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    buf.text()
 }
 
 fn every_kind() -> Vec<(Ms, Event)> {

@@ -43,3 +43,18 @@ pub fn demo(
     let state = State::new(Mode::Demo, gateways, cfg, keymap, themes);
     Driver::new(state, fleet)
 }
+
+/// A demo of scenario `name` resized to `gateways` gateways over four AZs, with the default
+/// guardrails, keys and themes: the benches' fleet of any size.
+pub fn sized_demo(name: &str, gateways: usize, seed: u64) -> Result<Driver<SimFleet>, String> {
+    let mut scenario = Scenario::find(name)?;
+    scenario.fleet.azs = ["az-a", "az-b", "az-c", "az-d"].map(String::from).to_vec();
+    scenario.fleet.gateways_per_az = (gateways / 4).max(1);
+    Ok(demo(
+        scenario,
+        seed,
+        GuardConfig::default(),
+        KeyMap::default(),
+        ThemeSet::builtin(),
+    ))
+}
