@@ -86,6 +86,7 @@ fn main() {
                     kind: cutover::app::plan::OpKind::SetWeights { to },
                     before: Some(before),
                     origin: cutover::app::plan::Origin::Operator,
+                    reason: None,
                 };
                 tasks.push(tokio::spawn(async move { exec.execute(&op).await }));
             }

@@ -39,6 +39,12 @@ pub struct AuditRecord {
     pub outcome: String,
     /// Why it failed or was refused.
     pub error: Option<String>,
+    /// The operator's reason for an override, a jump or a veto.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What a decision record (veto, abandoned work) decided, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// An append-only JSON-lines file.
@@ -161,6 +167,8 @@ mod tests {
             duration_ms: 40,
             outcome: "ok".into(),
             error: None,
+            reason: None,
+            detail: None,
         };
         log.append(&rec).unwrap();
         log.append(&rec).unwrap();

@@ -76,12 +76,23 @@ pub enum Command {
         /// Move green to this weight.
         #[arg(long, value_name = "GREEN")]
         to: Option<u8>,
+        /// Run past guardrails that do not pass, or a change of more than one step; the
+        /// reason goes into the audit log.
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
         /// Which gateways.
         #[command(flatten)]
         scope: ScopeArgs,
     },
-    /// Weights back to 100/0, then stop green.
+    /// Weights back to 100/0; green is stopped once its open streams end (or after
+    /// guardrails.rollback_grace_secs).
     Rollback {
+        /// Stop green right after 100/0, cutting its open streams (emergencies).
+        #[arg(long)]
+        now: bool,
+        /// Run past checks on blue that do not pass; the reason goes into the audit log.
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
         /// Which gateways.
         #[command(flatten)]
         scope: ScopeArgs,

@@ -1,16 +1,21 @@
 //! The headless commands (`status`, `step`, `rollback`, `drain`, `check`): the planner the
 //! cockpit uses decides, the executor the cockpit uses acts, and every action is audited.
 
-use crate::app::plan::{Op, OpKind, Origin, PlanKind, Scope};
+use crate::app::msg::Msg;
+use crate::app::plan::{Op, OpKind, Origin, Plan, PlanKind, Scope};
 use crate::app::planner::{self, Planned};
+use crate::app::rules;
 use crate::app::state::{Gateway, Mode, State};
+use crate::app::update::update;
 use crate::audit::AuditLog;
+use crate::collect::burst::{self, Snapshot};
 use crate::config::Config;
 use crate::control::host::ColorCommand;
 use crate::control::{Actor, Executor, Host, HostRead};
 use crate::guard::GuardConfig;
 use crate::guard::drain::DrainStatus;
-use crate::model::{Color, HealthReport, HealthStatus, Telemetry, Weights};
+use crate::guard::verdict::{GuardVerdict, Judgement};
+use crate::model::{Color, HealthReport, HealthStatus, Ms, Weights};
 use crate::remote::{Ssh, SshOptions};
 use crate::sanitize::sanitize;
 use serde::Serialize;
@@ -111,32 +116,32 @@ impl Fleet {
         out
     }
 
-    /// A cockpit state holding what was just read, for the planner.
-    fn state(
-        &self,
-        reads: &[Result<HostRead, String>],
-        target: &Target,
-    ) -> Result<State, CmdError> {
+    /// Fresh data on every gateway: weights, host sample, health, a burst of TTFT probes per
+    /// color and the access log of the 5xx window; the same telemetry the cockpit folds.
+    pub async fn snapshot_all(&self) -> Vec<Snapshot> {
+        let g = &self.config.guardrails;
+        let client = crate::probe::http_client(Duration::from_secs(3)).ok();
+        burst::burst_all(
+            &self.exec.hosts,
+            &self.config.probes,
+            g.ttft_min_samples.max(1),
+            Duration::from_secs(g.fivexx_window_secs),
+            client.as_ref(),
+            self.max_parallel,
+        )
+        .await
+    }
+
+    /// A cockpit state that folded the snapshots through `update`, so the planner and the
+    /// safety rules judge exactly as in the cockpit.
+    fn state(&self, snaps: &[Snapshot], target: &Target) -> Result<State, CmdError> {
         let guard: GuardConfig = self.config.guardrails;
         let windows = crate::sim::windows_for(&guard);
         let gateways: Vec<Gateway> = self
             .config
             .gateway
             .iter()
-            .zip(reads)
-            .map(|(g, r)| {
-                let mut gw = Gateway::new(g.name.clone(), g.az.clone(), windows);
-                match r {
-                    Ok(read) => {
-                        gw.model.apply(0, &Telemetry::Weights(read.weights));
-                        gw.lock = read.lock.as_deref().map(sanitize);
-                    }
-                    Err(e) => gw
-                        .model
-                        .apply(0, &Telemetry::Unreachable { reason: e.clone() }),
-                }
-                gw
-            })
+            .map(|g| Gateway::new(g.name.clone(), g.az.clone(), windows))
             .collect();
         let mut state = State::new(
             Mode::Live,
@@ -145,6 +150,26 @@ impl Fleet {
             Default::default(),
             crate::ui::theme::ThemeSet::builtin(),
         );
+        for (i, snap) in snaps.iter().enumerate() {
+            if let Ok(read) = &snap.read {
+                update(
+                    &mut state,
+                    Msg::Lock {
+                        gateway: i,
+                        holder: read.lock.clone(),
+                    },
+                    SNAPSHOT_AT,
+                );
+            }
+            for data in &snap.telemetry {
+                let msg = Msg::Telemetry {
+                    gateway: i,
+                    data: data.clone(),
+                };
+                update(&mut state, msg, SNAPSHOT_AT);
+            }
+        }
+        update(&mut state, Msg::Tick, SNAPSHOT_AT);
         let names = |pred: &dyn Fn(&Gateway) -> bool| state.gateways.iter().position(pred);
         let (selected, scope) = match target {
             Target::Gateway(n) => (
@@ -174,6 +199,66 @@ impl Fleet {
     }
 }
 
+/// The instant a headless state is judged at: the snapshots all arrive then, so they are
+/// fresh, and a gateway never heard from is stale.
+const SNAPSHOT_AT: Ms = 3_600_000;
+
+/// How the operator qualified a headless change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActOptions {
+    /// `--override REASON`: run past guardrails that do not pass, and steps across more than
+    /// one step; the reason is audited.
+    pub override_reason: Option<String>,
+    /// `rollback --now`: stop green right after 100/0, without its grace window.
+    pub stop_now: bool,
+}
+
+/// The plan to run, or the refusal: the same rules as the cockpit, with `--override` in
+/// place of the override key and the reason prompt.
+fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line>>, CmdError> {
+    let hint = "--override REASON runs it anyway (audited)";
+    match planned {
+        Planned::Ready(mut plan) if plan.needs_reason() => match reason {
+            Some(r) => {
+                plan.reason = Some(r.to_string());
+                Ok(Ok(plan))
+            }
+            None => Err(failed(format!(
+                "refused: {}; a step across more than one step needs a reason: {hint}",
+                plan.jumps
+                    .iter()
+                    .map(|(_, j)| j.as_str())
+                    .next()
+                    .unwrap_or("a jump")
+            ))),
+        },
+        Planned::Ready(plan) => Ok(Ok(plan)),
+        Planned::Refused { mut plan, reasons } => match reason {
+            Some(r) => {
+                tracing::warn!(target: "cutover::guard", "override: {}; reason: {r}", reasons.join("; "));
+                plan.overridden = true;
+                plan.reason = Some(r.to_string());
+                Ok(Ok(plan))
+            }
+            None => Err(failed(format!(
+                "refused by a guardrail: {}; {hint}",
+                reasons.join("; ")
+            ))),
+        },
+        p @ Planned::Nothing { .. } if p.benign() => {
+            let Planned::Nothing { why, .. } = p else {
+                unreachable!("matched above")
+            };
+            Ok(Err(vec![Line {
+                gateway: "-".into(),
+                text: why,
+                failed: false,
+            }]))
+        }
+        Planned::Nothing { why, .. } => Err(failed(why)),
+    }
+}
+
 /// The operation a headless command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -200,57 +285,47 @@ pub struct Line {
 
 /// Plan and run `req` on `target`; one line per gateway in scope. Err only for usage errors
 /// and refusals of the whole request.
-pub async fn act(fleet: &Fleet, target: &Target, req: Request) -> Result<Vec<Line>, CmdError> {
+pub async fn act(
+    fleet: &Fleet,
+    target: &Target,
+    req: Request,
+    opts: &ActOptions,
+) -> Result<Vec<Line>, CmdError> {
     if fleet.exec.actor().read_only {
         return Err(failed("refused: --read-only disables every change"));
     }
-    let reads = fleet.read_all().await;
-    let state = fleet.state(&reads, target)?;
+    let snaps = fleet.snapshot_all().await;
+    let state = fleet.state(&snaps, target)?;
     let planned = match req {
         Request::By(d) => planner::step(&state, d),
         Request::To(g) => planner::step_to(&state, g),
         Request::Rollback => planner::rollback(&state),
         Request::Drain(c) => planner::drain(&state, Some(c)),
     };
-    let plan = match planned {
-        Planned::Ready(p) => p,
-        Planned::Refused { reasons, .. } => {
-            return Err(failed(format!(
-                "refused by a guardrail: {}",
-                reasons.join("; ")
-            )));
-        }
-        Planned::Nothing(why) => {
-            // Already there is success; anything else (unreachable, locked) is not.
-            let benign = why.contains("already");
-            return if benign {
-                Ok(vec![Line {
-                    gateway: "-".into(),
-                    text: why,
-                    failed: false,
-                }])
-            } else {
-                Err(failed(why))
-            };
-        }
+    let plan = match admit(planned, opts.override_reason.as_deref())? {
+        Ok(plan) => plan,
+        Err(lines) => return Ok(lines),
     };
     let mut lines: Vec<Line> = plan
         .skipped
         .iter()
         .map(|(i, why)| Line {
             gateway: state.gateways[*i].name.clone(),
-            text: format!("skipped: {}", sanitize(why)),
-            failed: !why.starts_with("already"),
+            text: format!("skipped: {}", sanitize(&why.to_string())),
+            failed: !why.benign(),
         })
         .collect();
     let sem = Arc::new(Semaphore::new(fleet.max_parallel));
     let window = Duration::from_secs(fleet.config.guardrails.drain_window_secs);
+    let grace = Duration::from_secs(fleet.config.guardrails.rollback_grace_secs);
+    let stop_now = opts.stop_now || grace.is_zero();
     let mut tasks = Vec::new();
     for (n, item) in plan.items.iter().enumerate() {
         let exec = fleet.exec.clone();
         let sem = sem.clone();
         let item = item.clone();
         let kind = plan.kind;
+        let reason = plan.reason.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
             let op = |kind: OpKind| Op {
@@ -259,12 +334,39 @@ pub async fn act(fleet: &Fleet, target: &Target, req: Request) -> Result<Vec<Lin
                 kind,
                 before: Some(item.before),
                 origin: Origin::Operator,
+                reason: reason.clone(),
             };
             match kind {
                 PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
                     exec.execute(&op(OpKind::SetWeights { to: item.after })).await.outcome
                 }
-                PlanKind::Rollback => exec.execute(&op(OpKind::Rollback)).await.outcome,
+                PlanKind::Rollback if stop_now => exec.execute(&op(OpKind::Rollback)).await.outcome,
+                PlanKind::Rollback => {
+                    // 100/0 first; green's open streams finish (or the grace window passes)
+                    // before it is stopped, so no stream is cut.
+                    if item.before != Weights::STEADY {
+                        let o = exec
+                            .execute(&op(OpKind::SetWeights {
+                                to: Weights::STEADY,
+                            }))
+                            .await
+                            .outcome;
+                        if o.error.is_some() {
+                            return o;
+                        }
+                    }
+                    let status = exec
+                        .wait_drained(item.gateway, Color::Green, grace, Duration::from_millis(250))
+                        .await;
+                    if let DrainStatus::TimedOut { conns } = status {
+                        tracing::warn!(target: "cutover::ops", "rollback grace passed with {conns} green connections open");
+                    }
+                    exec.execute(&op(OpKind::Stop {
+                        color: Color::Green,
+                    }))
+                    .await
+                    .outcome
+                }
                 PlanKind::Drain { color } => {
                     let status = exec
                         .wait_drained(item.gateway, color, window, Duration::from_millis(500))
@@ -342,8 +444,10 @@ pub struct StatusEntry {
     pub stale: bool,
     /// Lock holder, or null.
     pub lock: Option<String>,
-    /// Active alarms.
+    /// Guardrails that do not pass (fail or inconclusive), each as "name verdict: sentence".
     pub guardrails: Vec<String>,
+    /// Every guardrail's live verdict: `guardrail`, `verdict` (pass/fail/inconclusive), `sentence`.
+    pub verdicts: Vec<GuardVerdict>,
     /// Why the host could not be read; no guessed values then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -417,27 +521,38 @@ pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
     }
 }
 
-/// `status`: every gateway's weights, lock and health, read now.
+/// `status`: every gateway's weights, lock, health and live guardrail verdicts, from fresh
+/// data (the same burst `step` judges by).
 pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
-    let reads = fleet.read_all().await;
-    let client = crate::probe::http_client(Duration::from_secs(3)).ok();
-    let mut probes = Vec::new();
-    for g in &fleet.config.gateway {
-        let client = client.clone();
-        let url = g.health_url.clone();
-        probes.push(tokio::spawn(async move {
-            match client {
-                Some(c) => probe_health(&c, &url).await.status.name().to_string(),
-                None => "unknown".to_string(),
-            }
-        }));
-    }
+    let snaps = fleet.snapshot_all().await;
+    let state = match fleet.state(&snaps, &Target::All) {
+        Ok(s) => Some(s),
+        Err(_) => None,
+    };
     let mut out = Vec::new();
-    for ((g, r), p) in fleet.config.gateway.iter().zip(reads).zip(probes) {
-        let health = p.await.unwrap_or_else(|_| "unknown".into());
-        out.push(match r {
+    for (i, (g, snap)) in fleet.config.gateway.iter().zip(&snaps).enumerate() {
+        let gw = state.as_ref().map(|s| &s.gateways[i]);
+        let health = gw
+            .map_or(HealthStatus::Unknown, |g| g.model.health_status())
+            .name()
+            .to_string();
+        let verdicts: Vec<GuardVerdict> = match (&state, gw) {
+            (Some(s), Some(gw)) => rules::all_verdicts(gw, &s.cfg, SNAPSHOT_AT)
+                .into_iter()
+                .map(|mut v| {
+                    v.sentence = sanitize(&v.sentence);
+                    v
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut guardrails: Vec<String> = verdicts
+            .iter()
+            .filter(|v| v.verdict != Judgement::Pass)
+            .map(ToString::to_string)
+            .collect();
+        out.push(match &snap.read {
             Ok(read) => {
-                let mut guardrails = Vec::new();
                 if !read.other_servers.is_empty() {
                     guardrails.push(format!(
                         "upstream has other servers: {}",
@@ -454,6 +569,7 @@ pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                     stale: false,
                     lock: read.lock.as_deref().map(sanitize),
                     guardrails,
+                    verdicts,
                     error: None,
                 }
             }
@@ -466,8 +582,9 @@ pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                 health_url: g.health_url.clone(),
                 stale: true,
                 lock: None,
-                guardrails: Vec::new(),
-                error: Some(sanitize(&e)),
+                guardrails,
+                verdicts,
+                error: Some(sanitize(e)),
             },
         });
     }

@@ -5,7 +5,7 @@ use crate::app::state::Session;
 use crate::cli::{Cli, ColorVerb, Command, DemoArgs, GlobalFlags, LabCommand, ScopeArgs, SshdVerb};
 use crate::config::Config;
 use crate::guard::GuardConfig;
-use crate::headless::{self, Fleet, Request, Target};
+use crate::headless::{self, ActOptions, Fleet, Request, Target};
 use crate::lab::{self, LabError};
 use crate::model::Color;
 use crate::record::drill::{self, Drill};
@@ -580,6 +580,18 @@ fn target(s: &ScopeArgs) -> Target {
     }
 }
 
+/// `--override REASON`: a reason must say something; it is sanitized like every other
+/// operator text that reaches the audit log and screens.
+fn reason_arg(reason: Option<String>) -> Result<Option<String>, Failure> {
+    match reason {
+        Some(r) if r.trim().is_empty() => Err(usage(
+            "--override needs a reason (it goes into the audit log), e.g. --override \"probe path broken, checked by hand\"",
+        )),
+        Some(r) => Ok(Some(crate::sanitize::sanitize(r.trim()))),
+        None => Ok(None),
+    }
+}
+
 fn print_lines(lines: &[headless::Line]) -> Result<(), Failure> {
     for l in lines {
         println!("{:<12} {}", l.gateway, l.text);
@@ -649,31 +661,72 @@ fn fleet_command(
                             e.phase.as_deref().unwrap_or("-"),
                             e.health
                         );
+                        for g in &e.guardrails {
+                            println!("{:<12}   {g}", "");
+                        }
                     }
                 }
-                Ok(())
+                let unread: Vec<&str> = entries
+                    .iter()
+                    .filter(|e| e.error.is_some())
+                    .map(|e| e.name.as_str())
+                    .collect();
+                if unread.is_empty() {
+                    Ok(())
+                } else {
+                    Err(failed(format!(
+                        "{} of {} gateways could not be read: {}",
+                        unread.len(),
+                        entries.len(),
+                        unread.join(", ")
+                    )))
+                }
             }
-            Command::Step { by, to, scope } => {
+            Command::Step {
+                by,
+                to,
+                override_reason,
+                scope,
+            } => {
                 let req = match (by, to) {
                     (Some(d), _) => Request::By(d),
                     (None, Some(g)) => Request::To(g),
                     (None, None) => return Err(usage("step needs --by N or --to GREEN")),
                 };
+                let opts = ActOptions {
+                    override_reason: reason_arg(override_reason)?,
+                    stop_now: false,
+                };
                 print_lines(
-                    &headless::act(&fleet, &target(&scope), req)
+                    &headless::act(&fleet, &target(&scope), req, &opts)
                         .await
                         .map_err(herr)?,
                 )
             }
-            Command::Rollback { scope } => print_lines(
-                &headless::act(&fleet, &target(&scope), Request::Rollback)
-                    .await
-                    .map_err(herr)?,
-            ),
+            Command::Rollback {
+                now,
+                override_reason,
+                scope,
+            } => {
+                let opts = ActOptions {
+                    override_reason: reason_arg(override_reason)?,
+                    stop_now: now,
+                };
+                print_lines(
+                    &headless::act(&fleet, &target(&scope), Request::Rollback, &opts)
+                        .await
+                        .map_err(herr)?,
+                )
+            }
             Command::Drain { color, scope } => print_lines(
-                &headless::act(&fleet, &target(&scope), Request::Drain(Color::from(color)))
-                    .await
-                    .map_err(herr)?,
+                &headless::act(
+                    &fleet,
+                    &target(&scope),
+                    Request::Drain(Color::from(color)),
+                    &ActOptions::default(),
+                )
+                .await
+                .map_err(herr)?,
             ),
             Command::Check => print_lines(&headless::check(&fleet).await),
             Command::Demo(_) | Command::Lab(_) | Command::Report(_) | Command::Replay { .. } => {

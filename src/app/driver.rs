@@ -68,6 +68,7 @@ impl<W: World> Driver<W> {
         for effect in update(&mut self.state, msg, t) {
             match effect {
                 Effect::Execute(op) => self.world.execute(self.state.now, op),
+                Effect::Audit(note) => self.world.audit(self.state.now, note),
                 Effect::Marker(label) => {
                     if let Some(log) = &mut self.session {
                         let res = log.marker(self.state.now, &label);

@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod msg;
 pub mod plan;
 pub mod planner;
+pub mod rules;
 pub mod state;
 pub mod update;
 pub mod world;

@@ -38,4 +38,20 @@ pub enum Effect {
     Execute(Op),
     /// Mark a chapter in the recording (step, rollback, drain, veto, guardrail event).
     Marker(String),
+    /// Write a record to the audit log that no remote operation writes (a veto, work
+    /// abandoned by a forced quit).
+    Audit(AuditNote),
+}
+
+/// An audit record about a decision rather than a remote operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    /// The gateway it concerns.
+    pub gateway: usize,
+    /// `veto` or `abandon`.
+    pub action: &'static str,
+    /// The operator's reason, when one was asked.
+    pub reason: Option<String>,
+    /// What was decided, in words.
+    pub detail: String,
 }

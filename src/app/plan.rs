@@ -1,7 +1,9 @@
 //! Plans (what an action will do on which gateways) and the operations sent to an executor.
 
+use super::rules::Refusal;
+use crate::guard::verdict::GuardVerdict;
 use crate::model::{Color, Weights};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The scope an action applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,17 +70,6 @@ impl PlanKind {
             PlanKind::Drain { color } => format!("drain {color}"),
         }
     }
-
-    /// What happens beyond the weight change, said in dialogs and logs.
-    pub fn consequence(&self, drain_window_secs: u64) -> Option<String> {
-        match self {
-            PlanKind::Rollback => Some("then green is stopped".into()),
-            PlanKind::Drain { color } => Some(format!(
-                "{color} is stopped once its connections reach 0, or after {drain_window_secs} s"
-            )),
-            PlanKind::Step { .. } | PlanKind::StepTo { .. } => None,
-        }
-    }
 }
 
 /// One gateway's part of a plan.
@@ -93,7 +84,7 @@ pub struct PlanItem {
 }
 
 /// What an action will do, computed before anything changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The action.
     pub kind: PlanKind,
@@ -103,19 +94,38 @@ pub struct Plan {
     pub scope_label: String,
     /// Gateways that will change.
     pub items: Vec<PlanItem>,
-    /// Gateways in scope that will not, with the reason.
-    pub skipped: Vec<(usize, String)>,
+    /// Gateways in scope that will not, with the rule that keeps them out.
+    #[serde(serialize_with = "refusals_as_text")]
+    pub skipped: Vec<(usize, Refusal)>,
+    /// Guardrails that do not pass for a gateway of `items`: running the plan needs an
+    /// override with a reason.
+    pub holds: Vec<(usize, GuardVerdict)>,
+    /// Gateways of `items` whose weights move by more than one step, with the consequence.
+    pub jumps: Vec<(usize, String)>,
     /// The operator overrode a guardrail to make this plan.
     pub overridden: bool,
+    /// Why the operator confirmed an override or a jump (audited).
+    pub reason: Option<String>,
+}
+
+fn refusals_as_text<S: Serializer>(v: &[(usize, Refusal)], s: S) -> Result<S::Ok, S::Error> {
+    let text: Vec<(usize, String)> = v.iter().map(|(i, r)| (*i, r.to_string())).collect();
+    text.serialize(s)
 }
 
 impl Plan {
-    /// A plan that asks for confirmation: anything but a one-gateway step.
+    /// A plan that asks for confirmation: anything but a one-gateway step of one step.
     pub fn needs_confirm(&self) -> bool {
-        match self.kind {
-            PlanKind::Step { .. } | PlanKind::StepTo { .. } => self.scope != Scope::Gateway,
-            PlanKind::Rollback | PlanKind::Drain { .. } => true,
-        }
+        !self.jumps.is_empty()
+            || match self.kind {
+                PlanKind::Step { .. } | PlanKind::StepTo { .. } => self.scope != Scope::Gateway,
+                PlanKind::Rollback | PlanKind::Drain { .. } => true,
+            }
+    }
+
+    /// A plan that needs a typed reason before it runs: an override or a jump.
+    pub fn needs_reason(&self) -> bool {
+        self.overridden || !self.jumps.is_empty()
     }
 }
 
@@ -170,6 +180,8 @@ pub struct Op {
     pub before: Option<Weights>,
     /// Who started it.
     pub origin: Origin,
+    /// The operator's reason for an override or a jump, for the audit record.
+    pub reason: Option<String>,
 }
 
 /// What an executor reports when an operation ends.

@@ -2,8 +2,9 @@
 //! Pure: nothing changes until a plan is executed.
 
 use super::plan::{Plan, PlanItem, PlanKind, Scope};
+use super::rules::{self, Refusal};
 use super::state::{Gateway, State};
-use crate::guard::ttft::TtftVerdict;
+use crate::guard::verdict::GuardVerdict;
 use crate::model::{Color, Weights};
 
 /// A plan, or why there is none.
@@ -11,43 +12,46 @@ use crate::model::{Color, Weights};
 pub enum Planned {
     /// Something to do (may still need confirmation).
     Ready(Plan),
-    /// A guardrail refuses part of it; the override key runs it anyway.
+    /// A guardrail does not pass for part of it; the override key (with a reason) runs it anyway.
     Refused {
         /// The plan as it would run with the override.
         plan: Plan,
-        /// One line per gateway that a guardrail holds back.
+        /// One line per hold: "gateway: guardrail verdict: sentence".
         reasons: Vec<String>,
     },
-    /// Nothing to do; the text says why.
-    Nothing(String),
+    /// Nothing to do anywhere in scope.
+    Nothing {
+        /// The action's label.
+        action: String,
+        /// Why each gateway in scope was left out (empty: no gateway in scope).
+        skipped: Vec<(usize, Refusal)>,
+        /// The sentence for the operator.
+        why: String,
+    },
 }
 
-/// Why a gateway cannot take any operation right now, if it cannot.
-fn unavailable(g: &Gateway, state: &State) -> Option<String> {
-    if g.op.is_some() {
-        return Some("operation under way".into());
+impl Planned {
+    /// Nothing to do because every gateway in scope is already where the action would put it.
+    pub fn benign(&self) -> bool {
+        matches!(self, Planned::Nothing { skipped, .. } if !skipped.is_empty() && skipped.iter().all(|(_, r)| r.benign()))
     }
-    if let Some(holder) = &g.lock {
-        return Some(format!("locked by {holder}"));
+}
+
+/// A refusal before any gateway is looked at (bad target, bad delta).
+fn nothing(action: String, why: String) -> Planned {
+    Planned::Nothing {
+        action,
+        skipped: Vec::new(),
+        why,
     }
-    if let Some(reason) = &g.model.unreachable {
-        return Some(format!("unreachable: {reason}"));
-    }
-    if g.verdicts.stale {
-        let age = g
-            .model
-            .age(state.now)
-            .map_or("never".into(), |a| format!("{}s", a / 1000));
-        return Some(format!("no fresh data (age {age})"));
-    }
-    None
 }
 
 fn finish(
     kind: PlanKind,
     state: &State,
     items: Vec<PlanItem>,
-    skipped: Vec<(usize, String)>,
+    skipped: Vec<(usize, Refusal)>,
+    holds: Vec<(usize, GuardVerdict)>,
 ) -> Planned {
     if items.is_empty() {
         let why = match skipped.as_slice() {
@@ -60,43 +64,81 @@ fn finish(
                 many[0].1
             ),
         };
-        return Planned::Nothing(format!("{}: nothing to do ({why})", kind.label()));
+        return Planned::Nothing {
+            action: kind.label(),
+            skipped,
+            why: format!("{}: nothing to do ({why})", kind.label()),
+        };
     }
-    Planned::Ready(Plan {
+    // A rollback is the way back to the stable color in one move, confirmed as such: not a jump.
+    let jumps = match kind {
+        PlanKind::Step { .. } | PlanKind::StepTo { .. } => items
+            .iter()
+            .filter_map(|it| rules::jump(&state.cfg, it.before, it.after).map(|j| (it.gateway, j)))
+            .collect(),
+        PlanKind::Rollback | PlanKind::Drain { .. } => Vec::new(),
+    };
+    let reasons: Vec<String> = holds
+        .iter()
+        .map(|(i, v)| format!("{}: {v}", state.gateways[*i].name))
+        .collect();
+    let plan = Plan {
         kind,
         scope: state.scope,
         scope_label: state.scope_label(),
         items,
         skipped,
+        holds,
+        jumps,
         overridden: false,
-    })
+        reason: None,
+    };
+    if reasons.is_empty() {
+        Planned::Ready(plan)
+    } else {
+        Planned::Refused { plan, reasons }
+    }
 }
 
-/// Sort the gateways in scope into items and skips; `decide` sees only
-/// gateways that can take an operation, with their weights.
+/// Sort the gateways in scope into items, skips and holds; `decide` sees only gateways that
+/// can take an operation, with their weights, and names the weights it wants. Every item then
+/// goes through the safety rules for the traffic it moves.
 fn sort_scope(
     state: &State,
-    mut decide: impl FnMut(&Gateway, Weights) -> Result<Weights, String>,
-) -> (Vec<PlanItem>, Vec<(usize, String)>) {
+    mut decide: impl FnMut(&Gateway, Weights) -> Result<Weights, Refusal>,
+) -> (
+    Vec<PlanItem>,
+    Vec<(usize, Refusal)>,
+    Vec<(usize, GuardVerdict)>,
+) {
     let mut items = Vec::new();
     let mut skipped = Vec::new();
+    let mut holds = Vec::new();
+    if !state.gateways.is_empty() && !state.visible(state.selected) {
+        // The selection itself is filtered out: keys act only on rows in view.
+        skipped.push((state.selected, Refusal::Hidden));
+        return (items, skipped, holds);
+    }
     for i in state.scope_members() {
         let g = &state.gateways[i];
-        let decision = match (unavailable(g, state), g.model.weights) {
-            (Some(why), _) => Err(why),
-            (None, None) => Err("weights not read yet".into()),
-            (None, Some(before)) => decide(g, before).map(|after| PlanItem {
-                gateway: i,
-                before,
-                after,
-            }),
-        };
+        let decision = rules::ready(state, i).and_then(|before| {
+            let after = decide(g, before)?;
+            let held = rules::judge_change(g, &state.cfg, state.now, before, after)?;
+            Ok((before, after, held))
+        });
         match decision {
-            Ok(item) => items.push(item),
+            Ok((before, after, held)) => {
+                items.push(PlanItem {
+                    gateway: i,
+                    before,
+                    after,
+                });
+                holds.extend(held.into_iter().map(|v| (i, v)));
+            }
             Err(why) => skipped.push((i, why)),
         }
     }
-    (items, skipped)
+    (items, skipped, holds)
 }
 
 /// Plan moving green to `target(weights)` on every gateway in scope.
@@ -105,45 +147,25 @@ fn plan_weights(
     kind: PlanKind,
     target: impl Fn(Weights) -> Option<Weights>,
 ) -> Planned {
-    let (items, skipped) = sort_scope(state, |g, before| {
+    let (items, skipped, holds) = sort_scope(state, |g, before| {
         if g.drain.is_some() {
-            return Err("drain under way".into());
+            return Err(Refusal::Draining);
         }
         target(before)
             .filter(|a| *a != before)
-            .ok_or_else(|| format!("already at {before}"))
+            .ok_or(Refusal::Already(before))
     });
-    let reasons: Vec<String> = items
-        .iter()
-        .filter(|it| it.after.green > it.before.green)
-        .filter_map(|it| {
-            let g = &state.gateways[it.gateway];
-            match g.verdicts.ttft {
-                TtftVerdict::Halt {
-                    delta_pct,
-                    blue_p50,
-                    green_p50,
-                } => Some(format!(
-                    "{}: green p50 TTFT {green_p50} ms is {delta_pct:+.1} % vs blue {blue_p50} ms (limit +{} %)",
-                    g.name, state.cfg.ttft_halt_pct
-                )),
-                _ => None,
-            }
-        })
-        .collect();
-    match finish(kind, state, items, skipped) {
-        Planned::Ready(plan) if !reasons.is_empty() => Planned::Refused { plan, reasons },
-        other => other,
-    }
+    finish(kind, state, items, skipped, holds)
 }
 
 /// Step green by `delta` points in scope; `delta` must be a whole number of steps.
 pub fn step(state: &State, delta: i16) -> Planned {
     let step = i16::from(state.cfg.step);
     if delta == 0 || delta % step != 0 {
-        return Planned::Nothing(format!(
-            "refused: {delta:+} is not a whole number of {step}-point steps"
-        ));
+        return nothing(
+            PlanKind::Step { delta }.label(),
+            format!("refused: {delta:+} is not a whole number of {step}-point steps"),
+        );
     }
     plan_weights(state, PlanKind::Step { delta }, |w| w.shifted(delta))
 }
@@ -151,26 +173,30 @@ pub fn step(state: &State, delta: i16) -> Planned {
 /// Set green to `green` in scope; the target must be reachable by whole steps.
 pub fn step_to(state: &State, green: u8) -> Planned {
     if green > 100 || green % state.cfg.step != 0 {
-        return Planned::Nothing(format!(
-            "refused: green {green} is not reachable in {}-point steps",
-            state.cfg.step
-        ));
+        return nothing(
+            PlanKind::StepTo { green }.label(),
+            format!(
+                "refused: green {green} is not reachable in {}-point steps",
+                state.cfg.step
+            ),
+        );
     }
     plan_weights(state, PlanKind::StepTo { green }, |_| {
         Weights::with_green(green)
     })
 }
 
-/// Roll back every gateway in scope: 100/0 and stop green.
+/// Roll back every gateway in scope: 100/0, then green is stopped once its streams end (or
+/// the grace window passes). A gateway already in that grace window is stopped now.
 pub fn rollback(state: &State) -> Planned {
-    let (items, skipped) = sort_scope(state, |g, before| {
+    let (items, skipped, holds) = sort_scope(state, |g, before| {
         let green_running = g.model.host.as_ref().is_none_or(|h| h.running.green);
         if before == Weights::STEADY && !green_running {
-            return Err("already 100/0 with green stopped".into());
+            return Err(Refusal::AlreadyRolledBack);
         }
         Ok(Weights::STEADY)
     });
-    finish(PlanKind::Rollback, state, items, skipped)
+    finish(PlanKind::Rollback, state, items, skipped, holds)
 }
 
 /// Drain the color at weight 0 on the selected gateway, on every gateway in scope where it is at 0.
@@ -183,42 +209,51 @@ pub fn drain(state: &State, color: Option<Color>) -> Planned {
         (None, Some(w)) if w.blue == 0 => Color::Blue,
         (None, Some(w)) if w.green == 0 => Color::Green,
         (None, w) => {
-            let w = w.map_or("unknown".into(), |w| w.to_string());
-            return Planned::Nothing(format!(
-                "drain: no color is at 0 on the selected gateway (weights {w})"
-            ));
+            return nothing(
+                "drain".into(),
+                format!(
+                    "drain: nothing to do on the selected gateway ({})",
+                    Refusal::NothingAtZero(w)
+                ),
+            );
         }
     };
-    let (items, skipped) = sort_scope(state, |g, w| {
+    let (items, skipped, holds) = sort_scope(state, |g, w| {
         if w.of(color) != 0 {
-            Err(format!("{color} still carries traffic ({w})"))
+            Err(Refusal::CarriesTraffic(color, w))
         } else if g.drain.is_some() {
-            Err("drain already under way".into())
+            Err(Refusal::Draining)
         } else if g.model.host.as_ref().is_some_and(|h| !h.running[color]) {
-            Err(format!("{color} already stopped"))
+            Err(Refusal::AlreadyStopped(color))
         } else {
             Ok(w)
         }
     });
-    finish(PlanKind::Drain { color }, state, items, skipped)
+    finish(PlanKind::Drain { color }, state, items, skipped, holds)
 }
 
-/// Lines describing a plan, one per gateway, for logs and audit.
+/// Lines describing a plan, one per gateway, for dialogs, logs and audit: the change, what
+/// follows it (with the open connections that a stop would wait for or cut), jumps, holds.
 pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
-    let then = plan
-        .kind
-        .consequence(state.cfg.drain_window_secs)
-        .map_or(String::new(), |c| format!("; {c}"));
     let mut out: Vec<String> = plan
         .items
         .iter()
         .map(|it| {
-            let name = &state.gateways[it.gateway].name;
-            if it.before == it.after {
-                format!("{name}: at {}{then}", it.before)
+            let g = &state.gateways[it.gateway];
+            let name = &g.name;
+            let mut line = if it.before == it.after {
+                format!("{name}: at {}", it.before)
             } else {
-                format!("{name}: {} -> {}{then}", it.before, it.after)
+                format!("{name}: {} -> {}", it.before, it.after)
+            };
+            if let Some(then) = consequence(plan, g, state) {
+                line.push_str("; ");
+                line.push_str(&then);
             }
+            if let Some((_, j)) = plan.jumps.iter().find(|(i, _)| *i == it.gateway) {
+                line.push_str(&format!("; {j}"));
+            }
+            line
         })
         .collect();
     out.extend(
@@ -227,6 +262,59 @@ pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
             .map(|(i, why)| format!("{}: skipped ({why})", state.gateways[*i].name)),
     );
     out
+}
+
+/// What follows each gateway's change and the jumps, one line each, for the confirm dialog.
+pub fn notes(plan: &Plan, state: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    for it in &plan.items {
+        let g = &state.gateways[it.gateway];
+        if let Some(then) = consequence(plan, g, state) {
+            out.push(format!("{}: {then}", g.name));
+        }
+        if let Some((_, j)) = plan.jumps.iter().find(|(i, _)| *i == it.gateway) {
+            out.push(format!("{}: {j}", g.name));
+        }
+    }
+    out
+}
+
+/// What happens on `g` after the weight change, with its open connections.
+fn consequence(plan: &Plan, g: &Gateway, state: &State) -> Option<String> {
+    let conns = |c: Color| {
+        g.model
+            .host
+            .as_ref()
+            .map_or("an unknown number of".into(), |h| h.conns[c].to_string())
+    };
+    match plan.kind {
+        PlanKind::Rollback if stops_green_now(g) => Some(format!(
+            "green is stopped NOW, cutting its {} open connections",
+            conns(Color::Green)
+        )),
+        PlanKind::Rollback if state.cfg.rollback_grace_secs == 0 => Some(format!(
+            "green is stopped at once ({} open connections are cut)",
+            conns(Color::Green)
+        )),
+        PlanKind::Rollback => Some(format!(
+            "green ({} open connections) is stopped once they close, or after {} s",
+            conns(Color::Green),
+            state.cfg.rollback_grace_secs
+        )),
+        PlanKind::Drain { color } => Some(format!(
+            "{color} ({} open connections) is stopped once they close, or after {} s",
+            conns(color),
+            state.cfg.drain_window_secs
+        )),
+        PlanKind::Step { .. } | PlanKind::StepTo { .. } => None,
+    }
+}
+
+/// A rollback of `g` is already waiting out green's grace window: a second one stops it now.
+pub fn stops_green_now(g: &Gateway) -> bool {
+    g.drain.is_some_and(|d| {
+        d.color == Color::Green && d.rollback && g.model.weights == Some(Weights::STEADY)
+    })
 }
 
 /// "step green +10 on AZ eu-west-1a": the action and the scope it was made for.

@@ -65,6 +65,7 @@ impl Default for Verdicts {
                 short: None,
                 long: None,
                 page: false,
+                too_few: true,
             }),
             listeners: Vec::new(),
             clock_skew_ms: None,
@@ -92,6 +93,10 @@ pub struct Draining {
     pub color: Color,
     /// When the drain began.
     pub started: Ms,
+    /// Longest wait for its connections, ms.
+    pub window_ms: Ms,
+    /// The grace window of a rollback (green's streams finish before it is stopped).
+    pub rollback: bool,
     /// Latest evaluation.
     pub status: DrainStatus,
 }
@@ -121,6 +126,8 @@ pub struct Gateway {
     pub lock: Option<String>,
     /// The last operation's error, shown until the next success.
     pub last_error: Option<String>,
+    /// Why a due auto-rollback was not started (said once per reason).
+    pub auto_refusal: Option<String>,
 }
 
 impl Gateway {
@@ -138,6 +145,7 @@ impl Gateway {
             drift: None,
             lock: None,
             last_error: None,
+            auto_refusal: None,
         }
     }
 }
@@ -151,6 +159,33 @@ pub enum Input {
     Filter(String),
     /// Typing a `:` command.
     Command(String),
+    /// Typing the reason for an override, a jump or a veto; it goes into the audit log.
+    Reason {
+        /// What runs once the reason is given.
+        pending: Box<Pending>,
+        /// The text so far.
+        text: String,
+    },
+}
+
+/// An action waiting for its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// A confirmed plan (overridden, or with a jump).
+    Plan(Plan),
+    /// A veto of the pending auto-rollbacks of these gateways.
+    Veto(Vec<usize>),
+}
+
+impl Pending {
+    /// What the reason is asked for, for the prompt.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Pending::Plan(p) if p.overridden => "override",
+            Pending::Plan(_) => "jump",
+            Pending::Veto(_) => "veto",
+        }
+    }
 }
 
 /// An overlay drawn above the panels.
@@ -167,6 +202,10 @@ pub enum Popup {
         /// One line per refused gateway.
         reasons: Vec<String>,
     },
+    /// Veto these gateways' pending auto-rollbacks? (a reason is asked next)
+    Veto(Vec<usize>),
+    /// Quit with work in flight? Lists what would be abandoned.
+    Quit(Vec<String>),
 }
 
 /// How loud a notice is.
@@ -243,6 +282,8 @@ pub struct State {
     pub next_op_id: u64,
     /// The loop should exit.
     pub quit: bool,
+    /// The operator asked to quit once the work in flight is done.
+    pub quit_when_done: bool,
 }
 
 impl State {
@@ -272,6 +313,7 @@ impl State {
             clock: String::new(),
             next_op_id: 1,
             quit: false,
+            quit_when_done: false,
         }
     }
 
@@ -280,19 +322,53 @@ impl State {
         self.gateways.get(self.selected)
     }
 
-    /// True if gateway `i` passes the filter.
-    pub fn visible(&self, i: usize) -> bool {
+    /// True if gateway `i`'s name or AZ contains the filter (case-insensitive; empty matches all).
+    pub fn matches(&self, i: usize) -> bool {
         let g = &self.gateways[i];
         let f = self.filter.to_lowercase();
         f.is_empty() || g.name.to_lowercase().contains(&f) || g.az.to_lowercase().contains(&f)
     }
 
-    /// Indices of the gateways the current scope covers (the filter does not narrow a scope).
+    /// True if gateway `i` has an alarm up: a 5xx breach, a TTFT halt, a page-level burn, a
+    /// listener beyond loopback, stale data, an unreachable host, a failed operation or drift.
+    pub fn alarmed(&self, i: usize) -> bool {
+        let g = &self.gateways[i];
+        let v = &g.verdicts;
+        matches!(
+            v.fivexx,
+            FivexxState::Breaching { .. } | FivexxState::Fire { .. }
+        ) || v.ttft.halts()
+            || v.burn.blue.page
+            || v.burn.green.page
+            || !v.listeners.is_empty()
+            || v.stale
+            || g.model.unreachable.is_some()
+            || g.last_error.is_some()
+            || g.drift.is_some()
+    }
+
+    /// True if gateway `i` is shown only because it is alarmed: the filter does not match it.
+    pub fn pinned(&self, i: usize) -> bool {
+        self.alarmed(i) && !self.matches(i)
+    }
+
+    /// True if gateway `i` is shown: it matches the filter, or it is alarmed (a filter never
+    /// hides an alarm).
+    pub fn visible(&self, i: usize) -> bool {
+        self.matches(i) || self.alarmed(i)
+    }
+
+    /// Indices of the gateways the current scope covers, among those shown: keys act only on
+    /// rows in view, and on nothing when the selected gateway itself is filtered out.
     pub fn scope_members(&self) -> Vec<usize> {
         let Some(sel) = self.selected_gateway() else {
             return Vec::new();
         };
+        if !self.visible(self.selected) {
+            return Vec::new();
+        }
         (0..self.gateways.len())
+            .filter(|&i| self.visible(i))
             .filter(|&i| match self.scope {
                 Scope::Gateway => i == self.selected,
                 Scope::Az => self.gateways[i].az == sel.az,
@@ -320,5 +396,152 @@ impl State {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::msg::{Effect, Msg};
+    use crate::app::update::update;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    /// gw-a1, gw-a2 in AZ a; gw-b1, gw-b2 in AZ b; gw-b2 has a TTFT halt.
+    fn fleet() -> State {
+        let mut gateways: Vec<Gateway> = [
+            ("gw-a1", "a"),
+            ("gw-a2", "a"),
+            ("gw-b1", "b"),
+            ("gw-b2", "b"),
+        ]
+        .into_iter()
+        .map(|(n, az)| Gateway::new(n, az, Windows::default()))
+        .collect();
+        gateways[3].verdicts.ttft = TtftVerdict::Halt {
+            delta_pct: 24.0,
+            blue_p50: 250,
+            green_p50: 310,
+        };
+        State::new(
+            Mode::Demo,
+            gateways,
+            GuardConfig::default(),
+            KeyMap::default(),
+            ThemeSet::builtin(),
+        )
+    }
+
+    fn key(s: &mut State, c: char) -> Vec<Effect> {
+        let k = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        update(s, Msg::Key(k), 0)
+    }
+
+    fn enter(s: &mut State) {
+        let k = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        update(s, Msg::Key(k), 0);
+    }
+
+    #[test]
+    fn a_filtered_alarmed_row_stays_visible_and_pinned() {
+        let mut s = fleet();
+        s.filter = "gw-a".into();
+        assert!(s.visible(0) && !s.pinned(0), "matches the filter");
+        assert!(!s.visible(2), "no match, no alarm: hidden");
+        assert!(s.alarmed(3) && s.visible(3) && s.pinned(3));
+        s.filter.clear();
+        assert!(
+            s.visible(3) && !s.pinned(3),
+            "without a filter nothing is pinned"
+        );
+    }
+
+    #[test]
+    fn every_alarm_pins() {
+        let alarms: [fn(&mut Gateway); 8] = [
+            |g| g.verdicts.fivexx = FivexxState::Fire { delta_pp: 1.0 },
+            |g| {
+                g.verdicts.ttft = TtftVerdict::Halt {
+                    delta_pct: 9.0,
+                    blue_p50: 100,
+                    green_p50: 109,
+                }
+            },
+            |g| g.verdicts.burn.green.page = true,
+            |g| {
+                g.verdicts.listeners = vec![ListenerAlarm {
+                    color: Color::Blue,
+                    addr: "0.0.0.0:8787".into(),
+                }]
+            },
+            |g| g.verdicts.stale = true,
+            |g| g.model.unreachable = Some("timeout".into()),
+            |g| g.last_error = Some("ssh failed".into()),
+            |g| g.drift = Some(Weights::STEADY),
+        ];
+        for (k, raise) in alarms.iter().enumerate() {
+            let mut s = fleet();
+            s.filter = "nothing".into();
+            assert!(!s.alarmed(0));
+            raise(&mut s.gateways[0]);
+            assert!(s.alarmed(0) && s.pinned(0), "alarm {k}");
+        }
+        let mut s = fleet();
+        s.gateways[0].verdicts.fivexx = FivexxState::TooFewRequests;
+        s.gateways[0].verdicts.burn.green.too_few = true;
+        assert!(!s.alarmed(0), "too little data is not an alarm");
+    }
+
+    #[test]
+    fn scope_members_are_only_rows_in_view() {
+        let mut s = fleet();
+        s.scope = Scope::Fleet;
+        assert_eq!(s.scope_members(), [0, 1, 2, 3]);
+        s.filter = "gw-a".into();
+        assert_eq!(s.scope_members(), [0, 1, 3], "pinned rows are in view");
+        s.scope = Scope::Az;
+        s.selected = 2;
+        assert!(!s.visible(2));
+        assert!(s.scope_members().is_empty(), "selection filtered out");
+        s.selected = 3;
+        assert_eq!(s.scope_members(), [3], "gw-b1 is out of view");
+    }
+
+    #[test]
+    fn a_step_under_a_filter_matching_nothing_acts_on_nothing() {
+        let mut s = fleet();
+        s.scope = Scope::Fleet;
+        for c in "/bc".chars() {
+            key(&mut s, c);
+        }
+        assert_eq!(s.filter, "bc");
+        assert!(s.visible(3), "the alarmed gw-b2 is pinned in view");
+        assert!(
+            !s.visible(s.selected),
+            "the selection never jumps onto a pinned row"
+        );
+        assert!(s.scope_members().is_empty());
+        enter(&mut s);
+        let fx = key(&mut s, '[');
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Execute(_))),
+            "{fx:?}"
+        );
+        assert!(s.popup.is_none(), "no dialog either");
+    }
+
+    #[test]
+    fn a_filtered_out_selection_moves_to_the_first_match() {
+        let mut s = fleet();
+        s.selected = 1;
+        for c in "/gw-b1".chars() {
+            key(&mut s, c);
+        }
+        assert_eq!(s.selected, 2);
+        enter(&mut s);
+        // j and k move over rows in view, pinned ones included.
+        key(&mut s, 'j');
+        assert_eq!(s.selected, 3);
+        key(&mut s, 'j');
+        assert_eq!(s.selected, 2);
     }
 }

@@ -3,10 +3,11 @@
 
 use super::action::Action;
 use super::command;
-use super::msg::{Effect, Msg};
+use super::msg::{AuditNote, Effect, Msg};
 use super::plan::{Op, OpKind, OpOutcome, Origin, Plan, PlanKind};
 use super::planner::{self, Planned};
-use super::state::{Draining, InFlight, Input, Level, Notice, Popup, State};
+use super::rules;
+use super::state::{Draining, InFlight, Input, Level, Mode, Notice, Pending, Popup, State};
 use crate::guard::drain::{self, DrainStatus};
 use crate::guard::fivexx::{self, FivexxState};
 use crate::guard::{burn, listeners, ttft};
@@ -52,12 +53,18 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         return;
     }
     if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-        s.quit = true;
+        // Ctrl-C asks like q; a second Ctrl-C in the question is the forced quit.
+        s.input = Input::Normal;
+        match s.popup.take() {
+            Some(Popup::Quit(abandoned)) => force_quit(s, abandoned, fx),
+            _ => request_quit(s, fx),
+        }
         return;
     }
     match std::mem::replace(&mut s.input, Input::Normal) {
         Input::Filter(buf) => return edit_line(s, k, buf, true, fx),
         Input::Command(buf) => return edit_line(s, k, buf, false, fx),
+        Input::Reason { pending, text } => return edit_reason(s, k, *pending, text, fx),
         Input::Normal => {}
     }
     let Some(action) = s.keymap.action(&k) else {
@@ -99,16 +106,85 @@ fn edit_line(s: &mut State, k: KeyEvent, mut buf: String, filter: bool, fx: &mut
     }
 }
 
+/// Type the reason for an override, a jump or a veto; Enter with a reason runs it.
+fn edit_reason(
+    s: &mut State,
+    k: KeyEvent,
+    pending: Pending,
+    mut text: String,
+    fx: &mut Vec<Effect>,
+) {
+    match k.code {
+        KeyCode::Enter if !text.trim().is_empty() => {
+            let reason = text.trim().to_string();
+            match pending {
+                Pending::Plan(mut plan) => {
+                    plan.reason = Some(reason);
+                    execute(s, plan, fx);
+                }
+                Pending::Veto(gateways) => veto(s, &gateways, reason, fx),
+            }
+            return;
+        }
+        KeyCode::Enter => notify(
+            s,
+            Level::Warn,
+            "a reason is required: it goes into the audit log",
+        ),
+        KeyCode::Esc => {
+            notify(s, Level::Info, "cancelled: nothing changed");
+            return;
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && text.chars().count() < 200 => text.push(c),
+        _ => {}
+    }
+    s.input = Input::Reason {
+        pending: Box::new(pending),
+        text,
+    };
+}
+
+/// Ask for the reason before `pending` runs.
+fn ask_reason(s: &mut State, pending: Pending) {
+    notify(
+        s,
+        Level::Warn,
+        format!(
+            "reason for this {} (audited), then Enter; Esc cancels",
+            pending.what()
+        ),
+    );
+    s.input = Input::Reason {
+        pending: Box::new(pending),
+        text: String::new(),
+    };
+}
+
 fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect>) {
     match (popup, action) {
+        (Popup::Confirm(plan), Action::Confirm) if plan.needs_reason() => {
+            ask_reason(s, Pending::Plan(plan));
+        }
         (Popup::Confirm(plan), Action::Confirm) => execute(s, plan, fx),
         (Popup::Refused { mut plan, reasons }, Action::Override) => {
-            tracing::warn!(target: "cutover::guard", "override by {}: {}", s.session.actor, reasons.join("; "));
+            tracing::warn!(target: "cutover::guard", "override asked by {}: {}", s.session.actor, reasons.join("; "));
             plan.overridden = true;
-            execute(s, plan, fx);
+            ask_reason(s, Pending::Plan(plan));
+        }
+        (Popup::Veto(gateways), Action::Confirm) => ask_reason(s, Pending::Veto(gateways)),
+        (Popup::Quit(abandoned), Action::Confirm) => force_quit(s, abandoned, fx),
+        (Popup::Quit(_), Action::Quit) => {
+            s.quit_when_done = true;
+            notify(s, Level::Warn, "quitting once the work in flight is done");
         }
         (Popup::Help, Action::Help | Action::Cancel | Action::Quit) => {}
-        (Popup::Confirm(_) | Popup::Refused { .. }, Action::Cancel | Action::Quit) => {
+        (
+            Popup::Confirm(_) | Popup::Refused { .. } | Popup::Veto(_) | Popup::Quit(_),
+            Action::Cancel | Action::Quit,
+        ) => {
             notify(s, Level::Info, "cancelled: nothing changed");
         }
         // Any other key leaves the dialog open: a stray key must not act behind it.
@@ -133,7 +209,7 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::StepDown => offer(s, planner::step(s, -i16::from(s.cfg.step)), fx),
         Action::Rollback => offer(s, planner::rollback(s), fx),
         Action::Drain => offer(s, planner::drain(s, None), fx),
-        Action::Veto => veto(s, fx),
+        Action::Veto => offer_veto(s),
         Action::Filter => s.input = Input::Filter(s.filter.clone()),
         Action::Command => s.input = Input::Command(String::new()),
         Action::NextTheme => {
@@ -147,7 +223,7 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             notify(s, Level::Info, format!("theme: {name}"));
         }
         Action::Help => s.popup = Some(Popup::Help),
-        Action::Quit => s.quit = true,
+        Action::Quit => request_quit(s, fx),
         Action::Cancel => s.notice = None,
         Action::Confirm | Action::Override => {}
     }
@@ -156,7 +232,7 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
 /// Show a plan for confirmation, refuse it, or run it.
 pub fn offer(s: &mut State, planned: Planned, fx: &mut Vec<Effect>) {
     match planned {
-        Planned::Nothing(why) => notify(s, Level::Warn, why),
+        Planned::Nothing { why, .. } => notify(s, Level::Warn, why),
         Planned::Refused { plan, reasons } => {
             tracing::warn!(target: "cutover::guard", "refused {}: {}", planner::title(&plan), reasons.join("; "));
             notify(s, Level::Alarm, format!("refused: {}", reasons[0]));
@@ -175,33 +251,47 @@ fn next_id(s: &mut State) -> u64 {
 
 /// Start every operation of a confirmed plan.
 fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
-    let now = s.now;
     let title = planner::title(&plan);
     for line in planner::describe(&plan, s) {
         tracing::info!(target: "cutover::ops", "{} ({}): {line}", plan.kind.label(), s.session.actor);
     }
+    if let Some(reason) = &plan.reason {
+        tracing::warn!(target: "cutover::guard", "{title}: reason given by {}: {reason}", s.session.actor);
+    }
     for item in &plan.items {
+        let i = item.gateway;
         let kind = match plan.kind {
             PlanKind::Drain { color } => {
-                s.gateways[item.gateway].drain = Some(Draining {
-                    color,
-                    started: now,
-                    status: DrainStatus::Waiting {
-                        conns: None,
-                        remaining_ms: s.cfg.drain_window_secs * 1000,
-                    },
-                });
+                begin_drain(s, i, color, false);
                 continue;
             }
-            PlanKind::Rollback => OpKind::Rollback,
+            PlanKind::Rollback if planner::stops_green_now(&s.gateways[i]) => {
+                s.gateways[i].drain = None;
+                OpKind::Stop {
+                    color: Color::Green,
+                }
+            }
+            PlanKind::Rollback if s.cfg.rollback_grace_secs == 0 => OpKind::Rollback,
+            PlanKind::Rollback => {
+                s.gateways[i].breach = Default::default();
+                begin_drain(s, i, Color::Green, true);
+                if item.before == Weights::STEADY {
+                    continue;
+                }
+                OpKind::SetWeights {
+                    to: Weights::STEADY,
+                }
+            }
             PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
                 OpKind::SetWeights { to: item.after }
             }
         };
-        start_op(s, item.gateway, kind, Origin::Operator, fx);
+        start_op(s, i, kind, Origin::Operator, plan.reason.clone(), fx);
     }
     let extra = if plan.overridden {
         " (guardrail overridden)"
+    } else if plan.reason.is_some() {
+        " (confirmed with a reason)"
     } else {
         ""
     };
@@ -209,7 +299,34 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
     fx.push(Effect::Marker(format!("{title}{extra}")));
 }
 
-fn start_op(s: &mut State, gateway: usize, kind: OpKind, origin: Origin, fx: &mut Vec<Effect>) {
+/// Wait for `color`'s connections on gateway `i` to end, then stop it: a drain, or the grace
+/// window of a rollback (started before its 100/0 is in force; it waits for that operation).
+fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool) {
+    let window_ms = if rollback {
+        s.cfg.rollback_grace_secs
+    } else {
+        s.cfg.drain_window_secs
+    } * 1000;
+    s.gateways[i].drain = Some(Draining {
+        color,
+        started: s.now,
+        window_ms,
+        rollback,
+        status: DrainStatus::Waiting {
+            conns: None,
+            remaining_ms: window_ms,
+        },
+    });
+}
+
+fn start_op(
+    s: &mut State,
+    gateway: usize,
+    kind: OpKind,
+    origin: Origin,
+    reason: Option<String>,
+    fx: &mut Vec<Effect>,
+) {
     let id = next_id(s);
     let now = s.now;
     let g = &mut s.gateways[gateway];
@@ -229,30 +346,140 @@ fn start_op(s: &mut State, gateway: usize, kind: OpKind, origin: Origin, fx: &mu
         kind,
         before: g.model.weights,
         origin,
+        reason,
     }));
 }
 
-fn veto(s: &mut State, fx: &mut Vec<Effect>) {
+/// Gateways in scope with an auto-rollback counting down that nobody vetoed yet.
+fn vetoable(s: &State) -> Vec<usize> {
+    s.scope_members()
+        .into_iter()
+        .filter(|&i| {
+            let b = &s.gateways[i].breach;
+            b.since.is_some() && !b.vetoed && !b.fired
+        })
+        .collect()
+}
+
+/// The veto keeps green serving errors: ask first, naming that, then ask for a reason.
+fn offer_veto(s: &mut State) {
+    let gateways = vetoable(s);
+    if gateways.is_empty() {
+        notify(s, Level::Info, "veto: no pending auto-rollback in scope");
+        return;
+    }
+    s.popup = Some(Popup::Veto(gateways));
+}
+
+fn veto(s: &mut State, gateways: &[usize], reason: String, fx: &mut Vec<Effect>) {
     let mut vetoed = Vec::new();
-    for i in s.scope_members() {
+    for &i in gateways {
         let g = &mut s.gateways[i];
         if g.breach.since.is_some() && !g.breach.vetoed && !g.breach.fired {
             g.breach.vetoed = true;
             vetoed.push(g.name.clone());
+            fx.push(Effect::Audit(AuditNote {
+                gateway: i,
+                action: "veto",
+                reason: Some(reason.clone()),
+                detail: "auto-rollback vetoed: green keeps its weight while its 5xx delta holds"
+                    .into(),
+            }));
         }
     }
     if vetoed.is_empty() {
-        notify(s, Level::Info, "veto: no pending auto-rollback in scope");
+        notify(
+            s,
+            Level::Info,
+            "veto: the auto-rollback already fired or cleared",
+        );
         return;
     }
     let text = format!(
-        "auto-rollback vetoed by {} on {}",
+        "auto-rollback vetoed by {} on {} ({reason})",
         s.session.actor,
         vetoed.join(", ")
     );
     tracing::warn!(target: "cutover::guard", "{text}; the alarm stays until the 5xx delta clears");
     notify(s, Level::Warn, text.clone());
     fx.push(Effect::Marker(text));
+}
+
+/// What a quit now would abandon: operations, drains and auto-rollback countdowns.
+pub fn pending_work(s: &State) -> Vec<(usize, String)> {
+    if s.mode == Mode::Replay {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, g) in s.gateways.iter().enumerate() {
+        if let Some(op) = &g.op {
+            out.push((
+                i,
+                format!(
+                    "{}: {} under way (its outcome would go unseen)",
+                    g.name, op.kind
+                ),
+            ));
+        }
+        if let Some(d) = &g.drain {
+            let what = if d.rollback {
+                "rollback grace"
+            } else {
+                "drain"
+            };
+            let left = (d.started + d.window_ms).saturating_sub(s.now) / 1000;
+            out.push((
+                i,
+                format!(
+                    "{}: {what} of {} ({left} s left): {} would keep running",
+                    g.name, d.color, d.color
+                ),
+            ));
+        }
+        if let FivexxState::Breaching {
+            fires_at,
+            vetoed: false,
+            alarm_only: false,
+            ..
+        } = g.verdicts.fivexx
+        {
+            let left = fires_at.saturating_sub(s.now) / 1000;
+            out.push((
+                i,
+                format!(
+                    "{}: auto-rollback in {}:{:02}: nothing would roll it back",
+                    g.name,
+                    left / 60,
+                    left % 60
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `q`, `:q` or Ctrl-C: quit at once when nothing is in flight, otherwise ask.
+fn request_quit(s: &mut State, _fx: &mut [Effect]) {
+    let work = pending_work(s);
+    if work.is_empty() {
+        s.quit = true;
+        return;
+    }
+    s.popup = Some(Popup::Quit(work.into_iter().map(|(_, w)| w).collect()));
+}
+
+/// Quit now although work is in flight; the audit log says what was abandoned.
+fn force_quit(s: &mut State, _shown: Vec<String>, fx: &mut Vec<Effect>) {
+    for (i, what) in pending_work(s) {
+        tracing::error!(target: "cutover::ops", "abandoned by {}: {what}", s.session.actor);
+        fx.push(Effect::Audit(AuditNote {
+            gateway: i,
+            action: "abandon",
+            reason: None,
+            detail: format!("quit with work in flight: {what}"),
+        }));
+    }
+    s.quit = true;
 }
 
 fn move_selection(s: &mut State, dir: isize) {
@@ -267,11 +494,14 @@ fn move_selection(s: &mut State, dir: isize) {
     }
 }
 
+/// Move a filtered-out selection to the first gateway the filter matches. It never jumps onto
+/// a row shown only for its alarm: when nothing matches, the selection stays out of view and
+/// keys act on nothing.
 fn keep_selection_visible(s: &mut State) {
     if s.gateways.is_empty() || s.visible(s.selected) {
         return;
     }
-    if let Some(i) = (0..s.gateways.len()).find(|&i| s.visible(i)) {
+    if let Some(i) = (0..s.gateways.len()).find(|&i| s.matches(i)) {
         s.selected = i;
     }
 }
@@ -330,6 +560,11 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
             let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
             tracing::error!(target: "cutover::ops", "{name}: {} failed: {err}; weights now {shown}", op.kind);
             g.last_error = Some(err.clone());
+            if g.drain.is_some_and(|d| d.rollback) && !matches!(op.kind, OpKind::Stop { .. }) {
+                // Green must not be stopped while it may still carry traffic.
+                g.drain = None;
+                tracing::error!(target: "cutover::ops", "{name}: rollback stopped short: green is not stopped because 100/0 is not known to be in force");
+            }
             notify(
                 s,
                 Level::Alarm,
@@ -340,7 +575,13 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
         None => {
             g.last_error = None;
             let what = match op.kind {
-                OpKind::SetWeights { .. } => "weights",
+                OpKind::SetWeights { .. } => {
+                    if let Some(d) = g.drain.as_mut().filter(|d| d.rollback) {
+                        // The grace window starts when 100/0 is in force.
+                        d.started = now;
+                    }
+                    "weights"
+                }
                 OpKind::Rollback => {
                     g.breach = Default::default();
                     "rolled back, green stopped; weights"
@@ -368,6 +609,10 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
     for i in 0..s.gateways.len() {
         evaluate_gateway(s, i, fx);
     }
+    if s.quit_when_done && pending_work(s).is_empty() {
+        tracing::info!(target: "cutover", "work in flight done: quitting");
+        s.quit = true;
+    }
 }
 
 /// Recompute one gateway's figures and guardrails, firing what is due.
@@ -380,12 +625,16 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let sum = g.model.summary;
     let prev = std::mem::take(&mut g.verdicts);
     let v = &mut g.verdicts;
-    v.ttft = ttft::evaluate(
-        PerColor {
-            blue: sum.blue.ttft,
-            green: sum.green.ttft,
-        },
-        &cfg,
+    let answering = PerColor::from_fn(|c| g.model.probes[c].answering(now, cfg.probe_fresh_ms()));
+    v.ttft = ttft::with_probes(
+        ttft::evaluate(
+            PerColor {
+                blue: sum.blue.ttft,
+                green: sum.green.ttft,
+            },
+            &cfg,
+        ),
+        answering,
     );
     v.burn = PerColor::from_fn(|c| burn::evaluate(sum[c].burn_short, sum[c].burn_long, &cfg));
     v.health_slow_ms = g.model.health_p95_ms.filter(|p| *p > cfg.health_p95_slo_ms);
@@ -413,27 +662,53 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     log_transitions(&name, &prev, &g.verdicts, fx);
 
     if let FivexxState::Fire { delta_pp } = g.verdicts.fivexx {
-        if g.op.is_some() {
-            // Busy: try again on the next tick.
-            g.breach.fired = false;
-        } else {
-            let text = format!(
-                "{name}: AUTO-ROLLBACK: green 5xx {delta_pp:+.2} pp over blue for more than {} s",
-                cfg.fivexx_hold_secs
-            );
-            tracing::error!(target: "cutover::guard", "{text}");
-            fx.push(Effect::Marker(text.clone()));
-            g.drain = None;
-            start_op(s, i, OpKind::Rollback, Origin::Guardrail, fx);
-            notify(s, Level::Alarm, text);
-            return;
+        match rules::auto_rollback_refusal(s, i) {
+            Some(why) => {
+                // Due but refused by the rules: try again on the next tick; say so once.
+                let g = &mut s.gateways[i];
+                g.breach.fired = false;
+                if g.auto_refusal.as_deref() != Some(why.as_str()) {
+                    let text = format!("{name}: auto-rollback due but not started: {why}");
+                    tracing::error!(target: "cutover::guard", "{text}");
+                    g.auto_refusal = Some(why);
+                    fx.push(Effect::Marker(text.clone()));
+                    notify(s, Level::Alarm, text);
+                }
+            }
+            None => {
+                let text = format!(
+                    "{name}: AUTO-ROLLBACK: green 5xx {delta_pp:+.2} pp over blue for more than {} s",
+                    cfg.fivexx_hold_secs
+                );
+                tracing::error!(target: "cutover::guard", "{text}");
+                fx.push(Effect::Marker(text.clone()));
+                s.gateways[i].auto_refusal = None;
+                let kind = if cfg.rollback_grace_secs == 0 {
+                    s.gateways[i].drain = None;
+                    OpKind::Rollback
+                } else {
+                    begin_drain(s, i, Color::Green, true);
+                    OpKind::SetWeights {
+                        to: Weights::STEADY,
+                    }
+                };
+                start_op(s, i, kind, Origin::Guardrail, None, fx);
+                notify(s, Level::Alarm, text);
+                return;
+            }
         }
     }
 
     let g = &mut s.gateways[i];
     if let Some(d) = g.drain.as_mut() {
-        let conns = g.model.host.as_ref().map(|h| h.conns[d.color]);
-        d.status = drain::evaluate(d.started, now, conns, cfg.drain_window_secs * 1000);
+        // Only a sample taken since the drain (or the rollback's 100/0) began counts.
+        let conns = g
+            .model
+            .host
+            .as_ref()
+            .filter(|_| g.model.host_at.is_some_and(|t| t >= d.started))
+            .map(|h| h.conns[d.color]);
+        d.status = drain::evaluate(d.started, now, conns, d.window_ms);
         if d.status.done() && g.op.is_none() {
             let color = d.color;
             let how = match d.status {
@@ -444,7 +719,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
             };
             tracing::info!(target: "cutover::ops", "{name}: drain of {color}: {how}; stopping {color}");
             fx.push(Effect::Marker(format!("{name}: drain of {color} done")));
-            start_op(s, i, OpKind::Stop { color }, Origin::Operator, fx);
+            start_op(s, i, OpKind::Stop { color }, Origin::Operator, None, fx);
         }
     }
 }
@@ -482,22 +757,37 @@ fn log_transitions(
             fx.push(Effect::Marker(text));
         }
     }
-    if matches!(prev.fivexx, FivexxState::Breaching { .. }) && now.fivexx == FivexxState::Clear {
-        tracing::info!(target: "cutover::guard", "{name}: 5xx delta cleared");
+    let alarmed =
+        |f: &FivexxState| matches!(f, FivexxState::Breaching { .. } | FivexxState::Fire { .. });
+    if alarmed(&prev.fivexx) && !alarmed(&now.fivexx) {
+        let text = format!("{name}: 5xx delta cleared");
+        tracing::info!(target: "cutover::guard", "{text}");
+        fx.push(Effect::Marker(text));
     }
     if now.ttft.halts() && !prev.ttft.halts() {
-        if let ttft::TtftVerdict::Halt {
-            delta_pct,
-            blue_p50,
-            green_p50,
-        } = now.ttft
-        {
-            let text = format!(
-                "{name}: TTFT halt: green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %)"
-            );
+        let why = match now.ttft {
+            ttft::TtftVerdict::Halt {
+                delta_pct,
+                blue_p50,
+                green_p50,
+            } => Some(format!(
+                "green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %)"
+            )),
+            ttft::TtftVerdict::ProbeFailing { color, failures } => Some(format!(
+                "{color} TTFT probes failing ({failures} since the last answer)"
+            )),
+            _ => None,
+        };
+        if let Some(why) = why {
+            let text = format!("{name}: TTFT halt: {why}");
             tracing::warn!(target: "cutover::guard", "{text}");
             fx.push(Effect::Marker(text));
         }
+    }
+    if prev.ttft.halts() && !now.ttft.halts() {
+        let text = format!("{name}: TTFT halt cleared");
+        tracing::info!(target: "cutover::guard", "{text}");
+        fx.push(Effect::Marker(text));
     }
     for c in Color::BOTH {
         if now.burn[c].page && !prev.burn[c].page {
@@ -505,12 +795,36 @@ fn log_transitions(
             tracing::error!(target: "cutover::guard", "{text}");
             fx.push(Effect::Marker(text));
         }
+        if prev.burn[c].page && !now.burn[c].page {
+            let text = format!("{name}: {c} error budget burn back below page level");
+            tracing::info!(target: "cutover::guard", "{text}");
+            fx.push(Effect::Marker(text));
+        }
     }
     if !now.listeners.is_empty() && prev.listeners.is_empty() {
         let l = &now.listeners[0];
         tracing::error!(target: "cutover::guard", "{name}: {} listens on {} (not loopback)", l.color, l.addr);
     }
+    if now.listeners.is_empty() && !prev.listeners.is_empty() {
+        tracing::info!(target: "cutover::guard", "{name}: listener alarm cleared: both colors on loopback only");
+    }
     if now.stale && !prev.stale {
         tracing::warn!(target: "cutover::collect", "{name}: data is stale");
     }
+    if prev.stale && !now.stale {
+        tracing::info!(target: "cutover::collect", "{name}: data fresh again");
+    }
+    match (prev.health_slow_ms, now.health_slow_ms) {
+        (None, Some(p95)) => {
+            tracing::warn!(target: "cutover::guard", "{name}: health probe p95 {p95} ms over its SLO");
+        }
+        (Some(_), None) => {
+            tracing::info!(target: "cutover::guard", "{name}: health probe p95 back under its SLO");
+        }
+        _ => {}
+    }
 }
+
+#[cfg(test)]
+#[path = "transitions_tests.rs"]
+mod transitions_tests;

@@ -1,6 +1,6 @@
 //! The world the cockpit talks to: the simulator, a real fleet or a replay.
 
-use super::msg::Msg;
+use super::msg::{AuditNote, Msg};
 use super::plan::Op;
 use crate::model::Ms;
 
@@ -10,4 +10,6 @@ pub trait World {
     fn advance(&mut self, until: Ms, out: &mut Vec<(Ms, Msg)>);
     /// Start an operation at `now`; its outcome arrives later as `Msg::OpDone`.
     fn execute(&mut self, now: Ms, op: Op);
+    /// Record a decision in the world's audit log (a replay or a world without one drops it).
+    fn audit(&mut self, _now: Ms, _note: AuditNote) {}
 }

@@ -3,13 +3,14 @@
 //! TTFT probes per color. Each runs on its own task, so a host that hangs or disappears
 //! stalls only its own collectors; every one of them retries until the cockpit exits.
 
+pub mod burst;
 pub mod sampler;
 pub mod tail;
 
 use crate::app::msg::Msg;
-use crate::config::ProbeConfig;
+use crate::config::{GatewayConfig, ProbeConfig};
 use crate::control::host::Host;
-use crate::model::{Color, NginxStatus, PerColor, Telemetry};
+use crate::model::{Color, HostSample, NginxStatus, PerColor, Telemetry};
 use crate::probe::stub_status::fetch_stub_status;
 use crate::probe::ttft::{Dial, probe_ttft};
 use std::sync::Arc;
@@ -73,7 +74,7 @@ fn send(tx: &Outbox, gateway: usize, data: Telemetry) -> bool {
     tx.send(Msg::Telemetry { gateway, data }).is_ok()
 }
 
-fn wall_ms() -> i64 {
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -112,16 +113,7 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
                 .await
         };
         let answered = wall_ms();
-        let parsed = match answer {
-            Ok(out) if out.code == 0 => sampler::parse_sample(&out.stdout),
-            Ok(out) => Err(format!(
-                "sampler exited {}: {}",
-                out.code,
-                crate::sanitize::sanitize(out.stderr.trim())
-            )),
-            Err(e) => Err(e.to_string()),
-        };
-        let sample = match parsed {
+        let sample = match sampler_answer(answer) {
             Ok(s) => s,
             Err(reason) => {
                 stub_forwarded = false;
@@ -149,11 +141,14 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
         }
         let mut h = sample.host;
         h.versions = versions.clone();
-        sampler::keep_relevant_listeners(&mut h, &host.cfg);
-        h.clock_skew_ms = sample
-            .clock_ms
-            .map_or(0, |c| sampler::clock_skew_ms(c, sent, answered));
-        h.nginx_workers = Some(u32::try_from(sample.workers.len()).unwrap_or(u32::MAX));
+        finish_host_sample(
+            &mut h,
+            &host.cfg,
+            sample.clock_ms,
+            sample.workers.len(),
+            sent,
+            answered,
+        );
         if let Some((remote, path, host_header)) = &stub {
             let local = host.ssh().forward_path(&host.cfg.ssh, "stub_status");
             if !stub_forwarded {
@@ -191,6 +186,38 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
     }
 }
 
+/// The sampler's answer parsed, or why there is none (the host's words sanitized).
+pub(crate) fn sampler_answer(
+    answer: Result<crate::remote::Output, crate::remote::SshError>,
+) -> Result<sampler::Sample, String> {
+    match answer {
+        Ok(out) if out.code == 0 => sampler::parse_sample(&out.stdout),
+        Ok(out) => Err(format!(
+            "sampler exited {}: {}",
+            out.code,
+            crate::sanitize::sanitize(out.stderr.trim())
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The steps from a sampler answer's host section to what the model gets: only this
+/// gateway's listeners, clock skew against the middle of our round trip (`sent`..`answered`,
+/// wall ms), the worker count. Versions must already be in `h` (they decide `running` for
+/// unix-socket colors).
+pub(crate) fn finish_host_sample(
+    h: &mut HostSample,
+    cfg: &GatewayConfig,
+    clock_ms: Option<i64>,
+    workers: usize,
+    sent: i64,
+    answered: i64,
+) {
+    sampler::keep_relevant_listeners(h, cfg);
+    h.clock_skew_ms = clock_ms.map_or(0, |c| sampler::clock_skew_ms(c, sent, answered));
+    h.nginx_workers = Some(u32::try_from(workers).unwrap_or(u32::MAX));
+}
+
 /// Where a stub_status URL points on its host: (forward target, path, Host header).
 fn stub_target(url: &Option<String>) -> Option<(String, String, String)> {
     let rest = url.as_deref()?.strip_prefix("http://")?;
@@ -221,7 +248,7 @@ async fn health_loop(i: usize, url: String, client: reqwest::Client, every: Dura
 }
 
 /// The forward target of a color address: `host:port`, or the socket path of `unix:PATH`.
-fn color_target(addr: &str) -> String {
+pub(crate) fn color_target(addr: &str) -> String {
     addr.strip_prefix("unix:").unwrap_or(addr).to_string()
 }
 

@@ -117,6 +117,8 @@ impl Executor {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outcome: outcome.into(),
             error: error.clone(),
+            reason: op.reason.clone(),
+            detail: None,
         };
         let error = match self.audit.append(&record) {
             Ok(()) => error,
@@ -131,6 +133,31 @@ impl Executor {
             },
             record,
         }
+    }
+
+    /// Append a decision record (a veto, work abandoned by a forced quit): no remote command.
+    pub fn note(&self, note: &crate::app::msg::AuditNote) -> Result<(), String> {
+        let host = self
+            .hosts
+            .get(note.gateway)
+            .map_or_else(|| format!("#{}", note.gateway), |h| h.cfg.name.clone());
+        self.audit.append(&AuditRecord {
+            time: now_rfc3339(),
+            actor: self.actor.name.clone(),
+            ticket: self.actor.ticket.clone(),
+            host,
+            action: note.action.into(),
+            origin: "operator".into(),
+            before: None,
+            after: None,
+            target: None,
+            commands: Vec::new(),
+            duration_ms: 0,
+            outcome: "ok".into(),
+            error: None,
+            reason: note.reason.clone(),
+            detail: Some(note.detail.clone()),
+        })
     }
 
     /// Do the work: (target weights, weights read back or error, weights before).

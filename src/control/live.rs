@@ -79,6 +79,13 @@ impl World for LiveFleet {
         }
     }
 
+    fn audit(&mut self, _now: Ms, note: crate::app::msg::AuditNote) {
+        // One small fsynced append; the cockpit must not lose a veto or an abandon record.
+        if let Err(e) = self.exec.note(&note) {
+            tracing::error!(target: "cutover::ops", "audit log: {e}");
+        }
+    }
+
     fn execute(&mut self, _now: Ms, op: Op) {
         let (exec, tx) = (self.exec.clone(), self.tx.clone());
         tokio::spawn(async move {

@@ -5,6 +5,7 @@ pub mod drain;
 pub mod fivexx;
 pub mod listeners;
 pub mod ttft;
+pub mod verdict;
 
 use crate::model::Ms;
 use serde::{Deserialize, Serialize};
@@ -35,8 +36,15 @@ pub struct GuardConfig {
     pub slo_pct: f64,
     /// Burn rate on both windows that is page-level.
     pub page_burn: f64,
+    /// Requests each burn window needs before its burn rate may page.
+    pub burn_min_requests: u64,
     /// Longest wait for a drained color's connections to close, seconds.
     pub drain_window_secs: u64,
+    /// After a rollback's 100/0, how long green's open streams may finish before it is
+    /// stopped, seconds (0: stop at once).
+    pub rollback_grace_secs: u64,
+    /// A color's last probe result counts for this long; older, its state is unknown, seconds.
+    pub probe_fresh_secs: u64,
     /// Collector interval, seconds; data older than `stale_intervals` of these is stale.
     pub interval_secs: u64,
     /// Intervals after which data is shown as stale.
@@ -61,7 +69,10 @@ impl Default for GuardConfig {
             auto_rollback: true,
             slo_pct: 99.9,
             page_burn: 14.4,
+            burn_min_requests: 500,
             drain_window_secs: 120,
+            rollback_grace_secs: 30,
+            probe_fresh_secs: 30,
             interval_secs: 2,
             stale_intervals: 3,
             max_clock_skew_ms: 2_000,
@@ -94,13 +105,20 @@ impl GuardConfig {
             ("fivexx_window_secs", self.fivexx_window_secs),
             ("interval_secs", self.interval_secs),
             ("stale_intervals", self.stale_intervals),
+            ("probe_fresh_secs", self.probe_fresh_secs),
             ("health_p95_slo_ms", self.health_p95_slo_ms),
+            ("burn_min_requests", self.burn_min_requests),
         ] {
             if v == 0 {
                 return bad(field, "must be at least 1");
             }
         }
         Ok(())
+    }
+
+    /// Age after which a probe result no longer counts.
+    pub fn probe_fresh_ms(&self) -> Ms {
+        self.probe_fresh_secs * 1000
     }
 
     /// Age after which a gateway's data is stale.

@@ -1,8 +1,9 @@
 //! TTFT halt: refuse stepping green up while its median TTFT is too far above blue's.
 
 use super::{GuardConfig, basis_points};
-use crate::model::PerColor;
+use crate::model::gateway::Answering;
 use crate::model::window::Percentiles;
+use crate::model::{Color, PerColor};
 
 /// The TTFT guard's verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,13 +29,39 @@ pub enum TtftVerdict {
         /// Green's median TTFT, ms.
         green_p50: u64,
     },
+    /// A color's probes fail or time out: that is the strongest signal there is, not a
+    /// shortage of samples.
+    ProbeFailing {
+        /// The color whose probes fail.
+        color: Color,
+        /// Failures since its last answer.
+        failures: u32,
+    },
 }
 
 impl TtftVerdict {
     /// True when stepping green up must be refused.
     pub fn halts(&self) -> bool {
-        matches!(self, TtftVerdict::Halt { .. })
+        matches!(
+            self,
+            TtftVerdict::Halt { .. }
+                | TtftVerdict::ProbeFailing {
+                    color: Color::Green,
+                    ..
+                }
+        )
     }
+}
+
+/// Failing probes outrank the medians: a color that stops answering is judged by that.
+pub fn with_probes(v: TtftVerdict, answering: PerColor<Answering>) -> TtftVerdict {
+    // Green first: it is the color being judged.
+    for color in [Color::Green, Color::Blue] {
+        if let Answering::Failing { failures } = answering[color] {
+            return TtftVerdict::ProbeFailing { color, failures };
+        }
+    }
+    v
 }
 
 /// Compare green's median TTFT with blue's over the same window.
@@ -103,6 +130,32 @@ mod tests {
     #[test]
     fn faster_green_is_fine() {
         assert!(matches!(eval(250, 200), TtftVerdict::Ok { delta_pct } if delta_pct < 0.0));
+    }
+
+    #[test]
+    fn failing_probes_outrank_the_medians_and_green_failing_halts() {
+        let failing = |c: Color| {
+            PerColor::from_fn(|x| {
+                if x == c {
+                    Answering::Failing { failures: 3 }
+                } else {
+                    Answering::Yes
+                }
+            })
+        };
+        let v = with_probes(eval(250, 250), failing(Color::Green));
+        assert_eq!(
+            v,
+            TtftVerdict::ProbeFailing {
+                color: Color::Green,
+                failures: 3
+            }
+        );
+        assert!(v.halts());
+        let v = with_probes(eval(250, 250), failing(Color::Blue));
+        assert!(!v.halts(), "a failing blue is no reason to hold green back");
+        let ok = PerColor::from_fn(|_| Answering::Yes);
+        assert_eq!(with_probes(eval(250, 250), ok), eval(250, 250));
     }
 
     #[test]

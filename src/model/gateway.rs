@@ -104,6 +104,56 @@ pub struct TtftPoint {
     pub p50: PerColor<Option<u64>>,
 }
 
+/// The latest synthetic probe outcomes of one color: a failed or timed-out probe is data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeTrack {
+    /// When a probe last answered with a first token.
+    pub last_ok: Option<Ms>,
+    /// When a probe last failed (error, refused, timed out).
+    pub last_failed: Option<Ms>,
+    /// Failures since the last success.
+    pub failures_in_row: u32,
+}
+
+/// Whether a color answers its probes, judged from its `ProbeTrack` at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// The newest fresh probe answered.
+    Yes,
+    /// The newest fresh probe failed; `failures` in a row.
+    Failing {
+        /// Failures since the last success.
+        failures: u32,
+    },
+    /// No probe result newer than the freshness limit: not known.
+    Unknown,
+}
+
+impl ProbeTrack {
+    /// Fold one probe result at `now`.
+    pub fn record(&mut self, now: Ms, ok: bool) {
+        if ok {
+            self.last_ok = Some(now);
+            self.failures_in_row = 0;
+        } else {
+            self.last_failed = Some(now);
+            self.failures_in_row = self.failures_in_row.saturating_add(1);
+        }
+    }
+
+    /// The verdict at `now`, counting only results younger than `fresh_ms`.
+    pub fn answering(&self, now: Ms, fresh_ms: Ms) -> Answering {
+        let fresh = |t: Option<Ms>| t.filter(|t| now.saturating_sub(*t) <= fresh_ms);
+        match (fresh(self.last_ok), fresh(self.last_failed)) {
+            (_, Some(f)) if self.last_ok.is_none_or(|o| f >= o) => Answering::Failing {
+                failures: self.failures_in_row.max(1),
+            },
+            (Some(_), _) => Answering::Yes,
+            _ => Answering::Unknown,
+        }
+    }
+}
+
 /// Everything known about one gateway, as reported by its collectors.
 #[derive(Debug, Clone)]
 pub struct GatewayModel {
@@ -121,6 +171,8 @@ pub struct GatewayModel {
     pub health: Option<HealthReport>,
     /// Latest host sample.
     pub host: Option<HostSample>,
+    /// When the latest host sample arrived.
+    pub host_at: Option<Ms>,
     /// Last time any collector reported (None: never).
     pub last_seen: Option<Ms>,
     /// Why the host is unreachable, if the last attempt failed.
@@ -129,6 +181,8 @@ pub struct GatewayModel {
     pub unattributed: u64,
     /// p95 of the health probe's latency over the latency window, ms (None without probes).
     pub health_p95_ms: Option<u64>,
+    /// Each color's synthetic probe outcomes (successes and failures).
+    pub probes: PerColor<ProbeTrack>,
     /// The health probes' latencies over the latency window.
     health_latency: SampleWindow,
     sorted: Vec<u32>,
@@ -148,10 +202,12 @@ impl GatewayModel {
             ttft_history: VecDeque::new(),
             health: None,
             host: None,
+            host_at: None,
             last_seen: None,
             unreachable: None,
             unattributed: 0,
             health_p95_ms: None,
+            probes: PerColor::default(),
             health_latency: SampleWindow::new(windows.latency_window_ms, MAX_PROBE_SAMPLES),
             sorted: Vec::new(),
             scratch: HistRing::scratch(),
@@ -203,11 +259,15 @@ impl GatewayModel {
                 self.health = Some(h.clone());
             }
             Telemetry::Ttft { color, ms } => {
+                self.probes[*color].record(now, ms.is_some());
                 if let Some(ms) = ms {
                     self.stats[*color].ttft.record(now, u64::from(*ms));
                 }
             }
-            Telemetry::Host(h) => self.host = Some(h.clone()),
+            Telemetry::Host(h) => {
+                self.host = Some(h.clone());
+                self.host_at = Some(now);
+            }
             Telemetry::Weights(w) => self.set_weights(now, *w),
             Telemetry::Unreachable { .. } => unreachable!("handled above"),
         }
@@ -406,6 +466,37 @@ mod tests {
         );
         assert_eq!(g.age(6_500), Some(0));
         assert!(g.unreachable.is_none());
+    }
+
+    #[test]
+    fn a_failed_probe_is_failing_until_a_newer_success_and_old_results_are_unknown() {
+        let mut t = ProbeTrack::default();
+        assert_eq!(t.answering(0, 10_000), Answering::Unknown);
+        t.record(1_000, true);
+        assert_eq!(t.answering(2_000, 10_000), Answering::Yes);
+        t.record(3_000, false);
+        t.record(5_000, false);
+        assert_eq!(
+            t.answering(6_000, 10_000),
+            Answering::Failing { failures: 2 }
+        );
+        // Old news is not evidence either way.
+        assert_eq!(t.answering(30_000, 10_000), Answering::Unknown);
+        t.record(31_000, true);
+        assert_eq!(t.answering(31_000, 10_000), Answering::Yes);
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(
+            1_000,
+            &Telemetry::Ttft {
+                color: Color::Green,
+                ms: None,
+            },
+        );
+        assert_eq!(
+            g.probes.green.answering(1_000, 10_000),
+            Answering::Failing { failures: 1 }
+        );
+        assert_eq!(g.probes.blue.answering(1_000, 10_000), Answering::Unknown);
     }
 
     #[test]

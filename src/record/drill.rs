@@ -256,18 +256,18 @@ mod tests {
 
     #[test]
     fn scripted_keys_step_and_mark_the_cast() {
-        let text = cast(3, 12.0, s_keys());
+        let text = cast(3, 26.0, s_keys());
         let s = validate(&text).unwrap();
         assert_eq!(s.markers.len(), 1, "{:?}", s.markers);
-        assert_eq!(s.markers[0].0, 3.0, "at 6 simulated seconds, speed 2");
+        assert_eq!(s.markers[0].0, 11.0, "at 22 simulated seconds, speed 2");
         assert_eq!(s.markers[0].1, "step green +10 on gw-a1");
-        assert_eq!(text, cast(3, 12.0, s_keys()), "deterministic for a seed");
+        assert_eq!(text, cast(3, 26.0, s_keys()), "deterministic for a seed");
     }
 
-    /// `]` at 6 simulated seconds.
+    /// `]` at 22 simulated seconds: once the TTFT guardrail has its 20 samples.
     fn s_keys() -> Vec<ScriptedKeys> {
         vec![ScriptedKeys {
-            at_secs: 6.0,
+            at_secs: 22.0,
             press: vec![Key::parse("]").unwrap()],
             note: None,
         }]

@@ -2,7 +2,7 @@
 
 use super::rng::Rng;
 use super::scenario::{Event, Profile, Scenario};
-use crate::app::msg::Msg;
+use crate::app::msg::{AuditNote, Msg};
 use crate::app::plan::{Op, OpKind, OpOutcome};
 use crate::app::world::World;
 use crate::model::{
@@ -33,6 +33,8 @@ struct SimHost {
     in_flight: PerColor<Vec<(Ms, RequestRecord)>>,
     finished: Vec<RequestRecord>,
     dark: bool,
+    /// Colors that accept connections but never answer (probes time out, requests hit 504).
+    hung: PerColor<bool>,
     nginx_broken: bool,
     health: HealthStatus,
     green_listen: String,
@@ -49,6 +51,10 @@ pub struct SimFleet {
     now: Ms,
     next_event: usize,
     pending: Vec<(Ms, Op)>,
+    /// Every operation asked of the fleet, as asked (the simulator's audit log of operations).
+    pub executed: Vec<(Ms, Op)>,
+    /// Every decision record (veto, abandoned work) the cockpit wrote.
+    pub notes: Vec<(Ms, AuditNote)>,
 }
 
 impl SimFleet {
@@ -75,6 +81,7 @@ impl SimFleet {
                 in_flight: PerColor::default(),
                 finished: Vec::new(),
                 dark: false,
+                hung: PerColor::default(),
                 nginx_broken: false,
                 health: HealthStatus::Ok,
                 green_listen: "127.0.0.1:8788".into(),
@@ -89,6 +96,8 @@ impl SimFleet {
             now: 0,
             next_event: 0,
             pending: Vec::new(),
+            executed: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -125,6 +134,9 @@ impl SimFleet {
             }
             if let Some(d) = e.dark {
                 h.dark = d;
+            }
+            if let Some(hang) = e.green_hang {
+                h.hung.green = hang;
             }
             if let Some(b) = e.nginx_test_fails {
                 h.nginx_broken = b;
@@ -178,7 +190,7 @@ impl SimFleet {
             }
             if t % PROBE_MS == 0 {
                 for c in Color::BOTH {
-                    let ms = h.running[c]
+                    let ms = (h.running[c] && !h.hung[c])
                         .then(|| h.rng.lognormal(h.profile[c].ttft_ms, 0.12).round() as u32);
                     out.push((
                         t,
@@ -228,6 +240,8 @@ impl SimHost {
             let p = &self.profile[color];
             let (status, duration) = if !self.running[color] {
                 (502, 1.0) // nginx cannot connect to a stopped color
+            } else if self.hung[color] {
+                (504, 60_000.0) // proxy_read_timeout ends the wait
             } else if self.rng.chance(p.error_rate) {
                 (
                     if self.rng.chance(0.5) { 502 } else { 503 },
@@ -346,7 +360,12 @@ impl World for SimFleet {
         }
     }
 
+    fn audit(&mut self, now: Ms, note: AuditNote) {
+        self.notes.push((now, note));
+    }
+
     fn execute(&mut self, now: Ms, op: Op) {
+        self.executed.push((now, op.clone()));
         let h = &mut self.hosts[op.gateway];
         // ssh round trips, nginx -t, reload and read-back take a moment.
         let base = match op.kind {
@@ -418,6 +437,7 @@ mod tests {
                 kind: OpKind::SetWeights { to },
                 before: Some(Weights::STEADY),
                 origin: Origin::Operator,
+                reason: None,
             },
         );
         let done: Vec<_> = run(&mut f, 5_000)
@@ -453,6 +473,7 @@ mod tests {
                 kind: OpKind::SetWeights { to },
                 before: None,
                 origin: Origin::Operator,
+                reason: None,
             },
         );
         let out = run(&mut f, 5_000);

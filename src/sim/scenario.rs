@@ -158,6 +158,8 @@ pub struct Event {
     pub stream_secs: Option<f64>,
     /// The host stops (true) or resumes (false) answering.
     pub dark: Option<bool>,
+    /// Green accepts connections but never answers (true), or recovers (false).
+    pub green_hang: Option<bool>,
     /// `nginx -t` fails (true) or passes (false) on the host.
     pub nginx_test_fails: Option<bool>,
     /// Health endpoint answers "ok", "degraded" or "down".

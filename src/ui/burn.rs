@@ -4,6 +4,7 @@ use super::theme::Theme;
 use super::{fmt, panel, spans};
 use crate::app::plan::Scope;
 use crate::app::state::State;
+use crate::guard::GuardConfig;
 use crate::guard::burn::{self, Burn};
 use crate::model::window::Counts;
 use crate::model::{Color, PerColor};
@@ -68,7 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     ])];
     for c in Color::BOTH {
         let b = burn::evaluate(counts[c].0, counts[c].1, &state.cfg);
-        lines.push(color_line(c, b, label_w, state.cfg.page_burn, t));
+        lines.push(color_line(c, b, label_w, &state.cfg, t));
     }
     if inner.height >= 6 {
         lines.extend(count_lines(&counts, &short_w, t));
@@ -93,8 +94,9 @@ fn slo_line(state: &State, width: usize) -> Option<String> {
     .find(|s| fmt::width(s) <= width)
 }
 
-/// "g    18x    15x PAGE"
-fn color_line(c: Color, b: Burn, label_w: usize, page: f64, t: &Theme) -> Line<'static> {
+/// "g    18x    15x PAGE", or "g    18x    15x n<500" when a window holds too few requests to page.
+fn color_line(c: Color, b: Burn, label_w: usize, cfg: &GuardConfig, t: &Theme) -> Line<'static> {
+    let page = cfg.page_burn;
     let (name, style) = match c {
         Color::Blue => ("blue", t.blue),
         Color::Green => ("green", t.green),
@@ -107,6 +109,10 @@ fn color_line(c: Color, b: Burn, label_w: usize, page: f64, t: &Theme) -> Line<'
     ];
     if b.page {
         out.push(Span::styled(" PAGE", t.alarm));
+    } else if b.too_few && (b.short.is_some() || b.long.is_some()) {
+        // Burn figures are shown but cannot page yet: say why, quietly.
+        let min = fmt::count(cfg.burn_min_requests);
+        out.push(Span::styled(format!(" n<{min}"), t.muted));
     }
     Line::from(out)
 }

@@ -273,6 +273,8 @@ fn special_cases(g: &mut [Gateway]) {
     g[2].drain = Some(Draining {
         color: Color::Green,
         started: NOW - 78_000,
+        window_ms: 120_000,
+        rollback: false,
         status: DrainStatus::Waiting {
             conns: Some(3),
             remaining_ms: 42_000,

@@ -1,6 +1,6 @@
 //! The fleet table: gateways grouped by AZ, scope markers, selection, alarms and stale rows.
 
-use super::row::{self, Align, Cell, Col, RowCtx};
+use super::row::{self, Align, Cell, Col, Marks, PIN, RowCtx};
 use super::theme::Theme;
 use super::{Density, alerts, fmt, spans};
 use crate::app::state::State;
@@ -32,7 +32,8 @@ struct Width {
 /// One gateway row: its index and cells.
 type RowCells = (usize, Vec<Cell>);
 
-/// Rows the table wants: title, column heading, one per visible AZ and visible gateway.
+/// Rows the table wants: title, column heading, one per visible AZ and visible gateway, and
+/// the "no gateway matches" line above rows kept only by their alarms.
 pub fn wanted_height(state: &State) -> u16 {
     let gateways = (0..state.gateways.len())
         .filter(|&i| state.visible(i))
@@ -42,7 +43,16 @@ pub fn wanted_height(state: &State) -> u16 {
         .iter()
         .filter(|az| !members_of(state, az).is_empty())
         .count();
-    u16::try_from(2 + gateways + azs).unwrap_or(u16::MAX)
+    let note = usize::from(only_pinned(state));
+    u16::try_from(2 + gateways + azs + note).unwrap_or(u16::MAX)
+}
+
+/// True when the filter matches no gateway but alarmed ones are still shown.
+fn only_pinned(state: &State) -> bool {
+    let n = state.gateways.len();
+    !state.filter.is_empty()
+        && !(0..n).any(|i| state.matches(i))
+        && (0..n).any(|i| state.visible(i))
 }
 
 /// Visible gateways of `az`, in display order.
@@ -70,7 +80,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         width: usize::from(area.width),
         t,
     };
-    let (body, selected_line) = body_lines(state, &rows, &table, area.width);
+    let (mut body, mut selected_line) = body_lines(state, &rows, &table, area.width);
+    if only_pinned(state) {
+        body.insert(0, Line::styled(empty_text(state), t.muted));
+        selected_line = selected_line.map(|l| l + 1);
+    }
     let inner_h = usize::from(area.height.saturating_sub(2));
     let scroll = selected_line.map_or(0, |l| (l + 1).saturating_sub(inner_h));
     let hidden = (scroll, body.len().saturating_sub(scroll + inner_h));
@@ -131,21 +145,31 @@ fn build_rows(state: &State, cols: &[Col], t: &Theme) -> Vec<RowCells> {
         .map(|i| {
             (
                 i,
-                row::cells(&state.gateways[i], members.contains(&i), cols, &cx),
+                row::cells(
+                    &state.gateways[i],
+                    Marks {
+                        member: members.contains(&i),
+                        pinned: state.pinned(i),
+                    },
+                    cols,
+                    &cx,
+                ),
             )
         })
         .collect()
 }
 
-/// What to say when no row is shown.
+/// What to say when no row matches: no gateways at all, or none matching the filter (with
+/// a word on the alarmed rows still shown, if any).
 fn empty_text(state: &State) -> String {
     if state.gateways.is_empty() {
-        "no gateways configured".into()
+        return "no gateways configured".into();
+    }
+    let f = fmt::sanitize(&state.filter);
+    if only_pinned(state) {
+        format!("no gateway matches the filter \"{f}\"; alarmed rows stay ({PIN})")
     } else {
-        format!(
-            "no gateway matches the filter \"{}\"",
-            fmt::sanitize(&state.filter)
-        )
+        format!("no gateway matches the filter \"{f}\"")
     }
 }
 
@@ -219,7 +243,13 @@ fn block(
         format!("{} gateways", state.gateways.len())
     } else {
         let f = fmt::sanitize(&state.filter);
-        format!("{}/{} match /{f}", rows.len(), state.gateways.len())
+        let pinned = rows.iter().filter(|(i, _)| state.pinned(*i)).count();
+        let matching = rows.len() - pinned;
+        let mut s = format!("{matching}/{} match /{f}", state.gateways.len());
+        if pinned > 0 {
+            s.push_str(&format!(" · {pinned} pinned {PIN}"));
+        }
+        s
     };
     let dropped: Vec<&str> = (0..table.cols.len())
         .filter(|&k| !table.shown[k])

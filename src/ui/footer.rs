@@ -33,6 +33,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let line = match &state.input {
         Input::Filter(s) => typing("/", s, state, t),
         Input::Command(s) => typing(":", s, state, t),
+        Input::Reason { pending, text } => typing(
+            &format!("reason for this {} (audited): ", pending.what()),
+            text,
+            state,
+            t,
+        ),
         Input::Normal => normal(state, usize::from(area.width), t),
     };
     frame.render_widget(Paragraph::new(line), area);

@@ -33,6 +33,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Popup::Help => help(state, usize::from(area.height), t),
         Popup::Confirm(plan) => confirm(plan, state, text_w, t),
         Popup::Refused { plan, reasons } => refused(plan, reasons, state, text_w, t),
+        Popup::Veto(gateways) => veto(gateways, state, text_w, t),
+        Popup::Quit(abandoned) => quit(abandoned, state, text_w, t),
     };
     show(frame, area, dialog, t);
 }
@@ -145,12 +147,21 @@ fn help(state: &State, height: usize, t: &Theme) -> Dialog {
 
 /// The plan's action, scope, every gateway before -> after, and the skipped ones with reasons.
 fn confirm(plan: &Plan, state: &State, w: usize, t: &Theme) -> Dialog {
-    let mut lines = vec![Line::styled(planner::title(plan), t.title)];
-    if let Some(then) = plan.kind.consequence(state.cfg.drain_window_secs) {
-        lines.push(Line::styled(then, t.warn));
-    }
-    lines.push(Line::raw(""));
+    let mut lines = vec![Line::styled(planner::title(plan), t.title), Line::raw("")];
     lines.extend(items(plan, state, t));
+    let notes = planner::notes(plan, state);
+    if !notes.is_empty() {
+        lines.push(Line::raw(""));
+        for n in notes {
+            lines.extend(wrapped("", &fmt::sanitize(&n), w, t.warn));
+        }
+    }
+    if plan.needs_reason() {
+        lines.push(Line::styled(
+            "a reason is asked next: it goes into the audit log",
+            t.muted,
+        ));
+    }
     lines.extend(skipped(plan, state, w, t));
     if plan.overridden {
         lines.push(Line::raw(""));
@@ -190,6 +201,72 @@ fn refused(plan: &Plan, reasons: &[String], state: &State, w: usize, t: &Theme) 
     ];
     Dialog {
         title: "Refused".into(),
+        lines,
+        border: t.alarm,
+        keys: key_line(&keys, t),
+    }
+}
+
+/// The veto keeps green serving errors: say so, name the gateways.
+fn veto(gateways: &[usize], state: &State, w: usize, t: &Theme) -> Dialog {
+    let mut lines = vec![
+        Line::styled("Veto the pending auto-rollback on:", t.alarm),
+        Line::raw(""),
+    ];
+    for &i in gateways {
+        let delta = state.gateways.get(i).map(|g| match g.verdicts.fivexx {
+            crate::guard::fivexx::FivexxState::Breaching { delta_pp, .. } => {
+                format!(" (green 5xx {delta_pp:+.2} pp over blue)")
+            }
+            _ => String::new(),
+        });
+        lines.push(Line::styled(
+            format!("  {}{}", name(state, i), delta.unwrap_or_default()),
+            t.text,
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.extend(wrapped(
+        "",
+        "Green keeps its weight and keeps serving these errors; the alarm stays. A reason is asked next: it goes into the audit log.",
+        w,
+        t.warn,
+    ));
+    let keys = [
+        (key(state, Action::Confirm), "veto"),
+        (keys(state, Action::Cancel), "cancel"),
+    ];
+    Dialog {
+        title: "Veto auto-rollback".into(),
+        lines,
+        border: t.alarm,
+        keys: key_line(&keys, t),
+    }
+}
+
+/// Quitting now abandons work: list it, offer to finish it first.
+fn quit(abandoned: &[String], state: &State, w: usize, t: &Theme) -> Dialog {
+    let mut lines = vec![
+        Line::styled("Work is in flight; quitting now abandons:", t.alarm),
+        Line::raw(""),
+    ];
+    for a in abandoned {
+        lines.extend(wrapped("• ", &fmt::sanitize(a), w, t.text));
+    }
+    lines.push(Line::raw(""));
+    lines.extend(wrapped(
+        "",
+        "A forced quit is written to the audit log with what it abandoned.",
+        w,
+        t.muted,
+    ));
+    let keys = [
+        (key(state, Action::Quit), "quit when done"),
+        (key(state, Action::Confirm), "quit now"),
+        (keys(state, Action::Cancel), "stay"),
+    ];
+    Dialog {
+        title: "Quit?".into(),
         lines,
         border: t.alarm,
         keys: key_line(&keys, t),
@@ -257,7 +334,7 @@ fn skipped(plan: &Plan, state: &State, w: usize, t: &Theme) -> Vec<Line<'static>
         Line::styled(format!("skipped ({}):", plan.skipped.len()), t.warn),
     ];
     for (i, why) in &plan.skipped {
-        let text = format!("{}: {}", name(state, *i), fmt::sanitize(why));
+        let text = format!("{}: {}", name(state, *i), fmt::sanitize(&why.to_string()));
         lines.extend(wrapped("  ", &text, w, t.muted));
     }
     lines

@@ -13,7 +13,7 @@ use ratatui::style::Style;
 /// A column of the fleet table (the alerts column is separate: it takes what is left).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
-    /// Scope-member marker.
+    /// Scope-member and pinned-row marker.
     Marker,
     /// Gateway name.
     Name,
@@ -120,22 +120,44 @@ pub struct RowCtx<'a> {
     pub max_name: usize,
 }
 
+/// Marks the first column of a row carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// In the current scope: keys act on it ("▸").
+    pub member: bool,
+    /// Shown only because it is alarmed: the filter does not match it ([`PIN`]).
+    pub pinned: bool,
+}
+
+/// Marker of a row the filter does not match, kept in view because it is alarmed.
+pub const PIN: &str = "*";
+
 /// The cells of `g`'s row, one per column in `cols`.
-pub fn cells(g: &Gateway, member: bool, cols: &[Col], cx: &RowCtx) -> Vec<Cell> {
+pub fn cells(g: &Gateway, marks: Marks, cols: &[Col], cx: &RowCtx) -> Vec<Cell> {
     let t = cx.theme;
     let stale = g.verdicts.stale;
     let st = |s: Style| if stale { t.stale } else { s };
-    cols.iter().map(|&c| cell(c, g, member, cx, &st)).collect()
+    cols.iter().map(|&c| cell(c, g, marks, cx, &st)).collect()
+}
+
+/// The marker column: "▸" for a scope member, then [`PIN`] for a pinned row.
+fn marker(marks: Marks, t: &Theme) -> Cell {
+    let member = if marks.member { "▸" } else { " " };
+    if marks.pinned {
+        Cell::Text(format!("{member}{PIN}"), t.warn, Align::Left)
+    } else {
+        Cell::Text(member.into(), t.accent, Align::Left)
+    }
 }
 
 /// The cell of column `c`; `st` swaps in the stale style for a stale row.
-fn cell(c: Col, g: &Gateway, member: bool, cx: &RowCtx, st: &dyn Fn(Style) -> Style) -> Cell {
+fn cell(c: Col, g: &Gateway, marks: Marks, cx: &RowCtx, st: &dyn Fn(Style) -> Style) -> Cell {
     let t = cx.theme;
     let m = &g.model;
     let text = |s: String, style: Style| Cell::Text(s, st(style), Align::Left);
     let num = |s: String| Cell::Text(s, st(t.text), Align::Right);
     match c {
-        Col::Marker => Cell::Text(if member { "▸" } else { " " }.into(), t.accent, Align::Left),
+        Col::Marker => marker(marks, t),
         Col::Name => text(fmt::fit(&g.name, cx.max_name).into_owned(), t.text),
         Col::Bar => Cell::Bar(m.weights, g.verdicts.stale.then_some(t.stale)),
         Col::Weights => match m.weights {

@@ -3,6 +3,7 @@
 use super::fixtures::{self, draw, find, find_in_row, row_text};
 use super::spans::{BAR_BLUE, BAR_GREEN};
 use crate::app::plan::{Plan, PlanItem, PlanKind, Scope};
+use crate::app::rules::Refusal;
 use crate::app::state::{Input, Level, Notice, Popup, State};
 use crate::model::Weights;
 use ratatui::buffer::Buffer;
@@ -30,7 +31,10 @@ fn confirm_state() -> State {
         scope_label: "AZ eu-west-1a".into(),
         items: vec![item(0, 10, 20), item(1, 20, 30)],
         skipped: vec![],
+        holds: vec![],
+        jumps: vec![],
         overridden: false,
+        reason: None,
     }));
     s
 }
@@ -45,11 +49,14 @@ fn refused_state() -> State {
         scope_label: "fleet (6 gateways)".into(),
         items: vec![item(0, 10, 20), item(1, 20, 30), item(3, 50, 60)],
         skipped: vec![
-            (2, "draining green".into()),
-            (4, "stale data (20s)".into()),
-            (5, "operation in flight".into()),
+            (2, Refusal::Draining),
+            (4, Refusal::Stale(Some(20_000))),
+            (5, Refusal::Busy),
         ],
+        holds: vec![],
+        jumps: vec![],
         overridden: false,
+        reason: None,
     };
     let reasons = vec![
         "gw-b2: TTFT halt: green p50 310ms vs blue 250ms (+24.0 % > 8 %)".into(),
@@ -342,6 +349,62 @@ fn the_selected_gateway_alerts_show_in_full_above_the_log() {
         line.contains("gw-c1: UNREACH ERR ssh: connect timed out STALE"),
         "{line}"
     );
+}
+
+#[test]
+fn a_pinned_row_is_drawn_with_its_marker() {
+    let mut s = fixtures::state();
+    s.filter = "gw-a".into();
+    for theme in ["default", "mono"] {
+        s.theme = s.themes.index_of(theme).expect("built-in theme");
+        let t = &s.themes.themes[s.theme];
+        let buf = buffer(&s, 80, 24);
+        // gw-b2 (TTFT halt) and gw-c1 (stale, unreachable) do not match but stay, marked.
+        for name in ["gw-b2", "gw-c1"] {
+            let (x, y) = find(&buf, &format!("*{name}")).expect("pinned row with its marker");
+            assert_eq!(buf[(x, y)].fg, t.warn.fg.unwrap_or_default(), "{theme}");
+        }
+        let (_, y) = find(&buf, "gw-a2").expect("matching row");
+        assert!(
+            !row_text(&buf, y).contains('*'),
+            "a matching row is not pinned"
+        );
+        assert!(find(&buf, "gw-b1").is_none(), "no match, no alarm: hidden");
+        assert!(
+            find(&buf, "2/6 match /gw-a · 2 pinned *").is_some(),
+            "{theme}"
+        );
+    }
+}
+
+#[test]
+fn a_filter_matching_nothing_says_so_above_the_pinned_rows() {
+    let mut s = fixtures::state();
+    s.filter = "zzz".into();
+    let buf = buffer(&s, 80, 24);
+    let (_, y) = find(
+        &buf,
+        "no gateway matches the filter \"zzz\"; alarmed rows stay (*)",
+    )
+    .expect("no-match line");
+    let (_, pinned) = find(&buf, "*gw-b2").expect("pinned row");
+    assert!(y < pinned);
+    assert!(find(&buf, "0/6 match /zzz · 3 pinned *").is_some());
+}
+
+#[test]
+fn a_burn_that_cannot_page_for_lack_of_requests_says_so() {
+    // gw-a1's green holds about 400 requests: too few to page, and the panel says so.
+    let s = fixtures::state();
+    let t = &s.themes.themes[0];
+    for (w, h) in [(80, 24), (120, 40)] {
+        let buf = buffer(&s, w, h);
+        let (x, y) = find(&buf, "n<500").expect("note shown");
+        let line = row_text(&buf, y);
+        assert!(line.contains("│g ") || line.contains("│green "), "{line}");
+        assert_eq!(buf[(x, y)].fg, t.muted.fg.expect("muted has a color"));
+        assert_eq!(find_in_row(&buf, y + 1, "n<500", 0), None, "{w}x{h}");
+    }
 }
 
 mod hostile {

@@ -98,6 +98,20 @@ pub fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line
         TtftVerdict::Halt { delta_pct, .. } => {
             (format!("HALT {}", fmt::signed_pct(delta_pct)), t.alarm)
         }
+        TtftVerdict::ProbeFailing { color, failures } => {
+            let forms = [
+                format!("{color} probe failing ({failures} in a row)"),
+                format!("{color} probe failing"),
+                format!("{} FAIL", color.name().chars().next().unwrap_or('?')),
+            ];
+            let [.., shortest] = &forms;
+            let text = forms
+                .iter()
+                .find(|f| fmt::width(f) <= width)
+                .unwrap_or(shortest)
+                .clone();
+            (text, t.alarm)
+        }
         TtftVerdict::TooFewSamples { have, need } => {
             let (b, g) = (have.blue, have.green);
             let forms = [
@@ -116,7 +130,7 @@ pub fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line
     };
     let limit = format!(" (limit {limit_pct} %)");
     let mut out = vec![Span::styled(text, style)];
-    if !matches!(v, TtftVerdict::TooFewSamples { .. })
+    if matches!(v, TtftVerdict::Ok { .. } | TtftVerdict::Halt { .. })
         && out[0].width() + fmt::width(&limit) <= width
     {
         out.push(Span::styled(limit, t.muted));
