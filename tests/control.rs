@@ -192,8 +192,19 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
 
     let mut changes = Vec::new();
     for step in 1..=10u64 {
+        // Green's share of this small load stays under the 5xx window's minimum: the
+        // guardrail is inconclusive, so the ramp runs with an override, audited.
         let o = lab.cutover(&[
-            "--actor", "ramp", "--ticket", "CHG-7", "step", "--by", "10", "--all",
+            "--actor",
+            "ramp",
+            "--ticket",
+            "CHG-7",
+            "step",
+            "--by",
+            "10",
+            "--all",
+            "--override",
+            "lab ramp: load below the 5xx window minimum",
         ]);
         assert_eq!(o.status.code(), Some(0), "step {step}: {}", text(&o));
         changes.push(Instant::now());
@@ -260,6 +271,10 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
     assert_eq!(last["actor"], "ramp");
     assert_eq!(last["ticket"], "CHG-7");
     assert_eq!(last["after"]["green"], 100);
+    assert_eq!(
+        last["reason"],
+        "lab ramp: load below the 5xx window minimum"
+    );
     assert!(
         last["commands"]
             .as_array()
@@ -285,7 +300,8 @@ fn a_broken_nginx_config_fails_the_step_and_changes_nothing() {
     text_main.push_str("this_is_not_a_directive on;\n");
     std::fs::write(&main, text_main).unwrap();
 
-    let o = lab.cutover(&["step", "--by", "10", "--gateway", &g.name]);
+    // A step down: blue answers, so no guardrail holds it; nginx -t is what fails.
+    let o = lab.cutover(&["step", "--by", "-10", "--gateway", &g.name]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("nginx -t failed"), "{}", text(&o));
     assert!(text(&o).contains("weights now 90/10"), "{}", text(&o));
@@ -361,8 +377,11 @@ fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
         assert!(line.contains("100/0 -> 90/10"), "{out}");
     }
 
-    // status shows the truth: three moved, the dark one reported as an error, not guessed.
-    let s = lab.status();
+    // status shows the truth: three moved, the dark one reported as an error, not guessed;
+    // a gateway that cannot be read makes status exit 1.
+    let o = lab.cutover(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let gws = s["gateways"].as_array().unwrap();
     for g in &gws[..3] {
         assert_eq!(g["weights"]["green"], 10, "{g}");
@@ -384,7 +403,9 @@ fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
 
 #[test]
 fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
-    let lab = Lab::up("lock", 1, &[]);
+    // From 0/100 and stepping green down: blue answers, so the guardrails never hold these
+    // steps and the race is between the two operators alone.
+    let lab = Lab::up("lock", 1, &["--weights", "0/100"]);
     let g = &lab.config.gateway[0];
     // Another operator's lock, as the apply script writes it.
     let lock = format!("{}.cutover.lock", g.nginx_conf);
@@ -403,7 +424,7 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
         "alice",
         "step",
         "--by",
-        "10",
+        "-10",
         "--gateway",
         &g.name,
     ]);
@@ -427,7 +448,7 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
                     who,
                     "step",
                     "--by",
-                    "10",
+                    "-10",
                     "--gateway",
                     &g.name,
                 ])
@@ -455,7 +476,7 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
         }
         assert!(ok >= 1, "round {round}: {} / {}", text(&a), text(&b));
         // Every success moved the weights exactly once: no lost or doubled update.
-        assert_eq!(lab.greens()[0].unwrap(), before + 10 * ok, "round {round}");
+        assert_eq!(lab.greens()[0].unwrap(), before - 10 * ok, "round {round}");
     }
     lab.down();
 }
@@ -556,14 +577,12 @@ fn rollback_read_only_and_a_changed_host_key() {
             g.name
         );
     }
+    // 100/0 first, then green's stop once its connections are gone: two records a gateway.
     let audit = lab.audit_lines();
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|r| r["action"] == "rollback" && r["outcome"] == "ok")
-            .count(),
-        2
-    );
+    for g in &lab.config.gateway {
+        assert_eq!(last_record(&audit, &g.name, "step")["after"]["green"], 0);
+        assert_eq!(last_record(&audit, &g.name, "stop")["outcome"], "ok");
+    }
 
     // A host whose key no longer matches known_hosts is refused, never accepted.
     let kh = lab.dir.join("known_hosts");
@@ -626,5 +645,174 @@ fn a_gateway_behind_a_proxyjump_is_controlled_through_the_jump_host() {
     assert!(s["gateways"][1]["error"].is_string(), "{s}");
     sshd("start");
     assert_eq!(lab.greens(), vec![Some(0), Some(10)]);
+    lab.down();
+}
+
+/// The last audit record of `action` on `host`.
+fn last_record<'a>(
+    audit: &'a [serde_json::Value],
+    host: &str,
+    action: &str,
+) -> &'a serde_json::Value {
+    audit
+        .iter()
+        .rfind(|r| r["host"] == host && r["action"] == action)
+        .unwrap_or_else(|| panic!("no {action} record for {host}: {audit:#?}"))
+}
+
+#[test]
+fn headless_step_is_refused_while_green_is_slower_and_an_override_reason_is_audited() {
+    let lab = Lab::up("rules-ttft", 1, &["--weights", "90/10"]);
+    let g = lab.config.gateway[0].name.clone();
+    lab.fault(&["--color", "blue", "ttft_ms=150", "tokens=2"]);
+    lab.fault(&["--color", "green", "ttft_ms=210", "tokens=2"]); // 40 % slower
+    let before = std::fs::read(&lab.config.gateway[0].nginx_conf).unwrap();
+
+    let o = lab.cutover(&["step", "--by", "10", "--gateway", &g]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("refused by a guardrail")
+            && err.contains("ttft fail: green p50 TTFT")
+            && err.contains("--override REASON"),
+        "the refusal gives the TTFT sentence and the way past: {}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(&lab.config.gateway[0].nginx_conf).unwrap(),
+        before,
+        "nothing written"
+    );
+    assert_eq!(lab.greens(), vec![Some(10)]);
+
+    let o = lab.cutover(&[
+        "--actor",
+        "oncall",
+        "step",
+        "--by",
+        "10",
+        "--gateway",
+        &g,
+        "--override",
+        "model team accepts +40% TTFT for the canary",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(lab.greens(), vec![Some(20)]);
+    let audit = lab.audit_lines();
+    let rec = last_record(&audit, &g, "step");
+    assert_eq!(rec["outcome"], "ok");
+    assert_eq!(rec["actor"], "oncall");
+    assert_eq!(
+        rec["reason"], "model team accepts +40% TTFT for the canary",
+        "{rec}"
+    );
+
+    // A jump of several steps needs a reason too; an empty one is bad usage.
+    let o = lab.cutover(&["step", "--to", "60", "--gateway", &g]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("40 points"), "{}", text(&o));
+    let o = lab.cutover(&["step", "--to", "60", "--gateway", &g, "--override", " "]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(lab.greens(), vec![Some(20)]);
+    lab.down();
+}
+
+#[test]
+fn headless_rollback_under_streaming_load_cuts_no_stream() {
+    let lab = Lab::up("rules-rollback", 1, &["--weights", "50/50"]);
+    // Streams of about two seconds: a stop right after the reload would cut the green ones.
+    for color in ["blue", "green"] {
+        lab.fault(&[
+            "--color",
+            color,
+            "ttft_ms=50",
+            "tokens=20",
+            "tokens_per_sec=10",
+        ]);
+    }
+    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
+    let stop = Arc::new(AtomicBool::new(false));
+    let loader = load(vec![url], 6, 20, stop.clone());
+    std::thread::sleep(Duration::from_millis(2500));
+    let g = lab.config.gateway[0].name.clone();
+    let o = lab.cutover(&["rollback", "--gateway", &g]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    let done = loader.join().unwrap();
+    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        done.len(),
+        &failed[..failed.len().min(5)]
+    );
+    let green_done = done.iter().filter(|d| d.color == "green").count();
+    assert!(green_done >= 3, "green carried streams: {green_done}");
+    let green: std::net::SocketAddr = lab.config.gateway[0].green.addr.parse().unwrap();
+    assert!(
+        std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_err(),
+        "green stopped after its streams"
+    );
+    assert_eq!(lab.greens(), vec![Some(0)]);
+    let audit = lab.audit_lines();
+    assert_eq!(last_record(&audit, &g, "step")["after"]["green"], 0);
+    assert_eq!(last_record(&audit, &g, "stop")["outcome"], "ok");
+    lab.down();
+}
+
+#[test]
+fn status_exits_1_with_a_dark_host_and_lists_the_live_verdicts() {
+    let lab = Lab::up("rules-status", 2, &["--weights", "90/10"]);
+    let v = lab.status();
+    for g in v["gateways"].as_array().unwrap() {
+        let verdicts = g["verdicts"].as_array().unwrap();
+        let ttft = verdicts
+            .iter()
+            .find(|x| x["guardrail"] == "ttft")
+            .unwrap_or_else(|| panic!("no ttft verdict: {g}"));
+        assert!(
+            ["pass", "fail", "inconclusive"].contains(&ttft["verdict"].as_str().unwrap()),
+            "{ttft}"
+        );
+        assert!(
+            ttft["sentence"].as_str().unwrap().contains("samples"),
+            "a verdict says its sample sizes: {ttft}"
+        );
+        // Green carries 10 % and nothing else sends traffic: the 5xx guardrail cannot judge.
+        let fivexx = verdicts.iter().find(|x| x["guardrail"] == "5xx").unwrap();
+        assert_eq!(fivexx["verdict"], "inconclusive", "{fivexx}");
+        assert!(
+            g["guardrails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_str().unwrap().starts_with("5xx inconclusive")),
+            "{g}"
+        );
+    }
+    let dark = lab.state.hosts[1].name.clone();
+    lab.sshd("stop", &dark);
+    let o = lab.cutover(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("still one JSON object");
+    let gws = v["gateways"].as_array().unwrap();
+    assert!(
+        gws[1]["error"].is_string() && gws[1]["weights"].is_null(),
+        "{v}"
+    );
+    assert!(
+        gws[0]["error"].is_null() && gws[0]["weights"]["green"] == 10,
+        "{v}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&dark),
+        "{}",
+        text(&o)
+    );
+    let o = lab.cutover(&["status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    lab.sshd("start", &dark);
     lab.down();
 }

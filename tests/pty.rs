@@ -30,13 +30,16 @@ fn demo_cmd(args: &str) -> String {
 
 #[test]
 fn keys_change_the_simulated_fleet_and_quit_restores_the_terminal() {
-    let t = Tmux::start(120, 40, &demo_cmd("--seed 3"));
+    let t = Tmux::start(120, 40, &demo_cmd("--seed 3 --speed 4"));
     let s = t.wait_for("the first frame", |s| {
         s.contains("gw-a1") && s.contains("gw-c2") && s.contains("100/0")
     });
     for title in ["Fleet", "Weights", "Burn", "TTFT", "Log"] {
         assert!(s.contains(title), "panel {title} missing:\n{s}");
     }
+    // A step up waits for the TTFT guardrail's verdict (20 probes, one a second): until
+    // then it is inconclusive and refused.
+    t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
     t.keys("]");
     t.wait_for("gw-a1 at 90/10", |s| row(s, "gw-a1").contains("90/10"));
     assert!(row(&t.screen(), "gw-a2").contains("100/0"));
@@ -55,8 +58,8 @@ fn keys_change_the_simulated_fleet_and_quit_restores_the_terminal() {
         s.contains("Confirm") && s.contains("rollback")
     });
     assert!(
-        s.contains("then green is stopped"),
-        "the dialog must say green is stopped:\n{s}"
+        s.contains("is stopped once they close"),
+        "the dialog must say green is stopped once its connections close:\n{s}"
     );
     t.keys("y");
     t.wait_for("gw-a1 back at 100/0", |s| {
@@ -122,6 +125,7 @@ fn live_cockpit_keys_change_real_nginx_weights_through_ssh() {
     t.wait_for("both gateways read back", |s| {
         s.contains("LIVE") && row(s, "gw-a1").contains("100/0") && row(s, "gw-b1").contains("100/0")
     });
+    t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
     t.keys("]");
     t.wait_for("gw-a1 read back at 90/10", |s| {
         row(s, "gw-a1").contains("90/10")

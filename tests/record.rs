@@ -173,12 +173,19 @@ fn green_5xx_cast_marks_the_alarm_then_the_auto_rollback_three_minutes_later() {
     let c = valid(&headless(&dir, "g.cast", "green-5xx", 4, 220));
     let labels: Vec<String> = c.markers.iter().map(|(_, l)| shape(l)).collect();
     assert_eq!(
-        labels,
+        labels[..3],
         [
             "gw-b1: green 5xx +# pp over blue: auto-rollback in 180 s unless vetoed",
             "gw-b1: green error budget burning at page level",
             "gw-b1: AUTO-ROLLBACK: green 5xx +# pp over blue for more than 180 s",
         ]
+    );
+    // 100/0 first; green is stopped once its streams end, inside the grace window.
+    assert!(
+        labels[3..]
+            .iter()
+            .any(|l| l == "gw-b1: rollback grace of green done"),
+        "{labels:#?}"
     );
     // Times are simulated seconds over the scenario's speed (x10): 180 s of countdown is 18 s.
     let (alarm, rollback) = (c.markers[0].0, c.markers[2].0);
@@ -366,6 +373,16 @@ fn the_live_cockpit_records_frames_markers_and_resizes() {
         .any(|l| l.contains("gw-a1") && l.contains("100/0"))
     {
         assert!(start.elapsed() < WAIT, "no weights:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A step up waits for the TTFT guardrail's 20 probes (one a second in the demo).
+    let start = Instant::now();
+    while !t.screen().contains("% ok") {
+        assert!(
+            start.elapsed() < WAIT * 2,
+            "no TTFT verdict:\n{}",
+            t.screen()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     t.cmd(&["send-keys", "-l", "]"]);

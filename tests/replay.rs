@@ -277,11 +277,15 @@ fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
     t.wait_for("both gateways read back", |s| {
         s.contains("LIVE") && row(s, "gw-a1").contains("100/0") && row(s, "gw-b1").contains("100/0")
     });
+    t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
     t.keys("]");
     t.wait_for("gw-a1 at 90/10", |s| row(s, "gw-a1").contains("90/10"));
     t.keys("R");
     t.keys("y");
     t.wait_for("gw-a1 rolled back", |s| row(s, "gw-a1").contains("100/0"));
+    // Green is in its grace window: q asks, q again quits once green is stopped.
+    t.keys("q");
+    t.wait_for("the quit question", |s| s.contains("Quit?"));
     t.keys("q");
     t.wait_for("the cockpit to exit", |s| s.contains("exit=0"));
 
@@ -306,8 +310,9 @@ fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
         ("live", "replay-op")
     );
     let markers = s.markers();
-    assert_eq!(markers.len(), 2, "{markers:#?}");
+    assert_eq!(markers.len(), 3, "{markers:#?}");
     assert!(markers[1].1.contains("rollback"), "{markers:#?}");
+    assert_eq!(markers[2].1, "gw-a1: rollback grace of green done");
 
     let mut replay = session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin());
     let weights = |d: &Driver<session::replay::ReplayWorld>| {

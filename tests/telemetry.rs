@@ -9,7 +9,7 @@ mod common;
 use common::{Lab, runtime, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use cutover::app::driver::Driver;
-use cutover::app::state::State;
+use cutover::app::state::{Popup, State};
 use cutover::config::Config;
 use cutover::control::live::LiveFleet;
 use cutover::guard::fivexx::FivexxState;
@@ -55,6 +55,14 @@ async fn run_until(
 
 fn key(d: &mut Driver<LiveFleet>, c: char) {
     d.key(KeyEvent::from(KeyCode::Char(c)));
+}
+
+/// Type a reason on the footer line and press Enter.
+fn reason(d: &mut Driver<LiveFleet>, text: &str) {
+    for c in text.chars() {
+        key(d, c);
+    }
+    d.key(KeyEvent::from(KeyCode::Enter));
 }
 
 fn weights_of(lab: &Lab, i: usize) -> String {
@@ -169,9 +177,20 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
         run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
         assert_eq!(weights_of(&lab, 0), before);
 
-        // gw-b1 at parity: the step goes through, for real.
+        // gw-b1 at parity: TTFT passes. Nothing but probes reaches green at 10 %, so the 5xx
+        // guardrail is inconclusive: the step is held until the operator overrides, with a
+        // reason; then it goes through, for real.
         key(&mut d, 'j');
         key(&mut d, ']');
+        let Some(Popup::Refused { reasons, .. }) = d.state.popup.clone() else {
+            panic!("gw-b1: {:?}", d.state.popup)
+        };
+        assert!(
+            reasons.iter().all(|r| r.contains("5xx inconclusive")),
+            "only the 5xx guardrail holds it: {reasons:?}"
+        );
+        key(&mut d, 'O');
+        reason(&mut d, "no user traffic on the canary yet");
         let stepped = run_until(&mut d, start, Duration::from_secs(15), |s| {
             s.gateways[1].model.weights.is_some_and(|w| w.green == 20) && s.gateways[1].op.is_none()
         })
@@ -265,9 +284,14 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
         assert!(both, "no breach on both gateways: {states:?}");
         key(&mut d, 'j');
         key(&mut d, 'x');
-        // gw-a1 is rolled back for real: 100/0 in nginx and green stopped.
+        key(&mut d, 'y');
+        reason(&mut d, "watching it");
+        // gw-a1 is rolled back for real: 100/0 in nginx, then green stopped once its
+        // streams ended.
         let rolled = run_until(&mut d, start, Duration::from_secs(40), |s| {
-            s.gateways[0].model.weights.is_some_and(|w| w.green == 0) && s.gateways[0].op.is_none()
+            s.gateways[0].model.weights.is_some_and(|w| w.green == 0)
+                && s.gateways[0].op.is_none()
+                && s.gateways[0].drain.is_none()
         })
         .await;
         assert!(

@@ -97,6 +97,8 @@ pub struct Draining {
     pub window_ms: Ms,
     /// The grace window of a rollback (green's streams finish before it is stopped).
     pub rollback: bool,
+    /// Who started it: the stop at its end is audited with the same origin.
+    pub origin: super::plan::Origin,
     /// Latest evaluation.
     pub status: DrainStatus,
 }

@@ -262,7 +262,7 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
         let i = item.gateway;
         let kind = match plan.kind {
             PlanKind::Drain { color } => {
-                begin_drain(s, i, color, false);
+                begin_drain(s, i, color, false, Origin::Operator);
                 continue;
             }
             PlanKind::Rollback if planner::stops_green_now(&s.gateways[i]) => {
@@ -274,7 +274,7 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
             PlanKind::Rollback if s.cfg.rollback_grace_secs == 0 => OpKind::Rollback,
             PlanKind::Rollback => {
                 s.gateways[i].breach = Default::default();
-                begin_drain(s, i, Color::Green, true);
+                begin_drain(s, i, Color::Green, true, Origin::Operator);
                 if item.before == Weights::STEADY {
                     continue;
                 }
@@ -301,7 +301,7 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
 
 /// Wait for `color`'s connections on gateway `i` to end, then stop it: a drain, or the grace
 /// window of a rollback (started before its 100/0 is in force; it waits for that operation).
-fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool) {
+fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool, origin: Origin) {
     let window_ms = if rollback {
         s.cfg.rollback_grace_secs
     } else {
@@ -312,6 +312,7 @@ fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool) {
         started: s.now,
         window_ms,
         rollback,
+        origin,
         status: DrainStatus::Waiting {
             conns: None,
             remaining_ms: window_ms,
@@ -625,7 +626,11 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let sum = g.model.summary;
     let prev = std::mem::take(&mut g.verdicts);
     let v = &mut g.verdicts;
-    let answering = PerColor::from_fn(|c| g.model.probes[c].answering(now, cfg.probe_fresh_ms()));
+    // A stopped color's failing probes are expected, not news: only running colors count.
+    let answering = PerColor::from_fn(|c| match g.model.host.as_ref().map(|h| h.running[c]) {
+        Some(false) => crate::model::gateway::Answering::Unknown,
+        _ => g.model.probes[c].answering(now, cfg.probe_fresh_ms()),
+    });
     v.ttft = ttft::with_probes(
         ttft::evaluate(
             PerColor {
@@ -687,7 +692,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                     s.gateways[i].drain = None;
                     OpKind::Rollback
                 } else {
-                    begin_drain(s, i, Color::Green, true);
+                    begin_drain(s, i, Color::Green, true, Origin::Guardrail);
                     OpKind::SetWeights {
                         to: Weights::STEADY,
                     }
@@ -717,9 +722,15 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                 }
                 _ => "all connections closed".into(),
             };
-            tracing::info!(target: "cutover::ops", "{name}: drain of {color}: {how}; stopping {color}");
-            fx.push(Effect::Marker(format!("{name}: drain of {color} done")));
-            start_op(s, i, OpKind::Stop { color }, Origin::Operator, None, fx);
+            let (what, origin) = if d.rollback {
+                ("rollback grace", d.origin)
+            } else {
+                ("drain", Origin::Operator)
+            };
+            let name = &s.gateways[i].name;
+            tracing::info!(target: "cutover::ops", "{name}: {what} of {color}: {how}; stopping {color}");
+            fx.push(Effect::Marker(format!("{name}: {what} of {color} done")));
+            start_op(s, i, OpKind::Stop { color }, origin, None, fx);
         }
     }
 }

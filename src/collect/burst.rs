@@ -75,18 +75,26 @@ pub async fn burst(
 ) -> Snapshot {
     let ssh = host.ssh().options();
     let ttft_timeout = Duration::from_secs(probes.ttft_timeout_secs);
-    // The longest any part may legitimately take: a master connection and a session to
-    // open, then a command (the sampler, the log) or a round of TTFT probes.
-    let budget = ssh.connect_timeout * 2 + ssh.command_timeout.max(ttft_timeout) + MARGIN;
+    // The longest the burst may legitimately take: a master connection and a session to
+    // open, the sampler command, then a round of TTFT probes (they wait for the sampler).
+    let budget = ssh.connect_timeout * 2 + ssh.command_timeout + ttft_timeout + MARGIN;
     let deadline = Instant::now() + budget;
     let late = |what: &str| format!("{what}: nothing within {} s", budget.as_secs());
 
     let probing = probes.ttft_every_secs > 0 && samples > 0;
     let mut ttft = PerColor::<ColorProbes>::default();
+    // The probes start when the sampler has answered (or given up): their connections to
+    // the colors must not be counted as the colors' established connections, which decide
+    // whether a drain is over. The sender is dropped, never used: that is the signal.
+    let (sampled_tx, sampled_rx) = tokio::sync::watch::channel(());
     let (sampled, health, log, ()) = {
         let PerColor { blue, green } = &mut ttft;
         tokio::join!(
-            timeout_at(deadline, sample(host)),
+            async move {
+                let answer = timeout_at(deadline, sample(host)).await;
+                drop(sampled_tx);
+                answer
+            },
             async {
                 match client {
                     Some(c) => Some(
@@ -101,6 +109,7 @@ pub async fn burst(
             },
             timeout_at(deadline, read_log(host, window)),
             async {
+                let _ = sampled_rx.clone().changed().await;
                 if probing {
                     // A deadline only stops the probing: results in so far are kept.
                     let _ = tokio::join!(
@@ -278,13 +287,16 @@ struct ColorProbes {
 }
 
 /// Which TTFT probes of one color may start: `samples` in all, [`IN_FLIGHT`] at once, none
-/// after [`MAX_FAILURES`] failures (those in flight still count: failures are data).
+/// after [`MAX_FAILURES`] failures (those in flight still count: failures are data). After
+/// a failure nothing starts until those in flight are done: when a color hangs, its first
+/// timeout comes with the others of the same round, and the next round never starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ProbeBudget {
     samples: u64,
     started: u64,
     finished: u64,
     failed: u64,
+    paused: bool,
 }
 
 impl ProbeBudget {
@@ -294,12 +306,14 @@ impl ProbeBudget {
             started: 0,
             finished: 0,
             failed: 0,
+            paused: false,
         }
     }
 
     fn may_start(&self) -> bool {
         self.started < self.samples
             && self.failed < MAX_FAILURES
+            && !self.paused
             && self.started - self.finished < IN_FLIGHT
     }
 
@@ -311,6 +325,10 @@ impl ProbeBudget {
         self.finished += 1;
         if !ok {
             self.failed += 1;
+            self.paused = true;
+        }
+        if self.finished == self.started {
+            self.paused = false;
         }
     }
 
@@ -766,9 +784,15 @@ mod tests {
         assert_eq!(drive(3, std::iter::repeat(true)), (3, 3));
         // Hung: the first round of four all fail, and nothing more starts.
         assert_eq!(drive(20, std::iter::repeat(false)), (4, 4));
-        // A failure now and then: the second one stops it; those in flight still finish.
+        // A failure pauses until the round is done; the second one stops it, and those
+        // still in flight finish.
         let flaky = [true, false, true, true, false].into_iter();
-        assert_eq!(drive(20, flaky), (8, 4));
+        assert_eq!(drive(20, flaky), (5, 4));
+        // One blip: after the pause, every sample is still taken.
+        assert_eq!(
+            drive(20, std::iter::once(false).chain(std::iter::repeat(true))),
+            (20, 4)
+        );
         let mut b = ProbeBudget::new(20);
         b.start();
         b.finish(false);

@@ -39,7 +39,8 @@ const APPLY: &str = r#"set -u
 trap '' HUP PIPE
 conf=$1 pidfile=$2 errlog=$3 expect=$4 holder=$5
 lock="$conf.cutover.lock" new="$conf.cutover.new" prev="$conf.cutover.prev"
-holder_of() { head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; }
+# The holder is written just after mkdir: give a racing writer a second before reading.
+holder_of() { [ -s "$lock/holder" ] || sleep 1; head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; }
 if ! mkdir "$lock" 2>/dev/null; then
   if [ -n "$(find "$lock" -maxdepth 0 -mmin +@STALE@ 2>/dev/null)" ]; then
     echo "STALE_LOCK_BROKEN $(holder_of)" >&2

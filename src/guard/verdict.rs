@@ -33,6 +33,7 @@ pub enum Guardrail {
     /// Green's median TTFT against blue's.
     Ttft,
     /// Green's 5xx ratio against blue's.
+    #[serde(rename = "5xx")]
     Fivexx,
     /// Green's error-budget burn.
     Burn,

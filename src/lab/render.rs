@@ -202,7 +202,15 @@ pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin:
          # Use: cutover -c {fleet}\n\
          \n\
          [ssh]\n\
-         config = \"ssh_config\"\n",
+         config = \"ssh_config\"\n\
+         \n\
+         # A rehearsal starts in seconds: TTFT probes every second, a verdict after 5 per\n\
+         # color. Production keeps the defaults (every 2 s, 20 samples per color).\n\
+         [probes]\n\
+         ttft_every_secs = 1\n\
+         \n\
+         [guardrails]\n\
+         ttft_min_samples = 5\n",
         dir = p(&layout.dir),
         fleet = p(&layout.fleet_toml()),
     );

@@ -275,6 +275,7 @@ fn special_cases(g: &mut [Gateway]) {
         started: NOW - 78_000,
         window_ms: 120_000,
         rollback: false,
+        origin: crate::app::plan::Origin::Operator,
         status: DrainStatus::Waiting {
             conns: Some(3),
             remaining_ms: 42_000,
