@@ -232,7 +232,11 @@ fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line
                     .unwrap_or("a jump")
             ))),
         },
-        Planned::Ready(plan) => Ok(Ok(plan)),
+        Planned::Ready(mut plan) => {
+            // A reason given is a reason kept, even where no rule asked for it.
+            plan.reason = reason.map(str::to_string);
+            Ok(Ok(plan))
+        }
         Planned::Refused { mut plan, reasons } => match reason {
             Some(r) => {
                 tracing::warn!(target: "cutover::guard", "override: {}; reason: {r}", reasons.join("; "));
@@ -525,10 +529,7 @@ pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
 /// data (the same burst `step` judges by).
 pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
     let snaps = fleet.snapshot_all().await;
-    let state = match fleet.state(&snaps, &Target::All) {
-        Ok(s) => Some(s),
-        Err(_) => None,
-    };
+    let state = fleet.state(&snaps, &Target::All).ok();
     let mut out = Vec::new();
     for (i, (g, snap)) in fleet.config.gateway.iter().zip(&snaps).enumerate() {
         let gw = state.as_ref().map(|s| &s.gateways[i]);

@@ -100,17 +100,20 @@ fn finish(
     }
 }
 
+/// Items, skips and holds of a scope, in scope order.
+type Sorted = (
+    Vec<PlanItem>,
+    Vec<(usize, Refusal)>,
+    Vec<(usize, GuardVerdict)>,
+);
+
 /// Sort the gateways in scope into items, skips and holds; `decide` sees only gateways that
 /// can take an operation, with their weights, and names the weights it wants. Every item then
 /// goes through the safety rules for the traffic it moves.
 fn sort_scope(
     state: &State,
     mut decide: impl FnMut(&Gateway, Weights) -> Result<Weights, Refusal>,
-) -> (
-    Vec<PlanItem>,
-    Vec<(usize, Refusal)>,
-    Vec<(usize, GuardVerdict)>,
-) {
+) -> Sorted {
     let mut items = Vec::new();
     let mut skipped = Vec::new();
     let mut holds = Vec::new();

@@ -394,7 +394,9 @@ pub fn all_verdicts(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Vec<GuardVerdict
     };
     out.extend(candidate_verdicts(g, cfg, w));
     for c in Color::BOTH {
-        if w.of(c) > 0 || c == CANDIDATE {
+        // A stopped color failing its probes is expected: its stop is the news.
+        let running = g.model.host.as_ref().is_none_or(|h| h.running[c]);
+        if running && (w.of(c) > 0 || c == CANDIDATE) {
             if let Some(v) = answering_verdict(g, cfg, now, c) {
                 if !out.contains(&v) {
                     out.push(v);

@@ -85,13 +85,17 @@ pub async fn burst(
     let mut ttft = PerColor::<ColorProbes>::default();
     // The probes start when the sampler has answered (or given up): their connections to
     // the colors must not be counted as the colors' established connections, which decide
-    // whether a drain is over. The sender is dropped, never used: that is the signal.
-    let (sampled_tx, sampled_rx) = tokio::sync::watch::channel(());
+    // whether a drain is over. It says `false` when SSH itself failed: then no forward can
+    // be set up either, and trying would only add another connection timeout.
+    let (sampled_tx, sampled_rx) = tokio::sync::watch::channel(true);
     let (sampled, health, log, ()) = {
         let PerColor { blue, green } = &mut ttft;
         tokio::join!(
             async move {
                 let answer = timeout_at(deadline, sample(host)).await;
+                if answer.as_ref().is_ok_and(|a| !a.reached) {
+                    let _ = sampled_tx.send(false);
+                }
                 drop(sampled_tx);
                 answer
             },
@@ -109,8 +113,15 @@ pub async fn burst(
             },
             timeout_at(deadline, read_log(host, window)),
             async {
-                let _ = sampled_rx.clone().changed().await;
-                if probing {
+                let mut rx = sampled_rx.clone();
+                let _ = rx.changed().await;
+                let reached = *rx.borrow();
+                if probing && !reached {
+                    for c in [&mut *blue, &mut *green] {
+                        c.results.push(None);
+                        c.gap = Some("not probed: the host is unreachable over SSH".into());
+                    }
+                } else if probing {
                     // A deadline only stops the probing: results in so far are kept.
                     let _ = tokio::join!(
                         timeout_at(
@@ -130,7 +141,12 @@ pub async fn burst(
     let mut telemetry = Vec::new();
     let mut gaps = Vec::new();
     let read = match sampled {
-        Ok((Ok(sample), sent, answered)) => {
+        Ok(Sampled {
+            parsed: Ok(sample),
+            sent,
+            answered,
+            ..
+        }) => {
             let read = host.take_read(sample.read).map_err(|e| sanitize(&e));
             match &read {
                 Ok(r) => telemetry.push(Telemetry::Weights(r.weights)),
@@ -155,7 +171,10 @@ pub async fn burst(
         }
         failed => {
             let reason = match failed {
-                Ok((Err(reason), ..)) => sanitize(&reason),
+                Ok(Sampled {
+                    parsed: Err(reason),
+                    ..
+                }) => sanitize(&reason),
                 _ => late("host sampler"),
             };
             gaps.push(format!("host sampler: {reason}"));
@@ -255,14 +274,29 @@ pub async fn burst_all(
     out
 }
 
-/// One sampler answer (versions included: a burst has no earlier ones to reuse), with our
-/// wall clock just before and after it for the skew.
-async fn sample(host: &Host) -> (Result<sampler::Sample, String>, i64, i64) {
+/// One sampler answer and when it was asked.
+struct Sampled {
+    /// The answer, or why there is none.
+    parsed: Result<sampler::Sample, String>,
+    /// Our wall clock (ms) just before the command and just after its answer, for the skew.
+    sent: i64,
+    answered: i64,
+    /// Whether SSH reached the host (a failure may still be the command's own).
+    reached: bool,
+}
+
+/// One sampler answer (versions included: a burst has no earlier ones to reuse).
+async fn sample(host: &Host) -> Sampled {
     // The skew is measured against the command's round trip: open the connection and a
     // session first, or their set-up (a cold master, a login shell) would count as round
     // trip. The session goes back to the pool and the sampler takes it.
     if let Err(e) = host.ssh().run(&host.cfg.ssh, "true", None).await {
-        return (Err(e.to_string()), 0, 0);
+        return Sampled {
+            reached: matches!(e, crate::remote::SshError::Timeout { .. }),
+            parsed: Err(e.to_string()),
+            sent: 0,
+            answered: 0,
+        };
     }
     let sent = wall_ms();
     let answer = host
@@ -274,7 +308,13 @@ async fn sample(host: &Host) -> (Result<sampler::Sample, String>, i64, i64) {
         )
         .await;
     let answered = wall_ms();
-    (sampler_answer(answer), sent, answered)
+    Sampled {
+        // A command that timed out had a connection: the colors may still answer.
+        reached: matches!(answer, Ok(_) | Err(crate::remote::SshError::Timeout { .. })),
+        parsed: sampler_answer(answer),
+        sent,
+        answered,
+    }
 }
 
 /// What the TTFT probes of one color gave.
