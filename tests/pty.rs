@@ -73,6 +73,11 @@ fn keys_change_the_simulated_fleet_and_quit_restores_the_terminal() {
         row(s, "gw-a1").contains("100/0") && !s.contains("Confirm")
     });
 
+    // Green is in its rollback grace window: q asks what it would abandon; q again quits
+    // once green is stopped.
+    t.keys("q");
+    let s = t.wait_for("the quit question", |s| s.contains("Quit?"));
+    assert!(s.contains("rollback grace of green"), "{s}");
     t.keys("q");
     let s = t.wait_for("exit", exited);
     assert!(s.contains("exit=0"), "{s}");
