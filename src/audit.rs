@@ -45,6 +45,17 @@ pub struct AuditRecord {
     /// What a decision record (veto, abandoned work) decided, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Ties an operation's `intent` record to its `outcome` (or `reconciled`) record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `intent` (written before anything is sent), `outcome` (after), `reconciled` (found on
+    /// the host by a later run when the process that wrote the intent died first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// The process that wrote an intent, so a later run can tell a dead one from one still
+    /// working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// An append-only JSON-lines file.
@@ -169,6 +180,9 @@ mod tests {
             error: None,
             reason: None,
             detail: None,
+            id: None,
+            stage: None,
+            pid: None,
         };
         log.append(&rec).unwrap();
         log.append(&rec).unwrap();

@@ -2,7 +2,7 @@
 //! cockpit uses decides, the executor the cockpit uses acts, and every action is audited.
 
 use crate::app::msg::Msg;
-use crate::app::plan::{Op, OpKind, Origin, Plan, PlanKind, Scope};
+use crate::app::plan::{Op, OpKind, OpOutcome, Origin, Plan, PlanKind, Scope};
 use crate::app::planner::{self, Planned};
 use crate::app::rules;
 use crate::app::state::{Gateway, Mode, State};
@@ -20,6 +20,7 @@ use crate::remote::{Ssh, SshOptions};
 use crate::sanitize::sanitize;
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -63,6 +64,9 @@ pub struct Fleet {
     /// The executor (hosts, audit, actor).
     pub exec: Executor,
     max_parallel: usize,
+    /// Set by SIGINT, SIGTERM or SIGHUP: operations already sent finish and are audited, no
+    /// new one starts, waits end.
+    pub interrupted: Arc<AtomicBool>,
 }
 
 impl Fleet {
@@ -91,6 +95,7 @@ impl Fleet {
             max_parallel: s.max_parallel,
             exec: Executor::new(hosts, audit, actor),
             config,
+            interrupted: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -330,8 +335,18 @@ pub async fn act(
         let item = item.clone();
         let kind = plan.kind;
         let reason = plan.reason.clone();
+        let stop = fleet.interrupted.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
+            let halted = |what: &str| OpOutcome {
+                id: n as u64 + 1,
+                gateway: item.gateway,
+                weights: None,
+                error: Some(format!("interrupted by a signal: {what}")),
+            };
+            if stop.load(Ordering::Relaxed) {
+                return halted(&format!("not started; still {}", item.before));
+            }
             let op = |kind: OpKind| Op {
                 id: n as u64 + 1,
                 gateway: item.gateway,
@@ -360,8 +375,17 @@ pub async fn act(
                         }
                     }
                     let status = exec
-                        .wait_drained(item.gateway, Color::Green, grace, Duration::from_millis(250))
+                        .wait_drained(
+                            item.gateway,
+                            Color::Green,
+                            grace,
+                            Duration::from_millis(250),
+                            &stop,
+                        )
                         .await;
+                    if stop.load(Ordering::Relaxed) {
+                        return halted("weights are 100/0, green was not stopped (its grace window was cut short)");
+                    }
                     if let DrainStatus::TimedOut { conns } = status {
                         tracing::warn!(target: "cutover::ops", "rollback grace passed with {conns} green connections open");
                     }
@@ -373,8 +397,11 @@ pub async fn act(
                 }
                 PlanKind::Drain { color } => {
                     let status = exec
-                        .wait_drained(item.gateway, color, window, Duration::from_millis(500))
+                        .wait_drained(item.gateway, color, window, Duration::from_millis(500), &stop)
                         .await;
+                    if stop.load(Ordering::Relaxed) {
+                        return halted(&format!("{color} was not stopped (its drain was cut short)"));
+                    }
                     let mut o = exec.execute(&op(OpKind::Stop { color })).await.outcome;
                     if let (DrainStatus::TimedOut { conns }, None) = (status, &o.error) {
                         o.error = None;

@@ -16,6 +16,7 @@ use crate::ui::theme::{self, ThemeSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// A failed command: the exit code and the message for stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,6 +359,8 @@ fn live(
             code: e.code,
             message: e.message,
         })?;
+        // Changes a killed run left without an outcome are read and recorded first.
+        let reconciled = fleet.exec.reconcile().await;
         let mut driver = crate::control::live::driver(fleet, s.guard, s.keymap, s.themes);
         let state = &mut driver.state;
         state.theme = s.theme;
@@ -370,6 +373,9 @@ fn live(
         }
         init_logging();
         tracing::info!(target: "cutover", "live cockpit started; ? for help");
+        for line in &reconciled {
+            tracing::warn!(target: "cutover::ops", "audit: {line}");
+        }
         if let Some(p) = &session_path {
             tracing::info!(target: "cutover", "session log: {} (cutover replay FILE plays it)", p.display());
         }
@@ -639,6 +645,28 @@ fn fleet_command(
     };
     rt.block_on(async {
         let fleet = Fleet::new(config, actor).map_err(herr)?;
+        // A signal (Ctrl-C, kill, a dropped bastion session) lets the operations already sent
+        // finish and be audited; nothing new starts.
+        let interrupted = fleet.interrupted.clone();
+        let handler = |k| signal(k).map_err(|e| failed(format!("cannot handle signals: {e}")));
+        let (mut a, mut b, mut c) = (
+            handler(SignalKind::interrupt())?,
+            handler(SignalKind::terminate())?,
+            handler(SignalKind::hangup())?,
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = a.recv() => {}
+                _ = b.recv() => {}
+                _ = c.recv() => {}
+            }
+            interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+            eprintln!("cutover: signal received: finishing the operations already sent (each bounded by the ssh timeouts), starting no more");
+        });
+        // Changes a killed run left without an outcome are read and recorded first.
+        for line in fleet.exec.reconcile().await {
+            eprintln!("cutover: audit: {}", crate::sanitize::sanitize(&line));
+        }
         match cmd {
             Command::Status { json } => {
                 let entries = headless::status(&fleet).await;

@@ -191,6 +191,10 @@ pub async fn run_replay<W: World>(
     run_loop(driver, Clock::new(0, 1.0), rec, Some(controls)).await
 }
 
+/// Longest wait at exit for operations already sent to report their outcome: above the
+/// ssh command timeout a change can take.
+const FINISH_SECS: u64 = 40;
+
 async fn run_loop<W: World>(
     mut driver: Driver<W>,
     clock: Clock,
@@ -293,6 +297,17 @@ async fn run_loop<W: World>(
             pending = false;
         }
     };
+    if replay.is_none() {
+        // Whatever ended the loop (q, a signal, a dropped session): nothing new starts,
+        // and the operations already sent finish and are audited before the process ends.
+        let fx = crate::app::update::shutdown(&mut driver.state);
+        driver.run_effects(fx);
+        let deadline = Instant::now() + Duration::from_secs(FINISH_SECS);
+        while crate::app::update::in_flight(&driver.state) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            driver.advance_to(clock.now());
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     // Through the backend, so the recording ends with the screen put back too.
     guard.leave_with(terminal.backend_mut());

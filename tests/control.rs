@@ -485,18 +485,37 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
 fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
     let lab = Lab::up("sigkill", 3, &[]);
     lab.fast_answers();
-    for delay in [80u64, 200, 400] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+    let step = || {
+        Command::new(env!("CARGO_BIN_EXE_cutover"))
             .args(["-c", &lab.fleet(), "step", "--by", "10", "--all"])
+            .args(["--override", "crash test: no load on the lab"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
+            .unwrap()
+    };
+    // One whole step, to know how long the burst and the fan-out take on this machine.
+    let begun = Instant::now();
+    assert!(step().wait().unwrap().success());
+    let whole = begun.elapsed();
+    let greens = |s: &serde_json::Value| -> Vec<u64> {
+        s["gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["weights"]["green"].as_u64().unwrap())
+            .collect()
+    };
+    let mut before = greens(&lab.status());
+    // Killed early in the burst, late in it, and during the fan-out of the changes.
+    for fraction in [0.3, 0.7, 0.85, 0.95] {
+        let mut child = step();
+        std::thread::sleep(whole.mul_f64(fraction));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
         // The remote side finishes (or never started) on its own; wait for the locks to go.
+        // Any cutover command first reconciles what the killed one left without an outcome.
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             let s = lab.status();
@@ -511,15 +530,22 @@ fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
             }
             std::thread::sleep(Duration::from_millis(100));
         };
+        // Reconciled before this run read the hosts, an intent whose lock was still held
+        // is settled by the next run.
+        let _ = status;
+        let status = lab.status();
+        let after = greens(&status);
         let rt = runtime();
-        for (g, h) in status["gateways"]
+        let audit = lab.audit_lines();
+        for (i, (g, h)) in status["gateways"]
             .as_array()
             .unwrap()
             .iter()
             .zip(&lab.state.hosts)
+            .enumerate()
         {
             assert!(g["lock"].is_null(), "{g}");
-            let green = g["weights"]["green"].as_u64().unwrap();
+            let green = after[i];
             // What the file says is what nginx serves: smooth round robin splits 50 requests by
             // weight to within a request or two (status's health probes also take turns).
             let url = format!("http://{}:8080/v1/chat/completions", h.ip);
@@ -539,8 +565,34 @@ fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
                 "{}: status says green {green}, nginx sent {served} of 50 to green",
                 h.name
             );
+            // Every host whose weights changed has a record that says so: the outcome, or
+            // the reconciliation of an intent the killed run left behind.
+            if green != before[i] {
+                let said = audit.iter().any(|r| {
+                    r["host"] == h.name.as_str()
+                        && (r["stage"] == "outcome" || r["stage"] == "reconciled")
+                        && r["after"]["green"] == green
+                });
+                assert!(
+                    said,
+                    "{} moved {} -> {green} with no record of it (killed at {fraction} of {whole:?}): {audit:#?}",
+                    h.name, before[i]
+                );
+            }
         }
-        lab.audit_lines(); // every line whole JSON
+        // Every intent is settled once the killed process is gone.
+        let settled: std::collections::HashSet<&str> = audit
+            .iter()
+            .filter(|r| r["stage"] == "outcome" || r["stage"] == "reconciled")
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        for r in audit.iter().filter(|r| r["stage"] == "intent") {
+            assert!(
+                settled.contains(r["id"].as_str().unwrap()),
+                "an intent was never settled: {r}"
+            );
+        }
+        before = after;
     }
     lab.down();
 }

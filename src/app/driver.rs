@@ -65,7 +65,13 @@ impl<W: World> Driver<W> {
             let res = log.message(t, &msg);
             self.session_result(res);
         }
-        for effect in update(&mut self.state, msg, t) {
+        let effects = update(&mut self.state, msg, t);
+        self.run_effects(effects);
+    }
+
+    /// Hand effects to the world (operations, audit notes) and the recorder (markers).
+    pub fn run_effects(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
             match effect {
                 Effect::Execute(op) => self.world.execute(self.state.now, op),
                 Effect::Audit(note) => self.world.audit(self.state.now, note),

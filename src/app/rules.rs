@@ -35,6 +35,8 @@ pub enum Refusal {
     WeightsUnknown,
     /// A drain is under way.
     Draining,
+    /// The last operation ended without knowing what the host holds.
+    OutcomeUnknown,
     /// Nothing to change: already at these weights.
     Already(Weights),
     /// Rollback has nothing to do: 100/0 with green stopped.
@@ -72,6 +74,10 @@ impl std::fmt::Display for Refusal {
             Refusal::Stale(None) => write!(f, "no fresh data (never heard)"),
             Refusal::WeightsUnknown => write!(f, "weights not read yet"),
             Refusal::Draining => write!(f, "drain under way"),
+            Refusal::OutcomeUnknown => write!(
+                f,
+                "the last change's outcome is unknown: waiting for the host to be read again"
+            ),
             Refusal::Already(w) => write!(f, "already at {w}"),
             Refusal::AlreadyRolledBack => write!(f, "already 100/0 with green stopped"),
             Refusal::CarriesTraffic(c, w) => write!(f, "{c} still carries traffic ({w})"),
@@ -114,6 +120,9 @@ pub fn available(state: &State, i: usize) -> Result<Weights, Refusal> {
     }
     if g.verdicts.stale {
         return Err(Refusal::Stale(g.model.age(state.now)));
+    }
+    if g.outcome_unknown {
+        return Err(Refusal::OutcomeUnknown);
     }
     g.model.weights.ok_or(Refusal::WeightsUnknown)
 }

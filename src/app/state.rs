@@ -130,6 +130,9 @@ pub struct Gateway {
     pub last_error: Option<String>,
     /// Why a due auto-rollback was not started (said once per reason).
     pub auto_refusal: Option<String>,
+    /// The last operation ended without knowing what the host holds: nothing is planned on
+    /// this gateway until its weights are read again.
+    pub outcome_unknown: bool,
 }
 
 impl Gateway {
@@ -148,6 +151,7 @@ impl Gateway {
             lock: None,
             last_error: None,
             auto_refusal: None,
+            outcome_unknown: false,
         }
     }
 }

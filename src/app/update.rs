@@ -406,21 +406,39 @@ fn veto(s: &mut State, gateways: &[usize], reason: String, fx: &mut Vec<Effect>)
     fx.push(Effect::Marker(text));
 }
 
+/// Work a quit would leave behind on one gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    /// The gateway.
+    pub gateway: usize,
+    /// An operation already sent (it finishes on its own; only its outcome could go unseen).
+    pub sent: bool,
+    /// What would be abandoned, in words.
+    pub text: String,
+}
+
 /// What a quit now would abandon: operations, drains and auto-rollback countdowns.
-pub fn pending_work(s: &State) -> Vec<(usize, String)> {
+pub fn pending_work(s: &State) -> Vec<Work> {
     if s.mode == Mode::Replay {
         return Vec::new();
     }
     let mut out = Vec::new();
     for (i, g) in s.gateways.iter().enumerate() {
+        let mut push = |sent: bool, text: String| {
+            out.push(Work {
+                gateway: i,
+                sent,
+                text,
+            })
+        };
         if let Some(op) = &g.op {
-            out.push((
-                i,
+            push(
+                true,
                 format!(
                     "{}: {} under way (its outcome would go unseen)",
                     g.name, op.kind
                 ),
-            ));
+            );
         }
         if let Some(d) = &g.drain {
             let what = if d.rollback {
@@ -429,13 +447,13 @@ pub fn pending_work(s: &State) -> Vec<(usize, String)> {
                 "drain"
             };
             let left = (d.started + d.window_ms).saturating_sub(s.now) / 1000;
-            out.push((
-                i,
+            push(
+                false,
                 format!(
                     "{}: {what} of {} ({left} s left): {} would keep running",
                     g.name, d.color, d.color
                 ),
-            ));
+            );
         }
         if let FivexxState::Breaching {
             fires_at,
@@ -445,18 +463,50 @@ pub fn pending_work(s: &State) -> Vec<(usize, String)> {
         } = g.verdicts.fivexx
         {
             let left = fires_at.saturating_sub(s.now) / 1000;
-            out.push((
-                i,
+            push(
+                false,
                 format!(
                     "{}: auto-rollback in {}:{:02}: nothing would roll it back",
                     g.name,
                     left / 60,
                     left % 60
                 ),
-            ));
+            );
         }
     }
     out
+}
+
+/// The process is ending (a signal, or the loop's end): no new operation starts; drains
+/// and countdowns are abandoned, each with an audit record; operations already sent are left
+/// to finish (the caller waits for their outcomes, bounded).
+pub fn shutdown(s: &mut State) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    if s.quit && s.session.read_only {
+        // Already shut down (a forced quit), or a read-only session: nothing to abandon.
+        return fx;
+    }
+    for w in pending_work(s).into_iter().filter(|w| !w.sent) {
+        tracing::error!(target: "cutover::ops", "abandoned by {}: {}", s.session.actor, w.text);
+        fx.push(Effect::Audit(AuditNote {
+            gateway: w.gateway,
+            action: "abandon",
+            reason: None,
+            detail: format!("quit with work in flight: {}", w.text),
+        }));
+    }
+    for g in &mut s.gateways {
+        g.drain = None;
+    }
+    // Read-only from here: no key and no guardrail starts anything while outcomes arrive.
+    s.session.read_only = true;
+    s.quit = true;
+    fx
+}
+
+/// Operations sent and not yet ended.
+pub fn in_flight(s: &State) -> usize {
+    s.gateways.iter().filter(|g| g.op.is_some()).count()
 }
 
 /// `q`, `:q` or Ctrl-C: quit at once when nothing is in flight, otherwise ask.
@@ -466,21 +516,13 @@ fn request_quit(s: &mut State, _fx: &mut [Effect]) {
         s.quit = true;
         return;
     }
-    s.popup = Some(Popup::Quit(work.into_iter().map(|(_, w)| w).collect()));
+    s.popup = Some(Popup::Quit(work.into_iter().map(|w| w.text).collect()));
 }
 
-/// Quit now although work is in flight; the audit log says what was abandoned.
+/// Quit now although work is in flight; the audit log says what was abandoned, and the
+/// operations already sent still finish and are audited before the process ends.
 fn force_quit(s: &mut State, _shown: Vec<String>, fx: &mut Vec<Effect>) {
-    for (i, what) in pending_work(s) {
-        tracing::error!(target: "cutover::ops", "abandoned by {}: {what}", s.session.actor);
-        fx.push(Effect::Audit(AuditNote {
-            gateway: i,
-            action: "abandon",
-            reason: None,
-            detail: format!("quit with work in flight: {what}"),
-        }));
-    }
-    s.quit = true;
+    fx.extend(shutdown(s));
 }
 
 fn move_selection(s: &mut State, dir: isize) {
@@ -527,6 +569,8 @@ fn on_telemetry(s: &mut State, gateway: usize, mut data: Telemetry) {
         _ => {}
     }
     if let Telemetry::Weights(w) = data {
+        // A fresh read settles an operation whose outcome was unknown.
+        g.outcome_unknown = false;
         match g.expected {
             None => g.expected = Some(w),
             Some(e) if e != w && g.op.is_none() => {
@@ -561,6 +605,11 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
             let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
             tracing::error!(target: "cutover::ops", "{name}: {} failed: {err}; weights now {shown}", op.kind);
             g.last_error = Some(err.clone());
+            if o.weights.is_none() {
+                // Unknown, not drift: the next read becomes what is expected.
+                g.expected = None;
+                g.outcome_unknown = true;
+            }
             if g.drain.is_some_and(|d| d.rollback) && !matches!(op.kind, OpKind::Stop { .. }) {
                 // Green must not be stopped while it may still carry traffic.
                 g.drain = None;

@@ -73,52 +73,85 @@ impl Executor {
         &self.actor
     }
 
-    /// Execute `op`; never panics, always audits (a failed audit write is reported as the error).
+    /// Execute `op`; never panics, always audits. The audit log is a write-ahead log: an
+    /// `intent` record is on disk before anything is sent to the host, and an `outcome`
+    /// record follows; a run that dies between them leaves an intent that the next run
+    /// reconciles (see [`Executor::reconcile`]).
     pub async fn execute(&self, op: &Op) -> Executed {
         let started = Instant::now();
         let mut commands = Vec::new();
         let host = &self.hosts[op.gateway];
+        let id = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            op.id,
+            crate::audit::now_rfc3339()
+        );
+        let intent = AuditRecord {
+            stage: Some("intent".into()),
+            outcome: "pending".into(),
+            id: Some(id.clone()),
+            pid: Some(std::process::id()),
+            ..self.record(host, op, op.before, None, Vec::new(), 0)
+        };
         let (target, result, before) = if self.actor.read_only {
             (None, Err("refused: --read-only".to_string()), op.before)
+        } else if let Err(e) = self.audit.append(&intent) {
+            // No record of the intent, no change: the audit log must never miss one.
+            (None, Err(format!("refused: {e}; nothing sent")), op.before)
         } else {
             self.run(host, op, &mut commands).await
         };
         let (after, error, outcome) = match result {
             Ok(w) => (w, None, "ok"),
+            Err(e) if e.starts_with("refused") || e.starts_with("locked by") => {
+                (before, Some(e), "refused")
+            }
             Err(e) => {
-                // Leave each host in a known state: say what it holds now, if it still answers.
-                let now = if e.starts_with("refused") {
-                    before
-                } else {
-                    host.read(&mut commands).await.ok().map(|r| r.weights)
-                };
-                let kind = if e.starts_with("refused") || e.starts_with("locked by") {
-                    "refused"
-                } else {
-                    "failed"
-                };
-                (now, Some(e), kind)
+                // Say what the host holds now, if it answers. A change whose command got no
+                // answer (timeout, connection lost) may still be running there: while its
+                // lock is held the weights are unknown, never the ones asked for.
+                let interrupted = commands.last().is_some_and(|c| c.exit.is_none());
+                match host.read(&mut commands).await {
+                    Ok(r) => match (&r.lock, interrupted) {
+                        (Some(holder), true) => (
+                            None,
+                            Some(format!(
+                                "{e}; outcome unknown: the change may still be running on the host (lock held by {holder}); steps on this gateway wait until it ends and is read"
+                            )),
+                            "unknown",
+                        ),
+                        _ => (Some(r.weights), Some(e), "failed"),
+                    },
+                    Err(read) => (
+                        None,
+                        Some(if interrupted {
+                            format!(
+                                "{e}; outcome unknown: the host did not answer a read afterwards ({read}); the change may be half-applied: read it (cutover status) before acting"
+                            )
+                        } else {
+                            format!("{e}; weights unknown: {read}")
+                        }),
+                        if interrupted { "unknown" } else { "failed" },
+                    ),
+                }
             }
         };
         let record = AuditRecord {
-            time: now_rfc3339(),
-            actor: self.actor.name.clone(),
-            ticket: self.actor.ticket.clone(),
-            host: host.cfg.name.clone(),
-            action: action_name(&op.kind).into(),
-            origin: match op.origin {
-                Origin::Operator => "operator".into(),
-                Origin::Guardrail => "guardrail".into(),
-            },
-            before,
             after,
             target,
-            commands,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outcome: outcome.into(),
             error: error.clone(),
-            reason: op.reason.clone(),
-            detail: None,
+            id: Some(id),
+            stage: Some("outcome".into()),
+            ..self.record(
+                host,
+                op,
+                before,
+                None,
+                commands,
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            )
         };
         let error = match self.audit.append(&record) {
             Ok(()) => error,
@@ -133,6 +166,118 @@ impl Executor {
             },
             record,
         }
+    }
+
+    /// The fields every record of `op` shares.
+    fn record(
+        &self,
+        host: &Host,
+        op: &Op,
+        before: Option<Weights>,
+        after: Option<Weights>,
+        commands: Vec<CommandRecord>,
+        duration_ms: u64,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: now_rfc3339(),
+            actor: self.actor.name.clone(),
+            ticket: self.actor.ticket.clone(),
+            host: host.cfg.name.clone(),
+            action: action_name(&op.kind).into(),
+            origin: match op.origin {
+                Origin::Operator => "operator".into(),
+                Origin::Guardrail => "guardrail".into(),
+            },
+            before,
+            after,
+            target: match op.kind {
+                OpKind::SetWeights { to } => Some(to),
+                OpKind::Rollback => Some(Weights::STEADY),
+                OpKind::Stop { .. } => None,
+            },
+            commands,
+            duration_ms,
+            outcome: String::new(),
+            error: None,
+            reason: op.reason.clone(),
+            detail: None,
+            id: None,
+            stage: None,
+            pid: None,
+        }
+    }
+
+    /// Reconcile the audit log: every `intent` with no `outcome`, written by a process that
+    /// is gone (killed mid-change), gets a `reconciled` record saying what its host holds
+    /// now. An intent whose host still holds the lock is left for a later run. Returns one
+    /// line per record written or left, for the operator.
+    pub async fn reconcile(&self) -> Vec<String> {
+        let text = match std::fs::read_to_string(self.audit.path()) {
+            Ok(t) => t,
+            Err(_) => return Vec::new(),
+        };
+        let mut said = Vec::new();
+        for intent in orphan_intents(&text, pid_alive) {
+            let name = intent["host"].as_str().unwrap_or_default();
+            let Some(host) = self.hosts.iter().find(|h| h.cfg.name == name) else {
+                continue;
+            };
+            let mut log = Vec::new();
+            let (after, detail, error) = match host.read(&mut log).await {
+                Ok(r) if r.lock.is_some() => {
+                    said.push(format!(
+                        "{name}: an interrupted {} is still locked by {}; left for a later run",
+                        intent["action"].as_str().unwrap_or("change"),
+                        r.lock.as_deref().unwrap_or_default()
+                    ));
+                    continue;
+                }
+                Ok(r) => (
+                    Some(r.weights),
+                    format!(
+                        "the process that wrote this intent (pid {}) ended before its outcome; the host holds {} now",
+                        intent["pid"], r.weights
+                    ),
+                    None,
+                ),
+                Err(e) => (
+                    None,
+                    format!(
+                        "the process that wrote this intent (pid {}) ended before its outcome; the host could not be read",
+                        intent["pid"]
+                    ),
+                    Some(e),
+                ),
+            };
+            let weights = |k: &str| serde_json::from_value::<Weights>(intent[k].clone()).ok();
+            let rec = AuditRecord {
+                time: now_rfc3339(),
+                actor: self.actor.name.clone(),
+                ticket: self.actor.ticket.clone(),
+                host: name.to_string(),
+                action: intent["action"].as_str().unwrap_or("step").to_string(),
+                origin: intent["origin"].as_str().unwrap_or("operator").to_string(),
+                before: weights("before"),
+                after,
+                target: weights("target"),
+                commands: log,
+                duration_ms: 0,
+                outcome: "reconciled".into(),
+                error,
+                reason: None,
+                detail: Some(detail.clone()),
+                id: intent["id"].as_str().map(str::to_string),
+                stage: Some("reconciled".into()),
+                pid: None,
+            };
+            match self.audit.append(&rec) {
+                Ok(()) => said.push(format!(
+                    "{name}: reconciled an interrupted change: {detail}"
+                )),
+                Err(e) => said.push(format!("{name}: cannot reconcile: {e}")),
+            }
+        }
+        said
     }
 
     /// Append a decision record (a veto, work abandoned by a forced quit): no remote command.
@@ -157,6 +302,9 @@ impl Executor {
             error: None,
             reason: note.reason.clone(),
             detail: Some(note.detail.clone()),
+            id: None,
+            stage: None,
+            pid: None,
         })
     }
 
@@ -220,8 +368,20 @@ impl Executor {
                 (Some(to), result, before)
             }
             OpKind::Stop { color } => {
-                let read = host.read(log).await.ok();
-                let before = read.as_ref().map(|r| r.weights);
+                // Stopping a color needs proof it carries nothing: a read that fails refuses.
+                let read = match host.read(log).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return (
+                            None,
+                            Err(format!(
+                                "refused: cannot read the weights before stopping {color} ({e}); not stopped"
+                            )),
+                            None,
+                        );
+                    }
+                };
+                let before = Some(read.weights);
                 if let Some(w) = before.filter(|w| w.of(*color) != 0) {
                     return (
                         None,
@@ -257,14 +417,15 @@ impl Executor {
         Ok(w)
     }
 
-    /// Wait until `color`'s established connections on gateway `i` reach 0 or `window` passes,
-    /// polling every `every`; returns how it ended.
+    /// Wait until `color`'s established connections on gateway `i` reach 0 or `window` passes
+    /// (or `cancel` is set), polling every `every`; returns how it ended.
     pub async fn wait_drained(
         &self,
         i: usize,
         color: Color,
         window: Duration,
         every: Duration,
+        cancel: &std::sync::atomic::AtomicBool,
     ) -> DrainStatus {
         let host = &self.hosts[i];
         let started = Instant::now();
@@ -274,10 +435,84 @@ impl Executor {
             let conns = host.connections(color, &mut log).await.ok().flatten();
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let status = drain::evaluate(0, elapsed, conns, window_ms);
-            if status.done() {
+            if status.done() || cancel.load(std::sync::atomic::Ordering::Relaxed) {
                 return status;
             }
             tokio::time::sleep(every).await;
         }
+    }
+}
+
+/// Intents in audit-log `text` that have no outcome or reconciled record and whose writer is
+/// not alive (by `alive(pid)`), oldest first. Lines that are not JSON are skipped.
+pub fn orphan_intents(text: &str, alive: impl Fn(u32) -> bool) -> Vec<serde_json::Value> {
+    let mut intents: Vec<serde_json::Value> = Vec::new();
+    let mut settled = std::collections::HashSet::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(id) = v["id"].as_str() else {
+            continue;
+        };
+        match v["stage"].as_str() {
+            Some("intent") => intents.push(v),
+            Some(_) => {
+                settled.insert(id.to_string());
+            }
+            None => {}
+        }
+    }
+    intents
+        .into_iter()
+        .filter(|v| !settled.contains(v["id"].as_str().unwrap_or_default()))
+        .filter(|v| {
+            v["pid"]
+                .as_u64()
+                .and_then(|p| u32::try_from(p).ok())
+                .is_none_or(|p| !alive(p))
+        })
+        .collect()
+}
+
+/// True when process `pid` exists on this machine.
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks for the process; it sends nothing.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_intent_without_an_outcome_from_a_dead_process_is_an_orphan() {
+        let text = [
+            r#"{"id":"1-1-t","stage":"intent","pid":11,"host":"gw-a1"}"#,
+            r#"{"id":"1-1-t","stage":"outcome","host":"gw-a1"}"#,
+            r#"{"id":"1-2-t","stage":"intent","pid":11,"host":"gw-b1"}"#,
+            r#"{"id":"2-1-t","stage":"intent","pid":22,"host":"gw-c1"}"#,
+            "torn {",
+            r#"{"id":"1-3-t","stage":"intent","pid":11,"host":"gw-d1"}"#,
+            r#"{"id":"1-3-t","stage":"reconciled","host":"gw-d1"}"#,
+            r#"{"host":"gw-a1","action":"step"}"#,
+        ]
+        .join("\n");
+        let orphans = orphan_intents(&text, |pid| pid == 22);
+        let hosts: Vec<&str> = orphans.iter().filter_map(|v| v["host"].as_str()).collect();
+        assert_eq!(
+            hosts,
+            ["gw-b1"],
+            "pid 22 is alive: its change may be in flight"
+        );
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        assert!(pid_alive(std::process::id()));
     }
 }
