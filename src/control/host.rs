@@ -3,10 +3,20 @@
 use super::script::{self, ApplyOut};
 use crate::config::GatewayConfig;
 use crate::model::{Color, Weights};
-use crate::nginx::upstream::{self, Upstream};
+use crate::nginx::upstream::{self, LoadedReport, Upstream};
 use crate::remote::cksum::cksum_line;
 use crate::remote::{Ssh, SshError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an answer of `nginx -T` (the configuration nginx loads) is taken as current.
+///
+/// `nginx -T` parses the whole configuration, certificates included, which is slow on a big
+/// host, so it never runs once per interval: it runs in a host's first read (`check`, every
+/// headless command), before a change when the last answer is older than this (always when the
+/// upstream block has includes: they are what it reads), and, from the sampler's reads, in the
+/// background at most this often. In between, every read carries what it last said.
+pub const LOADED_EVERY: Duration = Duration::from_secs(30);
 
 /// One remote command as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -28,8 +38,16 @@ pub struct HostRead {
     pub lock: Option<String>,
     /// The file's bytes, for a compare-and-swap change.
     pub conf: Vec<u8>,
-    /// Servers in the block other than blue and green (they get traffic too).
+    /// Servers in the block other than blue and green (they get traffic too), including those
+    /// that reach it through an `include`, as `ADDR (from FILE)`.
     pub other_servers: Vec<String>,
+}
+
+/// What `nginx -T` last said for a host, and when it was last asked.
+#[derive(Debug, Default)]
+struct LoadedCache {
+    asked: Option<Instant>,
+    report: Option<LoadedReport>,
 }
 
 /// A gateway as the control code sees it: its configuration and the shared SSH runner.
@@ -40,7 +58,11 @@ pub struct Host {
     ssh: Ssh,
     /// The last file read or written back: a change can start from it, saving a round trip,
     /// because the change script compares checksums and refuses if the file moved since.
-    last: std::sync::Arc<std::sync::Mutex<Option<HostRead>>>,
+    last: Arc<Mutex<Option<HostRead>>>,
+    /// The loaded configuration as last seen (see [`LOADED_EVERY`]).
+    loaded: Arc<Mutex<LoadedCache>>,
+    /// Held while `nginx -T` runs: one at a time per host; a waiter uses its answer.
+    loading: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -54,6 +76,8 @@ impl Host {
             cfg,
             ssh,
             last: Default::default(),
+            loaded: Default::default(),
+            loading: Default::default(),
         }
     }
 
@@ -78,8 +102,55 @@ impl Host {
         .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))
     }
 
-    /// Read the upstream file and the lock.
+    fn loaded_cache(&self) -> std::sync::MutexGuard<'_, LoadedCache> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `nginx -T` was asked less than `max_age` ago.
+    fn loaded_within(&self, max_age: Duration) -> bool {
+        self.loaded_cache()
+            .asked
+            .is_some_and(|t| t.elapsed() < max_age)
+    }
+
+    /// Ask nginx what it loads (`nginx -T`) unless it was asked less than `max_age` ago, and
+    /// keep what that says about the configured file and its upstream's includes. `-T` reads
+    /// the files on disk: what nginx loads at its next reload, which every change makes.
+    pub async fn refresh_loaded(
+        &self,
+        max_age: Duration,
+        log: &mut Vec<CommandRecord>,
+    ) -> Result<(), String> {
+        let _one = self.loading.lock().await;
+        if self.loaded_within(max_age) {
+            return Ok(());
+        }
+        self.loaded_cache().asked = Some(Instant::now());
+        let nginx = &self.cfg.nginx;
+        let out = self
+            .ssh
+            .run(&self.cfg.ssh, &script::loaded_command(&self.cfg), None)
+            .await;
+        let judged = record(log, format!("{nginx} -T"), out).and_then(|out| {
+            let l = script::parse_loaded(&out.stdout)?;
+            if l.rc != 0 {
+                return Err(format!(
+                    "{nginx} -T failed: {}",
+                    crate::sanitize::sanitize(l.dump.trim())
+                ));
+            }
+            let conf = &self.cfg.nginx_conf;
+            upstream::judge_loaded(&l.dump, conf, &|p| l.is_conf(conf, p), &self.cfg.upstream)
+        });
+        // A failed answer leaves nothing known: an old one may no longer hold.
+        self.loaded_cache().report = judged.as_ref().ok().cloned();
+        judged.map(|_| ())
+    }
+
+    /// Read the upstream file and the lock (and, when due, what nginx loads).
     pub async fn read(&self, log: &mut Vec<CommandRecord>) -> Result<HostRead, String> {
+        // Its failure is not the read's: `nginx -t` in `check` and in a change says why.
+        let _ = self.refresh_loaded(LOADED_EVERY, log).await;
         let out = self
             .ssh
             .run(&self.cfg.ssh, &script::read_command(&self.cfg), None)
@@ -96,19 +167,42 @@ impl Host {
     }
 
     /// Make sense of what a read (or the sampler's read section) printed, and remember it.
+    ///
+    /// What `nginx -T` last said is folded in: a file nginx does not load is an error (its
+    /// weights are not in force), servers that includes add are other servers. When that is
+    /// older than [`LOADED_EVERY`], it is asked again in the background (the sampler's path).
     pub fn take_read(&self, r: script::ReadOut) -> Result<HostRead, String> {
+        self.refresh_loaded_in_background();
         let up = self.parse(&r.conf)?;
+        let report = self.loaded_cache().report.clone();
+        if let Some(problem) = report.as_ref().and_then(|l| l.problem.as_ref()) {
+            self.remember(None);
+            return Err(problem.clone());
+        }
         let weights = up
             .weights()
             .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))?;
         let read = HostRead {
             weights,
             lock: r.lock,
-            other_servers: up.other_servers().to_vec(),
+            other_servers: other_servers(&up, report.as_ref()),
             conf: r.conf,
         };
         self.remember(Some(read.clone()));
         Ok(read)
+    }
+
+    /// Start [`Host::refresh_loaded`] on the current runtime when due and none is running.
+    fn refresh_loaded_in_background(&self) {
+        if self.loaded_within(LOADED_EVERY) || self.loading.try_lock().is_err() {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let host = self.clone();
+            rt.spawn(async move {
+                let _ = host.refresh_loaded(LOADED_EVERY, &mut Vec::new()).await;
+            });
+        }
     }
 
     /// The SSH runner this host uses (the collectors share its connection).
@@ -126,6 +220,7 @@ impl Host {
     ) -> Result<Weights, String> {
         let text = std::str::from_utf8(&read.conf)
             .map_err(|_| format!("{}: not UTF-8 text", self.cfg.nginx_conf))?;
+        self.refuse_unless_loaded(text, log).await?;
         let new = upstream::rewrite(
             text,
             &self.cfg.upstream,
@@ -176,6 +271,11 @@ impl Host {
                 clean(&d)
             )),
             ApplyOut::NoNginx(d) => Err(format!("nginx is not running: {}", clean(&d))),
+            ApplyOut::Unresolved(d) => Err(format!(
+                "cannot follow the symbolic link {}: {}; nothing changed",
+                self.cfg.nginx_conf,
+                clean(&d)
+            )),
             ApplyOut::WriteFailed => Err(format!(
                 "cannot write beside {}; nothing changed",
                 self.cfg.nginx_conf
@@ -187,6 +287,60 @@ impl Host {
                 clean(out.stderr.trim())
             )),
         }
+    }
+
+    /// Refuse a change whose weights would not be the traffic split: the file is not what
+    /// nginx loads, or includes add servers to the upstream that the file does not show.
+    async fn refuse_unless_loaded(
+        &self,
+        text: &str,
+        log: &mut Vec<CommandRecord>,
+    ) -> Result<(), String> {
+        let up = self.parse(text.as_bytes())?;
+        // Includes are read fresh: what they add is exactly what this file cannot show.
+        let max_age = if up.includes().is_empty() {
+            LOADED_EVERY
+        } else {
+            Duration::ZERO
+        };
+        let asked = self.refresh_loaded(max_age, log).await;
+        let report = self.loaded_cache().report.clone();
+        let conf = &self.cfg.nginx_conf;
+        if let Some(problem) = report.as_ref().and_then(|l| l.problem.as_ref()) {
+            self.remember(None);
+            return Err(format!("refused: {problem}; nothing written"));
+        }
+        let name = &self.cfg.upstream;
+        if let Some(inc) = up.includes().iter().find(|inc| {
+            report
+                .as_ref()
+                .is_none_or(|l| !l.via_include.iter().any(|(a, _)| a == *inc))
+        }) {
+            return Err(format!(
+                "refused: upstream {name} in {conf} has \"include {}\" and what it adds is unknown ({}); nothing written",
+                crate::sanitize::sanitize(inc),
+                asked
+                    .err()
+                    .unwrap_or_else(|| "nginx -T did not read it".into())
+            ));
+        }
+        let hidden: Vec<&String> = report
+            .iter()
+            .flat_map(|l| &l.via_include)
+            .filter(|(inc, _)| up.includes().contains(inc))
+            .flat_map(|(_, servers)| servers)
+            .collect();
+        if hidden.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "refused: upstream {name} has other servers from includes in {conf}: {}; they take traffic too, so the weights written would not be the split (move them into the file or out of the upstream); nothing written",
+            hidden
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 
     /// Run a color's configured stop, start or version command; stdout on success.
@@ -332,6 +486,19 @@ impl Host {
     }
 }
 
+/// The block's other servers: those written in it, and those its includes add as nginx loads
+/// them (`report`), or, before nginx was asked, a note per include that it may add some.
+fn other_servers(up: &Upstream, report: Option<&LoadedReport>) -> Vec<String> {
+    let mut out = up.other_servers().to_vec();
+    for inc in up.includes() {
+        match report.and_then(|l| l.via_include.iter().find(|(a, _)| a == inc)) {
+            Some((_, servers)) => out.extend(servers.iter().cloned()),
+            None => out.push(format!("servers of \"include {inc}\" (not read yet)")),
+        }
+    }
+    out
+}
+
 /// Which configured color command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorCommand {
@@ -377,5 +544,38 @@ fn record(
             });
             Err(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_from_includes_are_other_servers() {
+        let src = "upstream gateway {\n server 127.0.0.1:8787;\n server 127.0.0.1:8788;\n server 10.0.0.9:1;\n include extra.inc;\n include empty.inc;\n}\n";
+        let up = Upstream::parse(src, "gateway", "127.0.0.1:8787", "127.0.0.1:8788").unwrap();
+        assert_eq!(
+            other_servers(&up, None),
+            [
+                "10.0.0.9:1",
+                "servers of \"include extra.inc\" (not read yet)",
+                "servers of \"include empty.inc\" (not read yet)"
+            ]
+        );
+        let report = LoadedReport {
+            problem: None,
+            via_include: vec![
+                (
+                    "extra.inc".into(),
+                    vec!["127.0.0.1:8787 (from /x/extra.inc)".into()],
+                ),
+                ("empty.inc".into(), vec![]),
+            ],
+        };
+        assert_eq!(
+            other_servers(&up, Some(&report)),
+            ["10.0.0.9:1", "127.0.0.1:8787 (from /x/extra.inc)"]
+        );
     }
 }

@@ -5,6 +5,10 @@
 //! start, quotes and backslash escapes hide all of that. Anything nginx itself
 //! would reject is an error here too, so the file is never edited on a guess.
 //! Every span is cut at an ASCII delimiter, so slicing stays on char boundaries.
+//!
+//! One file is not the whole story: `include` pulls other files into the block, and the
+//! configured file may not be loaded at all. [`judge_loaded`] reads `nginx -T` output (every
+//! file nginx loads) the way nginx does, following includes, to say so.
 
 use std::fmt;
 use std::ops::Range;
@@ -18,6 +22,7 @@ pub struct Upstream {
     line: usize,
     servers: PerColor<Server>,
     other_servers: Vec<String>,
+    includes: Vec<String>,
 }
 
 /// What a server line says for one color.
@@ -343,10 +348,14 @@ impl Upstream {
             addresses: &addresses,
             servers: PerColor::default(),
             others: Vec::new(),
+            includes: Vec::new(),
         };
         let line = scan.walk(&tokens)?;
         let Scan {
-            servers, others, ..
+            servers,
+            others,
+            includes,
+            ..
         } = scan;
         let missing = |color: Color| UpstreamError::MissingServer {
             name: name.to_owned(),
@@ -361,6 +370,7 @@ impl Upstream {
             line,
             servers: PerColor { blue, green },
             other_servers: others,
+            includes,
         })
     }
 
@@ -409,6 +419,15 @@ impl Upstream {
         &self.other_servers
     }
 
+    /// The `include` directives of the block, as written (`extra.inc`, `servers/*.conf`).
+    ///
+    /// nginx reads them in place, so servers they hold take traffic although this file does
+    /// not show them; only the loaded configuration (`nginx -T`, see [`judge_loaded`]) says
+    /// which servers they add.
+    pub fn includes(&self) -> &[String] {
+        &self.includes
+    }
+
     /// Byte span of a color's server directive, from `server` through its `;`.
     pub fn span(&self, color: Color) -> Range<usize> {
         self.servers[color].span.clone()
@@ -428,9 +447,11 @@ impl Upstream {
 /// `src` with the two server lines rewritten for `to`; every other byte identical.
 ///
 /// 0 becomes `down` (taking the place of `weight=`, or right after the address);
-/// more than 0 becomes `weight=N` (in place of the old `weight=` or of a leading
-/// `down`, else right after the address) with every `down` removed. When the file
-/// already says `to`, it is returned unchanged, however its weights are written.
+/// more than 0 becomes `weight=N` (in place of the old `weight=`, else of the first
+/// `down`, else right after the address) with every other `down` removed. Nothing else
+/// on the line moves, so stepping away and back restores the operator's bytes. A line
+/// that already says its share, and a file that already says `to`, however its weights
+/// are written, are left unchanged; a rewritten weight is written as a plain integer.
 pub fn rewrite(
     src: &str,
     name: &str,
@@ -507,39 +528,392 @@ fn quoted(s: &str) -> String {
     out
 }
 
+/// What the configuration nginx loads (`nginx -T`) says about the configured upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoadedReport {
+    /// Why the configured file's weights are not the ones nginx uses, when they are not.
+    pub problem: Option<String>,
+    /// Each `include` of the configured upstream block, as written, with the servers nginx
+    /// reads through it, each as `ADDR (from FILE)`; an include that adds none has an empty list.
+    pub via_include: Vec<(String, Vec<String>)>,
+}
+
+/// Judge `nginx -T` output against the configured file `conf` and upstream `name`.
+///
+/// `is_conf` says whether a path nginx loaded is the configured file (the caller knows
+/// symlinks). The configuration is followed from its main file through every `include`,
+/// as nginx reads it, so a server that reaches the upstream through an include is found
+/// however deep, and a configured file that nginx does not load at all is a problem.
+pub fn judge_loaded(
+    dump: &str,
+    conf: &str,
+    is_conf: &dyn Fn(&str) -> bool,
+    name: &str,
+) -> Result<LoadedReport, String> {
+    let files = split_dump(dump);
+    if files.is_empty() {
+        return Err("nginx -T printed no configuration file".to_owned());
+    }
+    let loaded = load(&files, name)?;
+    let ours: Vec<usize> = (0..loaded.blocks.len())
+        .filter(|&b| is_conf(&loaded.blocks[b]))
+        .collect();
+    let problem = if !ours.is_empty() {
+        None
+    } else if files.iter().any(|f| is_conf(&f.path)) {
+        Some(match loaded.blocks.first() {
+            Some(other) => format!(
+                "nginx uses upstream \"{}\" from {}, not the one in {}",
+                Shown(name),
+                Shown(other),
+                Shown(conf)
+            ),
+            None => format!(
+                "nginx loads {} but takes no http upstream \"{}\" from it",
+                Shown(conf),
+                Shown(name)
+            ),
+        })
+    } else {
+        const SHOWN_FILES: usize = 6;
+        let mut list: Vec<String> = files
+            .iter()
+            .take(SHOWN_FILES)
+            .map(|f| Shown(&f.path).to_string())
+            .collect();
+        if files.len() > SHOWN_FILES {
+            list.push(format!("and {} more", files.len() - SHOWN_FILES));
+        }
+        Some(format!(
+            "{} is not in the configuration nginx loads (nginx -T reads {}): its weights are not in force",
+            Shown(conf),
+            list.join(", ")
+        ))
+    };
+    let mut via_include: Vec<(String, Vec<String>)> = Vec::new();
+    for (block, arg) in &loaded.includes {
+        if ours.contains(block) && !via_include.iter().any(|(a, _)| a == arg) {
+            via_include.push((arg.clone(), Vec::new()));
+        }
+    }
+    for s in loaded.servers.iter().filter(|s| ours.contains(&s.block)) {
+        let Some(via) = &s.via else { continue };
+        if let Some((_, list)) = via_include.iter_mut().find(|(a, _)| a == via) {
+            list.push(format!("{} (from {})", Shown(&s.address), Shown(&s.file)));
+        }
+    }
+    Ok(LoadedReport {
+        problem,
+        via_include,
+    })
+}
+
+/// One file of `nginx -T` output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DumpFile {
+    /// Its path as nginx opened it.
+    path: String,
+    text: String,
+}
+
+/// What precedes each file nginx dumps: `# configuration file PATH:`.
+const DUMP_HEADER: &str = "# configuration file ";
+
+/// Split `nginx -T` output into its files. nginx prints each file it loads once, in load
+/// order, after its header line and followed by one line break of its own; what comes before
+/// the first header (nginx's messages, when stderr is mixed in) is not configuration.
+fn split_dump(dump: &str) -> Vec<DumpFile> {
+    let mut files = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    let mut at = 0;
+    let close = |current: Option<(String, usize)>, end: usize, files: &mut Vec<DumpFile>| {
+        if let Some((path, start)) = current {
+            let text = dump.get(start..end).unwrap_or("");
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            files.push(DumpFile {
+                path,
+                text: text.to_owned(),
+            });
+        }
+    };
+    for line in dump.split_inclusive('\n') {
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        if let Some(path) = bare
+            .strip_prefix(DUMP_HEADER)
+            .and_then(|r| r.strip_suffix(':'))
+        {
+            close(current.take(), at, &mut files);
+            current = Some((path.to_owned(), at + line.len()));
+        }
+        at += line.len();
+    }
+    close(current, dump.len(), &mut files);
+    files
+}
+
+/// nginx stops far earlier on a real include loop; this only bounds the walk.
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+/// The configured upstream's blocks and servers in the loaded configuration.
+#[derive(Debug, Default)]
+struct Loaded {
+    /// Files holding an http `upstream NAME { ... }`, one entry per block.
+    blocks: Vec<String>,
+    /// `include` directives directly in those blocks: (block, argument as written).
+    includes: Vec<(usize, String)>,
+    servers: Vec<LoadedServer>,
+}
+
+/// A `server` of the configured upstream as nginx loads it.
+#[derive(Debug)]
+struct LoadedServer {
+    address: String,
+    /// The file its line is in.
+    file: String,
+    /// Index into [`Loaded::blocks`].
+    block: usize,
+    /// The block's `include` it came through, as written; `None` when written in the block.
+    via: Option<String>,
+}
+
+/// Where a file's text sits, as the walk descends through blocks and includes.
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    /// Inside our upstream block (index into [`Loaded::blocks`]).
+    ours: Option<usize>,
+    /// The include of our block that led here.
+    via: Option<String>,
+    /// Inside `stream { }`, whose upstreams are another namespace.
+    stream: bool,
+}
+
+/// Follow the loaded configuration from its main file, reading includes in place as nginx does.
+fn load(files: &[DumpFile], name: &str) -> Result<Loaded, String> {
+    // Relative includes are relative to the main file's directory (nginx's conf prefix).
+    let prefix = files
+        .first()
+        .and_then(|f| f.path.rfind('/').map(|i| f.path[..=i].to_owned()))
+        .unwrap_or_default();
+    let mut walk = LoadWalk {
+        files,
+        prefix,
+        name,
+        out: Loaded::default(),
+    };
+    walk.file(0, &Ctx::default(), 0)?;
+    Ok(walk.out)
+}
+
+struct LoadWalk<'a> {
+    files: &'a [DumpFile],
+    prefix: String,
+    name: &'a str,
+    out: Loaded,
+}
+
+impl LoadWalk<'_> {
+    fn file(&mut self, k: usize, outer: &Ctx, depth: usize) -> Result<(), String> {
+        let files = self.files;
+        let Some(f) = files.get(k) else {
+            return Ok(());
+        };
+        if depth > MAX_INCLUDE_DEPTH {
+            return Err(format!(
+                "{}: includes nested more than {MAX_INCLUDE_DEPTH} deep",
+                Shown(&f.path)
+            ));
+        }
+        let tokens = tokenize(&f.text).map_err(|e| format!("{}: {e}", Shown(&f.path)))?;
+        let mut stack: Vec<Ctx> = Vec::new();
+        let mut args: Vec<&Token> = Vec::new();
+        for t in &tokens {
+            let here = stack.last().unwrap_or(outer);
+            match t.kind {
+                Kind::Word => args.push(t),
+                Kind::Semi => {
+                    match (args.first().map(|a| a.value.as_str()), args.get(1)) {
+                        (Some("include"), Some(arg)) => {
+                            if let Some(block) = here.ours.filter(|_| here.via.is_none()) {
+                                self.out.includes.push((block, arg.value.clone()));
+                            }
+                            let inner = Ctx {
+                                via: here
+                                    .via
+                                    .clone()
+                                    .or_else(|| here.ours.map(|_| arg.value.clone())),
+                                ..here.clone()
+                            };
+                            for m in self.matches(&arg.value) {
+                                self.file(m, &inner, depth + 1)?;
+                            }
+                        }
+                        (Some("server"), Some(address)) => {
+                            if let Some(block) = here.ours {
+                                self.out.servers.push(LoadedServer {
+                                    address: address.value.clone(),
+                                    file: f.path.clone(),
+                                    block,
+                                    via: here.via.clone(),
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
+                    args.clear();
+                }
+                Kind::Open => {
+                    let first = args.first().map(|a| a.value.as_str());
+                    let is_ours = !here.stream
+                        && here.ours.is_none()
+                        && first == Some("upstream")
+                        && args.len() == 2
+                        && args[1].value.eq_ignore_ascii_case(self.name);
+                    let ours = is_ours.then(|| {
+                        self.out.blocks.push(f.path.clone());
+                        self.out.blocks.len() - 1
+                    });
+                    let stream = here.stream || first == Some("stream");
+                    stack.push(Ctx {
+                        ours,
+                        via: None,
+                        stream,
+                    });
+                    args.clear();
+                }
+                Kind::Close => {
+                    stack.pop();
+                    args.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The dumped files an `include` argument names, as nginx resolves it (globs sorted).
+    fn matches(&self, arg: &str) -> Vec<usize> {
+        let full = if arg.starts_with('/') {
+            arg.to_owned()
+        } else {
+            format!("{}{arg}", self.prefix)
+        };
+        let files = self.files;
+        if !arg.contains(['*', '?', '[']) {
+            return files
+                .iter()
+                .position(|f| f.path == full)
+                .into_iter()
+                .collect();
+        }
+        let mut found: Vec<usize> = (0..files.len())
+            .filter(|&i| glob_match(full.as_bytes(), files[i].path.as_bytes()))
+            .collect();
+        found.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
+        found
+    }
+}
+
+/// `glob(3)` matching of one path: `*` and `?` stop at `/`, `[...]` classes, `\` escapes.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => {
+            for i in 0..=s.len() {
+                if glob_match(rest, &s[i..]) {
+                    return true;
+                }
+                if s.get(i) == Some(&b'/') {
+                    break;
+                }
+            }
+            false
+        }
+        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob_match(rest, &s[1..]),
+        Some((b'[', rest)) => match (class(rest), s.split_first()) {
+            (Some((set, after)), Some((&c, tail))) => {
+                c != b'/' && set(c) && glob_match(after, tail)
+            }
+            (Some(_), None) => false,
+            // No closing `]`: a plain `[`.
+            (None, _) => s.first() == Some(&b'[') && glob_match(rest, &s[1..]),
+        },
+        Some((b'\\', rest)) if !rest.is_empty() => {
+            s.first() == rest.first() && glob_match(&rest[1..], &s[1..])
+        }
+        Some((&c, rest)) => s.first() == Some(&c) && glob_match(rest, &s[1..]),
+    }
+}
+
+/// A `[...]` class (after its `[`): a test for one byte, and the pattern after `]`.
+fn class(p: &[u8]) -> Option<(impl Fn(u8) -> bool + '_, &[u8])> {
+    let (negated, body) = match p.first() {
+        Some(b'!' | b'^') => (true, &p[1..]),
+        _ => (false, p),
+    };
+    // A `]` first in the class is a member, not its end.
+    let skip = usize::from(body.first() == Some(&b']'));
+    let end = skip + body.get(skip..)?.iter().position(|&b| b == b']')?;
+    let members = &body[..end];
+    let test = move |c: u8| {
+        let mut hit = false;
+        let mut i = 0;
+        while i < members.len() {
+            if members.get(i + 1) == Some(&b'-') && i + 2 < members.len() {
+                hit |= (members[i]..=members[i + 2]).contains(&c);
+                i += 3;
+            } else {
+                hit |= members[i] == c;
+                i += 1;
+            }
+        }
+        hit != negated
+    };
+    Some((test, &body[end + 1..]))
+}
+
 impl Server {
+    /// Whether the line already says `target` percent: `down` for 0, else that weight and no `down`.
+    fn says(&self, target: u8) -> bool {
+        if target == 0 {
+            self.entry.down
+        } else {
+            !self.entry.down && self.entry.weight == u32::from(target)
+        }
+    }
+
     /// The edits that make this line say `target` percent.
+    ///
+    /// Only the weight token and the `down` flag are ever touched; every other byte of
+    /// the line (parameters, their quotes and order, comments, line breaks) stays where
+    /// the operator wrote it. `weight=N` and `down` trade places in situ, so any number of
+    /// steps that come back to the same weights give back the same bytes.
     fn edits(&self, src: &str, target: u8, out: &mut Vec<(Range<usize>, String)>) {
+        // A line that already says its target keeps its own spelling (`weight=0100` at 100).
+        if self.says(target) {
+            return;
+        }
         let weight = self.params.iter().position(|p| p.kind == ParamKind::Weight);
-        let downs = self
+        let downs: Vec<usize> = self
             .params
             .iter()
             .enumerate()
             .filter(|(_, p)| p.kind == ParamKind::Down)
-            .map(|(k, _)| k);
+            .map(|(k, _)| k)
+            .collect();
         let after_address = self.address.end..self.address.end;
         if target > 0 {
             let text = format!("weight={target}");
-            // A `down` right after the address is where `weight=` was: reuse its place, so
-            // a round trip through 0 gives back the original bytes.
-            let slot = weight.or_else(|| {
-                self.params
-                    .first()
-                    .filter(|p| p.kind == ParamKind::Down)
-                    .map(|_| 0)
-            });
+            // The weight token is rewritten where it is; without one, `weight=` takes the
+            // place of the first `down`, where going to 0 put it (or where the operator did).
+            let slot = weight.or_else(|| downs.first().copied());
             match slot.and_then(|k| self.params.get(k)) {
                 Some(p) => out.push((p.span.clone(), text)),
                 None => out.push((after_address, format!(" {text}"))),
             }
-            for k in downs.filter(|&k| Some(k) != slot) {
-                out.push((self.removal(src, k), String::new()));
-            }
-        } else if self.entry.down {
-            if let Some(k) = weight {
+            for &k in downs.iter().filter(|&&k| Some(k) != slot) {
                 out.push((self.removal(src, k), String::new()));
             }
         } else {
+            // Not down yet (else `says` held): `down` takes the weight token's place.
             match weight.and_then(|k| self.params.get(k)) {
                 Some(p) => out.push((p.span.clone(), "down".to_owned())),
                 None => out.push((after_address, " down".to_owned())),
@@ -587,6 +961,7 @@ struct Scan<'a> {
     addresses: &'a PerColor<String>,
     servers: PerColor<Option<Server>>,
     others: Vec<String>,
+    includes: Vec<String>,
 }
 
 /// An open block: whether it is our upstream, and how to name it if never closed.
@@ -609,8 +984,12 @@ impl Scan<'_> {
                     let Some(first) = args.first() else {
                         return Err(syntax(t.line, "unexpected \";\""));
                     };
-                    if stack.last().is_some_and(|f| f.ours) && first.value == "server" {
-                        self.server(&args, t)?;
+                    if stack.last().is_some_and(|f| f.ours) {
+                        match (first.value.as_str(), args.get(1)) {
+                            ("server", _) => self.server(&args, t)?,
+                            ("include", Some(path)) => self.includes.push(path.value.clone()),
+                            _ => {}
+                        }
                     }
                     args.clear();
                 }
@@ -1115,25 +1494,434 @@ mod tests {
     }
 
     #[test]
-    fn weight_is_inserted_after_the_address_and_trailing_down_removed() {
+    fn weight_takes_the_place_of_down_or_comes_after_the_address() {
         let src = "upstream gateway {\n  server 127.0.0.1:8787 max_fails=3 down;\n  server 127.0.0.1:8788 max_fails=3;\n}\n";
         let out = rewrite_to(src, 30);
         assert_eq!(
             out,
-            "upstream gateway {\n  server 127.0.0.1:8787 weight=70 max_fails=3;\n  server 127.0.0.1:8788 weight=30 max_fails=3;\n}\n"
+            "upstream gateway {\n  server 127.0.0.1:8787 max_fails=3 weight=70;\n  server 127.0.0.1:8788 weight=30 max_fails=3;\n}\n"
         );
         let back = rewrite_to(&out, 100);
         assert_eq!(
             back,
-            "upstream gateway {\n  server 127.0.0.1:8787 down max_fails=3;\n  server 127.0.0.1:8788 weight=100 max_fails=3;\n}\n"
+            "upstream gateway {\n  server 127.0.0.1:8787 max_fails=3 down;\n  server 127.0.0.1:8788 weight=100 max_fails=3;\n}\n"
         );
-        // `down` with `weight=` on the same line: the weight goes, the flag stays.
+        // `down` with `weight=` on the same line: the weight is rewritten, the flag goes.
         let both = "upstream gateway {\n  server 127.0.0.1:8787 weight=5 down;\n  server 127.0.0.1:8788 weight=5;\n}\n";
         assert_eq!(parse(both).unwrap().weights().unwrap(), w(100));
         let out = rewrite_to(both, 50);
-        assert!(out.contains("server 127.0.0.1:8787 weight=50;"));
+        assert!(out.contains("server 127.0.0.1:8787 weight=50;"), "{out}");
+        // Two `down`s: the first gives its place, the second goes.
+        let twice = "upstream gateway {\n  server 127.0.0.1:8787 down max_fails=3 down;\n  server 127.0.0.1:8788;\n}\n";
+        let out = rewrite_to(twice, 50);
+        assert!(
+            out.contains("server 127.0.0.1:8787 weight=50 max_fails=3;"),
+            "{out}"
+        );
     }
 
+    /// A block whose blue and green lines say `server ADDR` followed by `blue` and `green`.
+    fn hand(blue: &str, green: &str) -> String {
+        format!(
+            "http {{\n  upstream gateway {{\n    server {BLUE}{blue}\n    server {GREEN}{green}\n    keepalive 16;\n  }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn hand_written_parameters_stay_in_place_and_order() {
+        // The issue's case: `max_conns=100 down` at 0 -> 20 and back.
+        let src = hand(" weight=100 max_conns=100;", " max_conns=100 down;");
+        let up = rewrite_to(&src, 20);
+        assert_eq!(
+            up,
+            hand(" weight=80 max_conns=100;", " max_conns=100 weight=20;")
+        );
+        assert_eq!(rewrite_to(&up, 0), src);
+        // Every step of a ramp and back, through 0 on the other side too.
+        for g in (0..=100).step_by(10) {
+            let out = rewrite_to(&src, g);
+            assert_eq!(parse(&out).unwrap().weights().unwrap(), w(g));
+            assert!(!out.contains("weight=0"), "{out}");
+            assert_eq!(rewrite_to(&out, 0), src, "via green {g}");
+            let complete = rewrite_to(&rewrite_to(&out, 100), g);
+            assert_eq!(complete, out, "to 0/100 and back to green {g}");
+        }
+    }
+
+    #[test]
+    fn quoted_parameters_keep_their_quotes() {
+        let src = hand(
+            " \"max_conns=100\" weight=90 'slow_start=5s' \"route=a b\";",
+            " 'max_fails=3' down \"fail_timeout=10s\";",
+        );
+        let up = parse(&src).unwrap();
+        assert_eq!(up.weights().unwrap(), w(0));
+        assert_eq!(
+            up.entry(Color::Blue).params,
+            ["\"max_conns=100\"", "'slow_start=5s'", "\"route=a b\""]
+        );
+        let half = rewrite_to(&src, 50);
+        assert_eq!(
+            half,
+            hand(
+                " \"max_conns=100\" weight=50 'slow_start=5s' \"route=a b\";",
+                " 'max_fails=3' weight=50 \"fail_timeout=10s\";",
+            )
+        );
+        // Back to the same split: the operator's bytes, quotes and all.
+        let steady = hand(
+            " \"max_conns=100\" weight=100 'slow_start=5s' \"route=a b\";",
+            " 'max_fails=3' down \"fail_timeout=10s\";",
+        );
+        assert_eq!(rewrite_to(&half, 0), steady);
+        // A quoted weight or flag is the token being rewritten: it is written plain.
+        let quoted = hand(" \"weight=90\" max_fails=1;", " 'weight=10' max_fails=1;");
+        assert_eq!(
+            rewrite_to(&quoted, 0),
+            hand(" weight=100 max_fails=1;", " down max_fails=1;")
+        );
+    }
+
+    #[test]
+    fn a_weight_with_leading_zeros_is_kept_while_its_share_holds() {
+        let src = hand(" weight=0100 max_fails=3;", " weight=0100 max_fails=3;");
+        assert_eq!(parse(&src).unwrap().weights().unwrap(), w(50));
+        // Blue goes to 0; green's 0100 already says 100: its line is not touched.
+        let complete = rewrite_to(&src, 100);
+        assert_eq!(
+            complete,
+            hand(" down max_fails=3;", " weight=0100 max_fails=3;")
+        );
+        // A weight that changes is written as a plain integer, in the same place.
+        let half = rewrite_to(&complete, 50);
+        assert_eq!(
+            half,
+            hand(" weight=50 max_fails=3;", " weight=50 max_fails=3;")
+        );
+        let canary = rewrite_to(&src, 10);
+        assert_eq!(
+            canary,
+            hand(" weight=90 max_fails=3;", " weight=10 max_fails=3;")
+        );
+        // Only the weight token changed: the rest is byte for byte the operator's.
+        assert_eq!(
+            rewrite_to(&hand(" weight=090;", " weight=010 max_conns=5;"), 50),
+            hand(" weight=50;", " weight=50 max_conns=5;")
+        );
+    }
+
+    #[test]
+    fn crlf_and_comments_on_the_line_survive_a_round_trip() {
+        let src = crlf(&hand(
+            " weight=100 # blue, capped\n        max_conns=100 ;  # trailing",
+            "\t# green: parked\n        max_conns=100\n        down\n        fail_timeout=10s; # end",
+        ));
+        for g in (10..=100).step_by(10) {
+            let out = rewrite_to(&src, g);
+            assert_eq!(parse(&out).unwrap().weights().unwrap(), w(g));
+            assert_outside_spans_equal(&src, &out);
+            for comment in ["# blue, capped", "# green: parked", "# trailing", "# end"] {
+                assert!(out.contains(comment), "{out:?}");
+            }
+            assert!(
+                !out.replace("\r\n", "").contains('\n'),
+                "LF without CR: {out:?}"
+            );
+            assert_eq!(rewrite_to(&out, 0), src, "via green {g}");
+        }
+        let half = rewrite_to(&src, 50);
+        assert!(
+            half.contains("max_conns=100\r\n        weight=50\r\n        fail_timeout=10s;"),
+            "{half:?}"
+        );
+    }
+
+    #[test]
+    fn includes_in_the_block_are_listed() {
+        let src = "upstream gateway {\n  server 127.0.0.1:8787;\n  include extra.inc;\n  server 127.0.0.1:8788;\n  include \"more/*.conf\";\n}\ninclude mime.types;\n";
+        let u = parse(src).unwrap();
+        assert_eq!(u.includes(), ["extra.inc", "more/*.conf"]);
+        assert!(u.other_servers().is_empty());
+        assert!(parse(CONF).unwrap().includes().is_empty());
+        assert_eq!(rewrite_to(src, 50), src);
+        assert!(rewrite_to(src, 10).contains("  include extra.inc;\n"));
+    }
+
+    /// `nginx -T` output for `files` (path, text), with nginx's messages first.
+    fn dump(files: &[(&str, &str)]) -> String {
+        let mut out = String::from(
+            "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/nginx.conf test is successful\n",
+        );
+        for (path, text) in files {
+            out.push_str(&format!("# configuration file {path}:\n{text}\n"));
+        }
+        out
+    }
+
+    const MAIN: &str = "/etc/nginx/nginx.conf";
+    const GW: &str = "/etc/nginx/conf.d/gateway.conf";
+
+    fn main_including(what: &str) -> String {
+        format!("events {{}}\nhttp {{\n    include mime.types;\n    include {what};\n}}\n")
+    }
+
+    fn judge(d: &str) -> LoadedReport {
+        judge_loaded(d, GW, &|p| p == GW, "gateway").unwrap()
+    }
+
+    #[test]
+    fn the_loaded_configuration_names_servers_from_includes() {
+        let gw = "upstream gateway {\n    server 127.0.0.1:8787 weight=50;\n    server 127.0.0.1:8788 weight=50;\n    include extra.inc;\n    include pools/*.conf;\n}\n";
+        let d = dump(&[
+            (MAIN, &main_including("conf.d/*.conf")),
+            ("/etc/nginx/mime.types", "types { text/html html; }"),
+            (GW, gw),
+            (
+                "/etc/nginx/extra.inc",
+                "server 10.0.0.7:8787;\ninclude nested.inc;",
+            ),
+            (
+                "/etc/nginx/nested.inc",
+                "server 10.0.0.8:8787 weight=3; # deep",
+            ),
+            ("/etc/nginx/pools/a.conf", "# no servers here\n"),
+            ("/etc/nginx/pools/b.conf", "keepalive 8;"),
+        ]);
+        let r = judge(&d);
+        assert_eq!(r.problem, None);
+        assert_eq!(
+            r.via_include,
+            [
+                (
+                    "extra.inc".to_owned(),
+                    vec![
+                        "10.0.0.7:8787 (from /etc/nginx/extra.inc)".to_owned(),
+                        "10.0.0.8:8787 (from /etc/nginx/nested.inc)".to_owned()
+                    ]
+                ),
+                ("pools/*.conf".to_owned(), vec![])
+            ]
+        );
+        // An include that adds nothing is known to add nothing.
+        let d = dump(&[
+            (MAIN, &main_including(GW)),
+            ("/etc/nginx/mime.types", ""),
+            (
+                GW,
+                "upstream gateway {\n server 127.0.0.1:8787;\n server 127.0.0.1:8788;\n}",
+            ),
+        ]);
+        assert_eq!(judge(&d), LoadedReport::default());
+    }
+
+    #[test]
+    fn a_configured_file_nginx_does_not_load_is_a_problem() {
+        let stale = dump(&[
+            (MAIN, &main_including("/etc/nginx/sites/gateway.conf")),
+            ("/etc/nginx/mime.types", ""),
+            (
+                "/etc/nginx/sites/gateway.conf",
+                "upstream gateway { server 127.0.0.1:8787; server 127.0.0.1:8788; }",
+            ),
+        ]);
+        let r = judge(&stale);
+        assert_eq!(
+            r.problem.as_deref(),
+            Some(
+                "/etc/nginx/conf.d/gateway.conf is not in the configuration nginx loads (nginx -T reads /etc/nginx/nginx.conf, /etc/nginx/mime.types, /etc/nginx/sites/gateway.conf): its weights are not in force"
+            )
+        );
+        // The same path, reached as the caller knows (a symlink), is the configured file.
+        let r = judge_loaded(
+            &stale,
+            GW,
+            &|p| p == "/etc/nginx/sites/gateway.conf",
+            "gateway",
+        )
+        .unwrap();
+        assert_eq!(r.problem, None);
+        // Loaded, but in a stream block: not the http upstream nginx proxies with.
+        let in_stream = dump(&[
+            (
+                MAIN,
+                "events {}\nstream {\n include conf.d/gateway.conf;\n}\n",
+            ),
+            (
+                GW,
+                "upstream gateway { server 127.0.0.1:8787; server 127.0.0.1:8788; }",
+            ),
+        ]);
+        assert_eq!(
+            judge(&in_stream).problem.as_deref(),
+            Some(
+                "nginx loads /etc/nginx/conf.d/gateway.conf but takes no http upstream \"gateway\" from it"
+            )
+        );
+        let elsewhere = dump(&[
+            (
+                MAIN,
+                "events {}\nhttp {\n include conf.d/gateway.conf;\n upstream Gateway { server 10.1.1.1; }\n}\n",
+            ),
+            (GW, "# moved\n"),
+        ]);
+        assert_eq!(
+            judge(&elsewhere).problem.as_deref(),
+            Some(
+                "nginx uses upstream \"gateway\" from /etc/nginx/nginx.conf, not the one in /etc/nginx/conf.d/gateway.conf"
+            )
+        );
+        assert!(judge_loaded("nginx: [emerg] oops\n", GW, &|_| true, "gateway").is_err());
+    }
+
+    #[test]
+    fn dump_splitting_keeps_each_files_bytes() {
+        let d = format!(
+            "nginx: [warn] something\n# configuration file {MAIN}:\nhttp {{\r\n}}\r\n\n# configuration file /x y/b.conf:\nno final newline\n"
+        );
+        let files = split_dump(&d);
+        assert_eq!(
+            files,
+            [
+                DumpFile {
+                    path: MAIN.into(),
+                    text: "http {\r\n}\r\n".into()
+                },
+                DumpFile {
+                    path: "/x y/b.conf".into(),
+                    text: "no final newline".into()
+                }
+            ]
+        );
+        assert!(split_dump("nginx: [emerg] unknown directive\n").is_empty());
+    }
+
+    #[test]
+    fn include_globs_match_as_glob_does() {
+        let m = |p: &str, s: &str| glob_match(p.as_bytes(), s.as_bytes());
+        assert!(m("/e/conf.d/*.conf", "/e/conf.d/a.conf"));
+        assert!(!m("/e/conf.d/*.conf", "/e/conf.d/sub/a.conf"));
+        assert!(!m("/e/*.conf", "/e/a.conf.bak"));
+        assert!(m("/e/?.inc", "/e/a.inc"));
+        assert!(!m("/e/?.inc", "/e/ab.inc"));
+        assert!(m("/e/[ab].inc", "/e/b.inc"));
+        assert!(!m("/e/[!ab].inc", "/e/b.inc"));
+        assert!(m("/e/[a-c]*", "/e/cat"));
+        assert!(m("/e/[]x].inc", "/e/].inc"));
+        assert!(m("/e/[x.inc", "/e/[x.inc"));
+        assert!(m("/e/\\*.inc", "/e/*.inc"));
+        assert!(!m("/e/\\*.inc", "/e/a.inc"));
+        assert!(m("*", ""));
+    }
+
+    #[test]
+    fn a_loaded_configuration_never_panics_the_judge() {
+        let d = dump(&[
+            (MAIN, "http { include self.conf; }"),
+            ("/etc/nginx/self.conf", "include self.conf;"),
+        ]);
+        let e = judge_loaded(&d, GW, &|_| false, "gateway").unwrap_err();
+        assert!(e.contains("nested more than"), "{e}");
+        let broken = dump(&[(MAIN, "http { \"open")]);
+        assert!(judge_loaded(&broken, GW, &|_| false, "gateway").is_err());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A parameter nginx would accept on a server line, as an operator may write it.
+        fn param() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "max_conns=100",
+                "max_fails=3",
+                "fail_timeout=10s",
+                "\"max_conns=7\"",
+                "'slow_start=5s'",
+                "route=a\\;b",
+                "resolve",
+                "\"route=two words\"",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        /// What separates two words: blanks, line breaks, comments.
+        fn gap() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                " ",
+                "  ",
+                "\t",
+                "\n        ",
+                " # note; {\n   ",
+                "\n\n ",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        /// The text after a color's address: its parameters with the weight token or `down`
+        /// (for share 0) somewhere among them, each followed by its own gap, then `;`.
+        fn line(share: u8) -> impl Strategy<Value = String> {
+            (
+                prop::collection::vec((param(), gap()), 0..4),
+                any::<prop::sample::Index>(),
+                gap(),
+                gap(),
+            )
+                .prop_map(move |(params, at, first, last)| {
+                    let flag = if share == 0 {
+                        "down".to_owned()
+                    } else {
+                        format!("weight={share}")
+                    };
+                    let mut words: Vec<(String, String)> = params;
+                    let k = at.index(words.len() + 1);
+                    words.insert(k, (flag, last));
+                    let mut out = first;
+                    for (i, (word, gap)) in words.iter().enumerate() {
+                        out.push_str(word);
+                        if i + 1 < words.len() {
+                            out.push_str(gap);
+                        }
+                    }
+                    out.push(';');
+                    out
+                })
+        }
+
+        fn file() -> impl Strategy<Value = (String, u8)> {
+            (0u8..=10)
+                .prop_flat_map(|g| {
+                    let g = g * 10;
+                    (line(100 - g), line(g), any::<bool>(), Just(g))
+                })
+                .prop_map(|(blue, green, crlf_file, g)| {
+                    let src = format!(
+                        "http {{\n  upstream gateway {{\n    server {BLUE} {blue} # blue\n    server 10.0.0.9:1 weight=5;\n    server {GREEN} {green}\n  }}\n}}\n"
+                    );
+                    (if crlf_file { crlf(&src) } else { src }, g)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Rewriting the weights and then rewriting them back gives the original bytes.
+            #[test]
+            fn weights_there_and_back_give_the_original_bytes(
+                (src, from) in file(),
+                via in prop::collection::vec(0u8..=10, 1..4),
+            ) {
+                prop_assert_eq!(parse(&src).unwrap().weights().unwrap(), w(from));
+                let mut out = src.clone();
+                for g in via {
+                    out = rewrite_to(&out, g * 10);
+                    prop_assert_eq!(parse(&out).unwrap().weights().unwrap(), w(g * 10));
+                    prop_assert!(!out.contains("weight=0"));
+                    assert_outside_spans_equal(&src, &out);
+                }
+                prop_assert_eq!(rewrite_to(&out, from), src);
+            }
+        }
+    }
     #[test]
     fn down_alone_on_its_line_takes_the_line_break_with_it() {
         let src = "upstream gateway {\n  server 127.0.0.1:8787 weight=9 max_fails=3\n      down;\n  server 127.0.0.1:8788 weight=1;\n}\n";
