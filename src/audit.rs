@@ -3,6 +3,7 @@
 
 use crate::control::host::CommandRecord;
 use crate::model::Weights;
+use crate::redact::{self, Redactor};
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -63,6 +64,8 @@ pub struct AuditRecord {
 pub struct AuditLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// Masks secrets in every string of every record (see `append`).
+    redactor: Redactor,
 }
 
 impl AuditLog {
@@ -85,7 +88,13 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            redactor: redact::installed().clone(),
         })
+    }
+
+    /// The same log masking with `redactor` (by default, the one installed for the process).
+    pub fn with_redactor(self, redactor: Redactor) -> AuditLog {
+        AuditLog { redactor, ..self }
     }
 
     /// Where the log is.
@@ -93,9 +102,12 @@ impl AuditLog {
         &self.path
     }
 
-    /// Append one record: one `write` of the whole line (O_APPEND), then fsync.
+    /// Append one record, secrets masked: one `write` of the whole line (O_APPEND), then fsync.
     pub fn append(&self, rec: &AuditRecord) -> Result<(), String> {
-        let mut line = serde_json::to_vec(rec).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(rec).map_err(|e| e.to_string())?;
+        // Every string field, here rather than where records are built, so no caller can
+        // forget: commands carry configured secrets, errors carry what hosts echoed.
+        let mut line = self.redactor.apply_json(&json).into_owned().into_bytes();
         line.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
         f.write_all(&line)
@@ -194,5 +206,49 @@ mod tests {
             assert_eq!(v["commands"][0]["exit"], 0);
         }
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn secrets_are_masked_in_every_field_at_append() {
+        let path =
+            std::env::temp_dir().join(format!("cutover-audit-redact-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = AuditLog::open(&path)
+            .unwrap()
+            .with_redactor(Redactor::new(["hunter2hunter2".to_string()]));
+        let rec = AuditRecord {
+            time: now_rfc3339(),
+            actor: "alice".into(),
+            ticket: None,
+            host: "gw-a1".into(),
+            action: "stop".into(),
+            origin: "operator".into(),
+            before: None,
+            after: None,
+            target: None,
+            commands: vec![CommandRecord {
+                cmd: "env TOKEN=sk-live-abc123 stop".into(),
+                exit: Some(3),
+                ms: 12,
+            }],
+            duration_ms: 40,
+            outcome: "failed".into(),
+            error: Some("exit 3: Authorization:\tBearer abcdef0123456789".into()),
+            reason: Some("said hunter2hunter2".into()),
+            detail: None,
+            id: None,
+            stage: None,
+            pid: None,
+        };
+        log.append(&rec).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        for secret in ["sk-live-abc123", "abcdef0123456789", "hunter2hunter2"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["commands"][0]["cmd"], "env TOKEN=******** stop");
+        assert_eq!(v["error"], "exit 3: Authorization:\tBearer ********");
+        assert_eq!(v["reason"], "said ********");
     }
 }

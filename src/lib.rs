@@ -13,6 +13,7 @@ pub mod model;
 pub mod nginx;
 pub mod probe;
 pub mod record;
+pub mod redact;
 pub mod remote;
 pub mod report;
 pub mod run;

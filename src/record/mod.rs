@@ -3,14 +3,14 @@
 //!
 //! - `cast`: the file format and the shared `Recorder` (frames, markers, resizes);
 //! - `tee`: the writer under ratatui's backend that copies the terminal stream to the cast;
-//! - `redact`: secrets masked in every event's text;
+//! - `redact`: secrets masked in every event's text (the crate's one redactor, `crate::redact`);
 //! - `validate`: a pure check of a cast, as asciinema 2.2 reads it;
 //! - `drill`: headless recordings of the demo on simulated time.
 
 pub mod cast;
 pub mod drill;
 pub mod memory;
-pub mod redact;
+pub use crate::redact;
 pub mod tee;
 pub mod validate;
 

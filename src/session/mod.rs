@@ -15,6 +15,7 @@ use crate::app::msg::Msg;
 use crate::app::plan::OpOutcome;
 use crate::guard::GuardConfig;
 use crate::model::{Ms, Telemetry};
+use crate::redact::{self, Redactor};
 use crossterm::event::KeyEvent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -291,8 +292,10 @@ pub fn load(path: &Path) -> Result<Session, String> {
 }
 
 /// Writes a session log, one whole line per `write_all`, flushed, so a crash leaves whole lines.
+/// Secrets are masked in every string of every line: outcomes quote failing commands' output.
 pub struct SessionLog {
     out: Box<dyn Write + Send>,
+    redactor: Redactor,
 }
 
 impl fmt::Debug for SessionLog {
@@ -311,9 +314,18 @@ impl SessionLog {
         Ok(log)
     }
 
-    /// A log on any writer (the header is the caller's to write with `header`).
+    /// A log on any writer (the header is the caller's to write with `header`), masking with
+    /// the redactor installed for the process.
     pub fn to_writer(out: Box<dyn Write + Send>) -> SessionLog {
-        SessionLog { out }
+        SessionLog {
+            out,
+            redactor: redact::installed().clone(),
+        }
+    }
+
+    /// The same log masking with `redactor` instead.
+    pub fn with_redactor(self, redactor: Redactor) -> SessionLog {
+        SessionLog { redactor, ..self }
     }
 
     /// Write the header line.
@@ -366,7 +378,8 @@ impl SessionLog {
     }
 
     fn line(&mut self, v: &impl Serialize) -> io::Result<()> {
-        let mut text = serde_json::to_string(v).map_err(io::Error::other)?;
+        let json = serde_json::to_string(v).map_err(io::Error::other)?;
+        let mut text = self.redactor.apply_json(&json).into_owned();
         text.push('\n');
         self.out.write_all(text.as_bytes())?;
         self.out.flush()

@@ -235,3 +235,50 @@ fn replay_world_hands_out_messages_by_time_and_executes_nothing() {
     d.advance_to(2000);
     assert!(d.world.done());
 }
+
+#[test]
+fn secrets_are_masked_in_every_line_and_the_log_still_reads() {
+    let events = vec![
+        (
+            100,
+            Event::Msg(Msg::OpDone(OpOutcome {
+                id: 1,
+                gateway: 0,
+                weights: None,
+                error: Some(
+                    "stop green: `env TOKEN=sk-live-abc123 stop` exit 3: Authorization: Bearer abcdef0123456789"
+                        .into(),
+                ),
+            })),
+        ),
+        (200, Event::Marker("rollback gw-a hunter2hunter2".into())),
+    ];
+    let buf = SharedBuffer::default();
+    let mut log = SessionLog::to_writer(Box::new(buf.clone()))
+        .with_redactor(crate::redact::Redactor::new(["hunter2hunter2".to_string()]));
+    log.header(&header()).unwrap();
+    for (t, e) in &events {
+        match e {
+            Event::Msg(m) => log.message(*t, m).unwrap(),
+            Event::Marker(m) => log.marker(*t, m).unwrap(),
+        }
+    }
+    let text = buf.text();
+    for secret in ["sk-live-abc123", "abcdef0123456789", "hunter2hunter2"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    let s = parse_session(&text).unwrap();
+    assert_eq!(
+        s.events[0].1,
+        Event::Msg(Msg::OpDone(OpOutcome {
+            id: 1,
+            gateway: 0,
+            weights: None,
+            error: Some(
+                "stop green: `env TOKEN=******** stop` exit 3: Authorization: Bearer ********"
+                    .into()
+            ),
+        }))
+    );
+    assert_eq!(s.markers()[0].1, "rollback gw-a ********");
+}
