@@ -27,8 +27,9 @@ use tokio::time::{Instant, timeout_at};
 /// Failed TTFT probes after which a color is probed no further: a hung color must cost one
 /// round of timeouts, not one per sample.
 const MAX_FAILURES: u64 = 2;
-/// TTFT probes in flight per color (enough to finish quickly, few enough not to load it).
-const IN_FLIGHT: u64 = 4;
+/// TTFT probes in flight per color. Few: over a forward the SSH channel opens inside the
+/// measured time, and a color whose channels queue behind the other's would look slower.
+const IN_FLIGHT: u64 = 2;
 /// Newest access-log lines the host scans for the window.
 pub const LOG_LINES: u64 = 50_000;
 /// Most access-log bytes the host sends (the newest are kept): bounds transfer and memory.
@@ -111,7 +112,20 @@ pub async fn burst(
                     None => None,
                 }
             },
-            timeout_at(deadline, read_log(host, window)),
+            async {
+                // A host that did not even answer `true` will not send its log either: do not
+                // wait for the SSH keep-alive to notice.
+                let mut rx = sampled_rx.clone();
+                let dark = async {
+                    if rx.wait_for(|reached| !reached).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    read = timeout_at(deadline, read_log(host, window)) => read,
+                    () = dark => Ok(Err("not read: the host is unreachable over SSH".into())),
+                }
+            },
             async {
                 let mut rx = sampled_rx.clone();
                 let _ = rx.changed().await;
@@ -291,8 +305,9 @@ async fn sample(host: &Host) -> Sampled {
     // session first, or their set-up (a cold master, a login shell) would count as round
     // trip. The session goes back to the pool and the sampler takes it.
     if let Err(e) = host.ssh().run(&host.cfg.ssh, "true", None).await {
+        // Not even `true` answered: the host is dark or hung, its colors out of reach too.
         return Sampled {
-            reached: matches!(e, crate::remote::SshError::Timeout { .. }),
+            reached: false,
             parsed: Err(e.to_string()),
             sent: 0,
             answered: 0,
@@ -818,20 +833,20 @@ mod tests {
     }
 
     #[test]
-    fn probing_stops_after_two_failures_with_at_most_four_in_flight() {
-        // Healthy: every sample, four at a time.
-        assert_eq!(drive(20, std::iter::repeat(true)), (20, 4));
-        assert_eq!(drive(3, std::iter::repeat(true)), (3, 3));
-        // Hung: the first round of four all fail, and nothing more starts.
-        assert_eq!(drive(20, std::iter::repeat(false)), (4, 4));
+    fn probing_stops_after_two_failures_with_at_most_two_in_flight() {
+        // Healthy: every sample, two at a time.
+        assert_eq!(drive(20, std::iter::repeat(true)), (20, 2));
+        assert_eq!(drive(3, std::iter::repeat(true)), (3, 2));
+        // Hung: the first round of two both fail, and nothing more starts.
+        assert_eq!(drive(20, std::iter::repeat(false)), (2, 2));
         // A failure pauses until the round is done; the second one stops it, and those
         // still in flight finish.
         let flaky = [true, false, true, true, false].into_iter();
-        assert_eq!(drive(20, flaky), (5, 4));
+        assert_eq!(drive(20, flaky), (6, 2));
         // One blip: after the pause, every sample is still taken.
         assert_eq!(
             drive(20, std::iter::once(false).chain(std::iter::repeat(true))),
-            (20, 4)
+            (20, 2)
         );
         let mut b = ProbeBudget::new(20);
         b.start();

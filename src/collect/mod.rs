@@ -1,7 +1,11 @@
 //! Live collectors of a real fleet: per gateway, a host sampler (weights, lock, connections,
-//! listeners, workers, clock, versions, stub_status), a health probe, an access-log tail and
-//! TTFT probes per color. Each runs on its own task, so a host that hangs or disappears
-//! stalls only its own collectors; every one of them retries until the cockpit exits.
+//! listeners, workers, clock, stub_status), a version command per color, a health probe, an
+//! access-log tail and TTFT probes per color. Each runs on its own task, so a host that hangs
+//! or disappears stalls only its own collectors, and a version command that hangs stalls only
+//! itself: the weights keep arriving, and rollback keeps working. Each collector has at most
+//! one remote command in flight (a round that comes due while the last one runs is skipped);
+//! every one of them retries until the cockpit exits.
+//! [`burst`] gathers the same data once, for the headless commands.
 
 pub mod burst;
 pub mod sampler;
@@ -13,9 +17,10 @@ use crate::control::host::Host;
 use crate::model::{Color, HostSample, NginxStatus, PerColor, Telemetry};
 use crate::probe::stub_status::fetch_stub_status;
 use crate::probe::ttft::{Dial, probe_ttft};
+use sampler::VersionAnswer;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, mpsc};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc, watch};
 
 /// How often and how widely the collectors work.
 #[derive(Debug, Clone)]
@@ -24,7 +29,7 @@ pub struct Settings {
     pub interval: Duration,
     /// Probe rates.
     pub probes: ProbeConfig,
-    /// Sampler commands in flight at once across the fleet.
+    /// Sampler commands in flight at once across the fleet (version commands: as many again).
     pub parallel: usize,
 }
 
@@ -34,16 +39,31 @@ pub type Outbox = mpsc::UnboundedSender<Msg>;
 /// Start every collector of every host; they stop when `tx` is closed.
 pub fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
     let sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
+    // Version commands take turns of their own: hung ones must not hold the sampler's permits.
+    let version_sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
     let client = crate::probe::http_client(Duration::from_secs(
         settings.probes.health_every_secs.max(2),
     ))
     .ok();
     for (i, host) in hosts.iter().enumerate() {
+        let (versions_tx, versions_rx) = watch::channel(Versions::default());
+        let versions_tx = Arc::new(versions_tx);
+        for color in Color::BOTH {
+            tokio::spawn(version_loop(
+                host.clone(),
+                color,
+                Duration::from_secs(settings.probes.version_every_secs),
+                version_sem.clone(),
+                versions_tx.clone(),
+                tx.clone(),
+            ));
+        }
         tokio::spawn(sample_loop(
             i,
             host.clone(),
             settings.clone(),
             sem.clone(),
+            versions_rx,
             tx.clone(),
         ));
         if let Some(c) = &client {
@@ -88,10 +108,96 @@ fn ticker(every: Duration) -> tokio::time::Interval {
     t
 }
 
-async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx: Outbox) {
-    let version_every = Duration::from_secs(s.probes.version_every_secs);
-    let mut versions_at: Option<Instant> = None;
-    let mut versions = PerColor::<Option<String>>::default();
+/// Each color's latest version answer: `None` until its first round is over.
+type Versions = PerColor<Option<Option<String>>>;
+
+/// How long a version command may run on the host: 10 s, or two thirds of the SSH
+/// command timeout when that is shorter, so that the host ends it and answers before our
+/// side would give up on the session (at least 1 s).
+pub fn version_limit(command_timeout: Duration) -> Duration {
+    const MOST: u64 = 10;
+    Duration::from_secs((command_timeout.as_secs() * 2 / 3).clamp(1, MOST))
+}
+
+/// What our side waits for a version answer beyond the host's limit: the session set-up and
+/// the round trip. Past it the session is dropped; the host still ends the command itself.
+const VERSION_SLACK: Duration = Duration::from_secs(5);
+
+/// One color's version command, every `every`, on its own task and its own session: a command
+/// that hangs is ended on the host after [`version_limit`] and reported as unknown, and never
+/// delays the sampler. One round at a time; rounds that come due meanwhile are skipped.
+async fn version_loop(
+    host: Host,
+    color: Color,
+    every: Duration,
+    sem: Arc<Semaphore>,
+    versions: Arc<watch::Sender<Versions>>,
+    tx: Outbox,
+) {
+    let limit = version_limit(host.ssh().options().command_timeout);
+    let command = sampler::version_command(&host.cfg, color, limit.as_secs());
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut timed_out = false;
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        let answer = {
+            let _permit = sem.acquire().await;
+            tokio::time::timeout(
+                limit + VERSION_SLACK,
+                host.ssh().run(&host.cfg.ssh, &command, None),
+            )
+            .await
+        };
+        let version = match answer {
+            Ok(Ok(out)) if out.code == 0 => sampler::parse_version(&out.stdout, color),
+            Ok(Ok(_)) => VersionAnswer::Unknown,
+            Ok(Err(crate::remote::SshError::Timeout { .. })) | Err(_) => VersionAnswer::TimedOut,
+            Ok(Err(_)) => {
+                // No way to the host at all: the sampler says so. A version known from before
+                // stays (a unix-socket color would otherwise look stopped after every blip);
+                // without one it is unknown, so that the sampler need not wait for it.
+                versions.send_if_modified(|v| {
+                    let first = v[color].is_none();
+                    if first {
+                        v[color] = Some(None);
+                    }
+                    first
+                });
+                continue;
+            }
+        };
+        // Said once per spell, not every round: the version shows as unknown meanwhile.
+        let now_timed_out = version == VersionAnswer::TimedOut;
+        if now_timed_out && !timed_out {
+            tracing::warn!(
+                target: "cutover::collect",
+                "{} {}: version command gave no answer within {} s; version unknown",
+                crate::sanitize::sanitize(&host.cfg.name),
+                color.name(),
+                limit.as_secs()
+            );
+        }
+        timed_out = now_timed_out;
+        let known = match version {
+            VersionAnswer::Known(v) => Some(crate::sanitize::sanitize(&v)),
+            VersionAnswer::Unknown | VersionAnswer::TimedOut => None,
+        };
+        versions.send_modify(|v| v[color] = Some(known));
+    }
+}
+
+async fn sample_loop(
+    i: usize,
+    host: Host,
+    s: Settings,
+    sem: Arc<Semaphore>,
+    versions: watch::Receiver<Versions>,
+    tx: Outbox,
+) {
     let stub = stub_target(&host.cfg.stub_status_url);
     let mut stub_forwarded = false;
     let mut tick = ticker(s.interval);
@@ -100,14 +206,14 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
         if tx.is_closed() {
             return;
         }
-        let with_versions = versions_at.is_none_or(|t| t.elapsed() >= version_every);
         let sent = wall_ms();
         let answer = {
             let _permit = sem.acquire().await;
+            // Never the versions: they run on their own tasks (see `version_loop`).
             host.ssh()
                 .run(
                     &host.cfg.ssh,
-                    &sampler::sample_command(&host.cfg, with_versions),
+                    &sampler::sample_command(&host.cfg, false),
                     None,
                 )
                 .await
@@ -123,10 +229,6 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
                 continue;
             }
         };
-        if sample.with_versions {
-            versions = sample.host.versions.clone();
-            versions_at = Some(Instant::now());
-        }
         match host.take_read(sample.read) {
             Ok(read) => {
                 let _ = tx.send(Msg::Lock {
@@ -139,8 +241,17 @@ async fn sample_loop(i: usize, host: Host, s: Settings, sem: Arc<Semaphore>, tx:
                 send(&tx, i, Telemetry::Unreachable { reason });
             }
         }
+        let latest = versions.borrow().clone();
+        // A unix-socket color runs when its version answers: until its first version round is
+        // over, whether it runs is not known, and no host sample is better than a wrong one.
+        let undecided = Color::BOTH
+            .into_iter()
+            .any(|c| host.cfg.color(c).tcp().is_none() && latest[c].is_none());
+        if undecided {
+            continue;
+        }
         let mut h = sample.host;
-        h.versions = versions.clone();
+        h.versions = PerColor::from_fn(|c| latest[c].clone().flatten());
         finish_host_sample(
             &mut h,
             &host.cfg,
@@ -290,6 +401,18 @@ async fn ttft_loop(i: usize, host: Host, color: Color, p: ProbeConfig, tx: Outbo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_commands_end_on_the_host_before_the_session_gives_up() {
+        let secs = |n| version_limit(Duration::from_secs(n)).as_secs();
+        assert_eq!(secs(30), 10);
+        assert_eq!(secs(9), 6);
+        assert_eq!(secs(3), 2);
+        assert_eq!(secs(1), 1);
+        for n in 2..120 {
+            assert!(secs(n) < n, "{n}");
+        }
+    }
 
     #[test]
     fn stub_status_urls_become_forward_targets() {

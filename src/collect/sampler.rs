@@ -1,17 +1,49 @@
 //! The host sampler: one remote command per interval whose one answer carries the upstream
 //! file and its lock (the weights in force), the host clock, established connections and
-//! listeners per color port, nginx worker pids and, when asked, each color's version. Pure:
-//! the script text and the parsing of its answer.
+//! listeners per color port, nginx worker pids and, when asked, each color's version; and the
+//! version command of one color on its own ([`version_command`]), which the live cockpit runs
+//! apart from the sampler so that a hung version never holds up the weights. Every version
+//! command runs under a time limit on the host itself ([`LIMITED`]). Pure: the script texts
+//! and the parsing of their answers.
 
 use crate::config::GatewayConfig;
 use crate::control::script::{self, PORT_FNS, READ, WORKERS};
 use crate::model::{Color, HostSample, PerColor};
 use crate::remote::quote::sh_c;
 
+/// Seconds each color's version command may run inside a sampler answer that asks for
+/// versions (the headless burst): two of them must leave room within the command timeout.
+pub const INLINE_VERSION_LIMIT_SECS: u64 = 5;
+
+/// `limited SECS COMMAND`: runs COMMAND under `sh` (stdin from /dev/null, stderr dropped) and
+/// ends it, with its children, after SECS seconds; the exit status is COMMAND's, or 124/137
+/// when it was ended. A command abandoned by our side would otherwise go on running on the
+/// host (a session without a terminal gets no hangup), and every later round would add one.
+///
+/// `timeout` (GNU coreutils, busybox) signals the whole process group it started: TERM, then
+/// KILL a second later. Without it, a watchdog kills the command's process group when the
+/// shell can give it one (`set -m`: bash, the `/bin/sh` of macOS); otherwise it stops the
+/// command (so that it cannot go on past a killed child), kills its children (`pkill -P`),
+/// then the command. The watchdog writes nothing, so it never holds the answer's pipe open.
+pub const LIMITED: &str = r#"limited() {
+  if command -v timeout >/dev/null 2>&1 && timeout -k 1 5 true >/dev/null 2>&1; then
+    timeout -k 1 "$1" sh -c "$2" </dev/null 2>/dev/null
+  else
+    ( set -m 2>/dev/null
+      sh -c "$2" </dev/null 2>/dev/null & l_p=$!
+      ( sleep "$1"; kill -KILL -"$l_p" || { kill -STOP "$l_p"; pkill -KILL -P "$l_p"; kill -KILL "$l_p"; }
+      ) >/dev/null 2>&1 </dev/null & l_w=$!
+      wait "$l_p"; l_rc=$?
+      pkill -KILL -P "$l_w" 2>/dev/null; kill -KILL "$l_w" 2>/dev/null
+      exit "$l_rc" ) 2>/dev/null
+  fi
+}
+"#;
+
 /// The sampler script. Lines before `@read` are `@key ...` records; after it comes exactly
 /// what the read script prints (lock line, then the file).
-const SAMPLE: &str = r#"conf=$1 pidfile=$2 bport=$3 gport=$4 vers=$5 bver=$6 gver=$7 bip=$8 gip=$9
-@WORKERS@@PORTS@t=$(date +%s%N 2>/dev/null)
+const SAMPLE: &str = r#"conf=$1 pidfile=$2 bport=$3 gport=$4 vers=$5 bver=$6 gver=$7 bip=$8 gip=$9 vlim=${10}
+@WORKERS@@PORTS@@LIMITED@t=$(date +%s%N 2>/dev/null)
 case $t in ''|*[!0-9]*) t=$(date +%s)000000000 ;; esac
 echo "@clock $t"
 for c in blue green; do
@@ -21,7 +53,7 @@ for c in blue green; do
     listeners "$p" | while read -r a; do echo "@listen $c $a"; done
   fi
   if [ "$vers" = 1 ]; then
-    out=$(sh -c "$v" </dev/null 2>/dev/null); rc=$?
+    out=$(limited "$vlim" "$v"); rc=$?
     echo "@version $c $rc $(printf '%s' "$out" | head -n 1)"
   fi
 done
@@ -30,11 +62,12 @@ echo "@read"
 @READ@"#;
 
 /// The sampler's command line for a gateway; `versions` asks each color's version command too
-/// (a process per color, so not on every interval).
+/// (a process per color, each limited to [`INLINE_VERSION_LIMIT_SECS`] on the host).
 pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
     let script = SAMPLE
         .replace("@WORKERS@", WORKERS)
         .replace("@PORTS@", PORT_FNS)
+        .replace("@LIMITED@", LIMITED)
         // The read script takes the file as $1, as this one does.
         .replace("@READ@", READ.trim_start_matches("conf=$1\n"));
     let port = |c: Color| {
@@ -56,8 +89,67 @@ pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
             &g.green.version,
             ip(Color::Blue),
             ip(Color::Green),
+            &INLINE_VERSION_LIMIT_SECS.to_string(),
         ],
     )
+}
+
+/// One color's version command on its own: `@version COLOR RC FIRST_LINE`, the command ended
+/// on the host after `limit_secs` (at least 1).
+const VERSION: &str = r#"c=$1 v=$2 lim=$3
+@LIMITED@out=$(limited "$lim" "$v"); rc=$?
+echo "@version $c $rc $(printf '%s' "$out" | head -n 1)"
+"#;
+
+/// The command line that asks `color`'s version on its host, limited there to `limit_secs`.
+pub fn version_command(g: &GatewayConfig, color: Color, limit_secs: u64) -> String {
+    sh_c(
+        &VERSION.replace("@LIMITED@", LIMITED),
+        &[
+            color.name(),
+            &g.color(color).version,
+            &limit_secs.max(1).to_string(),
+        ],
+    )
+}
+
+/// What one version command said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionAnswer {
+    /// It exited 0 with a first line: the version (raw; sanitized before it is drawn).
+    Known(String),
+    /// It failed or printed nothing.
+    Unknown,
+    /// It was ended on the host for taking too long.
+    TimedOut,
+}
+
+/// Parse a [`version_command`] answer for `color` (login-shell noise before it is skipped).
+pub fn parse_version(stdout: &[u8], color: Color) -> VersionAnswer {
+    let text = String::from_utf8_lossy(stdout);
+    let answer = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("@version "))
+        .filter_map(|rest| version_line(rest.trim_end()))
+        .find(|(c, ..)| *c == color);
+    match answer {
+        Some((_, _, Some(v))) => VersionAnswer::Known(v),
+        // `timeout` says 124; a KILL, from it or from the watchdog, 128 + 9.
+        Some((_, "124" | "137", None)) => VersionAnswer::TimedOut,
+        _ => VersionAnswer::Unknown,
+    }
+}
+
+/// An `@version` record's rest: color, exit status, and the version when there is one.
+fn version_line(rest: &str) -> Option<(Color, &str, Option<String>)> {
+    let (c, v) = color_and(rest)?;
+    let (rc, text) = v.split_once(' ').unwrap_or((v, ""));
+    let text = text.trim();
+    Some((
+        c,
+        rc,
+        (rc == "0" && !text.is_empty()).then(|| text.to_string()),
+    ))
 }
 
 /// One sampler answer.
@@ -112,10 +204,8 @@ pub fn parse_sample(stdout: &[u8]) -> Result<Sample, String> {
             }
             "@version" => {
                 with_versions = true;
-                if let Some((c, v)) = color_and(rest) {
-                    let (rc, text) = v.split_once(' ').unwrap_or((v, ""));
-                    let text = text.trim();
-                    host.versions[c] = (rc == "0" && !text.is_empty()).then(|| text.to_string());
+                if let Some((c, _, v)) = version_line(rest) {
+                    host.versions[c] = v;
                 }
             }
             "@workers" => {
@@ -274,6 +364,122 @@ version = "echo nope >&2; exit 3"
         );
         assert_eq!(s.read.conf, b"upstream gateway {}\n");
         assert!(parse_sample(b"@clock 1\n").is_err());
+    }
+
+    /// Processes whose whole command line is `cmdline` (`pgrep -fx`).
+    fn running(cmdline: &str) -> usize {
+        let out = Command::new("pgrep")
+            .args(["-fx", cmdline])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    }
+
+    /// A directory with the tools the version script uses, `timeout` left out.
+    fn path_without_timeout(dir: &std::path::Path) -> std::ffi::OsString {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let path = std::env::var_os("PATH").unwrap();
+        for tool in ["sh", "sleep", "pkill", "head", "cat", "echo"] {
+            let found = std::env::split_paths(&path)
+                .map(|d| d.join(tool))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("{tool} not found on PATH"));
+            let _ = std::os::unix::fs::symlink(found, bin.join(tool));
+        }
+        bin.into_os_string()
+    }
+
+    /// Run a version command line with a local sh; returns the answer and how long it took.
+    fn ask(
+        g: &GatewayConfig,
+        c: Color,
+        limit: u64,
+        path: Option<&std::ffi::OsStr>,
+    ) -> (VersionAnswer, std::time::Duration) {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(version_command(g, c, limit));
+        if let Some(p) = path {
+            cmd.env("PATH", p);
+        }
+        let started = std::time::Instant::now();
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (parse_version(&out.stdout, c), started.elapsed())
+    }
+
+    #[test]
+    fn a_hung_version_command_is_ended_on_the_host_with_its_children() {
+        let dir = std::env::temp_dir().join(format!("cutover-version-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut g = gateway(&dir);
+        assert_eq!(
+            ask(&g, Color::Blue, 5, None).0,
+            VersionAnswer::Known("blue-sha1".into())
+        );
+        assert_eq!(ask(&g, Color::Green, 5, None).0, VersionAnswer::Unknown);
+        let no_timeout = path_without_timeout(&dir);
+        for (n, path) in [None, Some(no_timeout.as_os_str())].into_iter().enumerate() {
+            // A unique duration names this test's sleeper; the `; echo` keeps `sh -c` as its
+            // parent, as a pipeline or a script would.
+            let sleeper = format!("sleep 60.{}{n}", std::process::id());
+            g.green.version = format!("{sleeper}; echo never");
+            let (answer, took) = ask(&g, Color::Green, 1, path);
+            assert_eq!(answer, VersionAnswer::TimedOut, "path {path:?}");
+            // Ended after its 1 s (and the second before KILL), not after its 60 s; the margin
+            // is for a loaded machine.
+            assert!(
+                took < std::time::Duration::from_secs(10),
+                "{took:?}, path {path:?}"
+            );
+            // A KILL takes effect when the process is next scheduled: give it that moment.
+            let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while running(&sleeper) > 0 && std::time::Instant::now() < gone {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert_eq!(
+                running(&sleeper),
+                0,
+                "{sleeper} left running, path {path:?}"
+            );
+            // A quick one on the same path still answers.
+            assert_eq!(
+                ask(&g, Color::Blue, 1, path).0,
+                VersionAnswer::Known("blue-sha1".into())
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn version_answers_are_read_for_their_own_color() {
+        assert_eq!(
+            parse_version(b"motd\n@version green 0 9b7d03c\n", Color::Green),
+            VersionAnswer::Known("9b7d03c".into())
+        );
+        assert_eq!(
+            parse_version(b"@version green 0 9b7d03c\n", Color::Blue),
+            VersionAnswer::Unknown
+        );
+        assert_eq!(
+            parse_version(b"@version blue 0 \n", Color::Blue),
+            VersionAnswer::Unknown
+        );
+        assert_eq!(
+            parse_version(b"@version blue 3 x\n", Color::Blue),
+            VersionAnswer::Unknown
+        );
+        for rc in ["124", "137"] {
+            assert_eq!(
+                parse_version(format!("@version blue {rc} \n").as_bytes(), Color::Blue),
+                VersionAnswer::TimedOut
+            );
+        }
+        assert_eq!(parse_version(b"", Color::Blue), VersionAnswer::Unknown);
     }
 
     #[test]

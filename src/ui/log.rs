@@ -57,6 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         widget
     };
     frame.render_widget(widget, area);
+    alerts::render_reason(frame, area, state, t);
 }
 
 /// Lines laid out like the standard ones (`HH:MM:SS L  message`), the time taken from the
@@ -92,7 +93,7 @@ impl LogFormatter for SimulatedTimes {
     }
 }
 
-/// " gw-c1: UNREACH ERR ssh: connect timed out STALE " for the selected gateway, if it has alerts.
+/// " gw-c1: UNREACH timeout ERR ssh: connect timed out STALE " for the selected gateway, if it has alerts.
 fn selected_alerts(state: &State, max: usize, t: &Theme) -> Option<Line<'static>> {
     let g = state.selected_gateway()?;
     let list = alerts::of(g, state.now, t);

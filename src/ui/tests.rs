@@ -346,7 +346,7 @@ fn the_selected_gateway_alerts_show_in_full_above_the_log() {
     let (_, y) = find(&buf, " Log ").expect("log panel");
     let line = row_text(&buf, y);
     assert!(
-        line.contains("gw-c1: UNREACH ERR ssh: connect timed out STALE"),
+        line.contains("gw-c1: UNREACH timeout ERR ssh: connect timed out STALE"),
         "{line}"
     );
 }
