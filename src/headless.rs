@@ -129,7 +129,9 @@ impl Fleet {
         burst::burst_all(
             &self.exec.hosts,
             &self.config.probes,
-            g.ttft_min_samples.max(1),
+            // At least 20 a color: a burst's medians are taken at one moment, and a handful
+            // of samples makes the comparison a coin toss.
+            g.ttft_min_samples.max(BURST_TTFT_SAMPLES),
             Duration::from_secs(g.fivexx_window_secs),
             client.as_ref(),
             self.max_parallel,
@@ -203,6 +205,9 @@ impl Fleet {
         Ok(state)
     }
 }
+
+/// Fewest TTFT probes per color a headless burst sends.
+const BURST_TTFT_SAMPLES: u64 = 20;
 
 /// The instant a headless state is judged at: the snapshots all arrive then, so they are
 /// fresh, and a gateway never heard from is stale.
@@ -469,7 +474,8 @@ pub struct StatusEntry {
     pub phase: Option<String>,
     /// `ok`, `degraded`, `down` or `unknown`.
     pub health: String,
-    /// The probed URL.
+    /// The probed URL (its password masked in JSON).
+    #[serde(serialize_with = "crate::redact::serialize")]
     pub health_url: String,
     /// Whether the data is old (headless status reads fresh, so false unless unreachable).
     pub stale: bool,
@@ -479,8 +485,11 @@ pub struct StatusEntry {
     pub guardrails: Vec<String>,
     /// Every guardrail's live verdict: `guardrail`, `verdict` (pass/fail/inconclusive), `sentence`.
     pub verdicts: Vec<GuardVerdict>,
-    /// Why the host could not be read; no guessed values then.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the host could not be read; no guessed values then (secrets masked in JSON).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::redact::serialize_opt"
+    )]
     pub error: Option<String>,
 }
 
@@ -555,6 +564,7 @@ pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
 /// `status`: every gateway's weights, lock, health and live guardrail verdicts, from fresh
 /// data (the same burst `step` judges by).
 pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
+    fleet.read_all().await; // A first read asks nginx what it loads (nginx -T); snapshots carry it.
     let snaps = fleet.snapshot_all().await;
     let state = fleet.state(&snaps, &Target::All).ok();
     let mut out = Vec::new();
@@ -641,6 +651,9 @@ pub async fn check(fleet: &Fleet) -> Vec<Line> {
             if let Err(e) = h.nginx_test(&mut log).await {
                 problems.push(e);
             }
+            if let Err(e) = check_master(&h).await {
+                problems.push(e);
+            }
             if let Err(e) = h.check_log_format(&mut log).await {
                 problems.push(e);
             }
@@ -663,7 +676,7 @@ pub async fn check(fleet: &Fleet) -> Vec<Line> {
         if problems.is_empty() {
             lines.push(Line {
                 gateway,
-                text: "ok: ssh, host key, upstream, nginx -t, log format, listeners, versions"
+                text: "ok: ssh, host key, upstream, nginx -t, nginx master, log format, listeners, versions"
                     .into(),
                 failed: false,
             });
@@ -678,4 +691,19 @@ pub async fn check(fleet: &Fleet) -> Vec<Line> {
         }
     }
     lines
+}
+
+/// The pid file names a live nginx master started like the configured `nginx` command.
+async fn check_master(h: &Host) -> Result<(), String> {
+    use crate::control::master;
+    let out = h
+        .ssh()
+        .run(&h.cfg.ssh, &master::master_command(&h.cfg.nginx_pid), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let m = master::parse_master(&String::from_utf8_lossy(&out.stdout))?;
+    match master::mismatch(&m, &h.cfg.nginx_pid, &h.cfg.nginx) {
+        Some(why) => Err(sanitize(&why)),
+        None => Ok(()),
+    }
 }

@@ -39,7 +39,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("cutover: {}", f.message);
+            eprintln!("cutover: {}", crate::redact::redact(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -50,6 +50,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(path) => Some(Config::load(path).map_err(|e| usage(e.to_string()))?),
         None => None,
     };
+    if let Some(c) = &config {
+        // Before anything is written or printed: every writer masks the fleet's secrets.
+        crate::redact::install(Redactor::for_config(c));
+    }
     let cockpit = matches!(cli.command, None | Some(Command::Demo(_)));
     let screen = cockpit || matches!(cli.command, Some(Command::Replay { .. }));
     if let (Some(path), false) = (&cli.global.record, screen) {
@@ -600,7 +604,7 @@ fn reason_arg(reason: Option<String>) -> Result<Option<String>, Failure> {
 
 fn print_lines(lines: &[headless::Line]) -> Result<(), Failure> {
     for l in lines {
-        println!("{:<12} {}", l.gateway, l.text);
+        println!("{:<12} {}", l.gateway, crate::redact::redact(&l.text));
     }
     let bad = lines.iter().filter(|l| l.failed).count();
     if bad > 0 {
@@ -665,7 +669,7 @@ fn fleet_command(
         });
         // Changes a killed run left without an outcome are read and recorded first.
         for line in fleet.exec.reconcile().await {
-            eprintln!("cutover: audit: {}", crate::sanitize::sanitize(&line));
+            eprintln!("cutover: audit: {}", crate::redact::redact(&crate::sanitize::sanitize(&line)));
         }
         match cmd {
             Command::Status { json } => {
@@ -677,7 +681,7 @@ fn fleet_command(
                     for e in &entries {
                         let w = e.weights.map_or("-".into(), |w| w.to_string());
                         let tail = match (&e.error, &e.lock) {
-                            (Some(err), _) => format!("ERROR {err}"),
+                            (Some(err), _) => format!("ERROR {}", crate::redact::redact(err)),
                             (None, Some(l)) => format!("locked by {l}"),
                             (None, None) => String::new(),
                         };

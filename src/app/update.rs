@@ -39,6 +39,12 @@ pub fn update(s: &mut State, msg: Msg, now: Ms) -> Vec<Effect> {
     fx
 }
 
+/// Text from a host or a remote command, fit for the screen and the log panel: no control
+/// characters, no secrets (a failing command may echo its token).
+fn clean(text: &str) -> String {
+    crate::redact::redact(&sanitize(text)).into_owned()
+}
+
 /// Post a notice for the footer.
 pub fn notify(s: &mut State, level: Level, text: impl Into<String>) {
     s.notice = Some(Notice {
@@ -556,7 +562,7 @@ fn on_telemetry(s: &mut State, gateway: usize, mut data: Telemetry) {
     };
     // Collectors sanitize too; this is the last line before anything is drawn.
     match &mut data {
-        Telemetry::Unreachable { reason } => *reason = sanitize(reason),
+        Telemetry::Unreachable { reason } => *reason = clean(reason),
         Telemetry::Health(h) => h.failing.iter_mut().for_each(|f| *f = sanitize(f)),
         Telemetry::Host(h) => {
             for c in Color::BOTH {
@@ -601,7 +607,7 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
     let name = g.name.clone();
     match o.error {
         Some(err) => {
-            let err = sanitize(&err);
+            let err = clean(&err);
             let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
             tracing::error!(target: "cutover::ops", "{name}: {} failed: {err}; weights now {shown}", op.kind);
             g.last_error = Some(err.clone());
@@ -609,6 +615,12 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
                 // Unknown, not drift: the next read becomes what is expected.
                 g.expected = None;
                 g.outcome_unknown = true;
+            }
+            if matches!(op.kind, OpKind::Stop { .. }) && g.drain.is_some() {
+                // The drain ends here, failed: retrying the stop every tick would hammer the
+                // host; the operator decides (the row shows the error).
+                g.drain = None;
+                tracing::error!(target: "cutover::ops", "{name}: drain ended: the stop command failed; the color is still running");
             }
             if g.drain.is_some_and(|d| d.rollback) && !matches!(op.kind, OpKind::Stop { .. }) {
                 // Green must not be stopped while it may still carry traffic.

@@ -39,7 +39,12 @@ pub struct Executor {
     pub hosts: Arc<Vec<Host>>,
     audit: Arc<AuditLog>,
     actor: Actor,
+    /// When each host's pid file was last seen to name the configured nginx's master.
+    master_seen: Arc<std::sync::Mutex<Vec<Option<Instant>>>>,
 }
+
+/// A pid file checked this recently is not checked again before a change.
+const MASTER_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// The result of one operation: what the state machine hears and what the audit log got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +67,7 @@ impl Executor {
     /// An executor writing to `audit`.
     pub fn new(hosts: Vec<Host>, audit: AuditLog, actor: Actor) -> Executor {
         Executor {
+            master_seen: Arc::new(std::sync::Mutex::new(vec![None; hosts.len()])),
             hosts: Arc::new(hosts),
             audit: Arc::new(audit),
             actor,
@@ -127,7 +133,9 @@ impl Executor {
                         None,
                         Some(if interrupted {
                             format!(
-                                "{e}; outcome unknown: the host did not answer a read afterwards ({read}); the change may be half-applied: read it (cutover status) before acting"
+                                "{e}; outcome unknown: the host did not answer a read afterwards ({read}); the change may be half-applied. Once the host answers, `cutover status` shows what it holds; a lock left behind ({conf}.cutover.lock) is broken after {mins} minutes, or remove it by hand once nginx is checked ({conf}.cutover.prev holds the file before the change)",
+                                conf = host.cfg.nginx_conf,
+                                mins = super::script::STALE_LOCK_MINUTES
                             )
                         } else {
                             format!("{e}; weights unknown: {read}")
@@ -207,9 +215,9 @@ impl Executor {
         }
     }
 
-    /// Reconcile the audit log: every `intent` with no `outcome`, written by a process that
-    /// is gone (killed mid-change), gets a `reconciled` record saying what its host holds
-    /// now. An intent whose host still holds the lock is left for a later run. Returns one
+    /// Reconcile the audit log: every `intent` with no `outcome` (or an outcome that could
+    /// not tell what the host holds), written by a process that is gone, gets a `reconciled`
+    /// record saying what its host holds now. An intent whose host still holds the lock is left for a later run. Returns one
     /// line per record written or left, for the operator.
     pub async fn reconcile(&self) -> Vec<String> {
         let text = match std::fs::read_to_string(self.audit.path()) {
@@ -308,6 +316,53 @@ impl Executor {
         })
     }
 
+    /// The pid file names this gateway's nginx master (checked at most every minute).
+    async fn check_master(
+        &self,
+        i: usize,
+        host: &Host,
+        log: &mut Vec<CommandRecord>,
+    ) -> Result<(), String> {
+        use super::master;
+        let fresh = |seen: &[Option<Instant>]| {
+            seen.get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|t| t.elapsed() < MASTER_CHECK_EVERY)
+        };
+        if fresh(&self.master_seen.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let out = host
+            .ssh()
+            .run(
+                &host.cfg.ssh,
+                &master::master_command(&host.cfg.nginx_pid),
+                None,
+            )
+            .await;
+        log.push(CommandRecord {
+            cmd: format!("check the nginx master in {}", host.cfg.nginx_pid),
+            exit: out.as_ref().ok().map(|o| o.code),
+            ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        let out = out.map_err(|e| e.to_string())?;
+        let m = master::parse_master(&String::from_utf8_lossy(&out.stdout))?;
+        if let Some(why) = master::mismatch(&m, &host.cfg.nginx_pid, &host.cfg.nginx) {
+            return Err(crate::sanitize::sanitize(&why));
+        }
+        if let Some(slot) = self
+            .master_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(i)
+        {
+            *slot = Some(Instant::now());
+        }
+        Ok(())
+    }
+
     /// Do the work: (target weights, weights read back or error, weights before).
     async fn run(
         &self,
@@ -319,6 +374,18 @@ impl Executor {
         Result<Option<Weights>, String>,
         Option<Weights>,
     ) {
+        let reloads = !matches!(op.kind, OpKind::Stop { .. });
+        if reloads {
+            // A reload is judged by the workers of the master in the pid file: that master
+            // must be this gateway's nginx, or the verdict would be about another one.
+            if let Err(e) = self.check_master(op.gateway, host, log).await {
+                return (
+                    None,
+                    Err(format!("refused: {e}; nothing written")),
+                    op.before,
+                );
+            }
+        }
         match &op.kind {
             OpKind::SetWeights { to } => {
                 // Start from the file as last seen when it is what the plan was made from;
@@ -455,12 +522,15 @@ pub fn orphan_intents(text: &str, alive: impl Fn(u32) -> bool) -> Vec<serde_json
         let Some(id) = v["id"].as_str() else {
             continue;
         };
-        match v["stage"].as_str() {
-            Some("intent") => intents.push(v),
-            Some(_) => {
+        match (v["stage"].as_str(), v["outcome"].as_str()) {
+            (Some("intent"), _) => intents.push(v),
+            // An outcome that could not tell what the host holds stays open until a later
+            // run reads the host and reconciles it.
+            (Some("outcome"), Some("unknown")) => {}
+            (Some(_), _) => {
                 settled.insert(id.to_string());
             }
-            None => {}
+            (None, _) => {}
         }
     }
     intents
@@ -499,6 +569,8 @@ mod tests {
             "torn {",
             r#"{"id":"1-3-t","stage":"intent","pid":11,"host":"gw-d1"}"#,
             r#"{"id":"1-3-t","stage":"reconciled","host":"gw-d1"}"#,
+            r#"{"id":"1-4-t","stage":"intent","pid":11,"host":"gw-e1"}"#,
+            r#"{"id":"1-4-t","stage":"outcome","outcome":"unknown","host":"gw-e1"}"#,
             r#"{"host":"gw-a1","action":"step"}"#,
         ]
         .join("\n");
@@ -506,8 +578,8 @@ mod tests {
         let hosts: Vec<&str> = orphans.iter().filter_map(|v| v["host"].as_str()).collect();
         assert_eq!(
             hosts,
-            ["gw-b1"],
-            "pid 22 is alive: its change may be in flight"
+            ["gw-b1", "gw-e1"],
+            "pid 22 is alive: its change may be in flight; an unknown outcome stays open"
         );
     }
 

@@ -3,6 +3,7 @@
 pub mod exec;
 pub mod host;
 pub mod live;
+pub mod master;
 pub mod script;
 
 pub use exec::{Actor, Executed, Executor};
