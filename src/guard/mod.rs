@@ -3,6 +3,7 @@
 pub mod burn;
 pub mod drain;
 pub mod fivexx;
+pub mod judge;
 pub mod listeners;
 pub mod ttft;
 pub mod verdict;
