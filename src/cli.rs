@@ -106,8 +106,19 @@ pub enum Command {
         #[command(flatten)]
         scope: ScopeArgs,
     },
-    /// Check configuration, SSH reachability, host keys, nginx config, log format and listeners.
-    Check,
+    /// Preflight: one row per gateway and check (SSH, nginx config and lint, listeners,
+    /// limits, revisions, health, certificates), ok/warn/FAIL; exit 1 when a row fails.
+    Check {
+        /// One JSON object, {"summary":{...},"rows":[...]}, for scripts and CI.
+        #[arg(long)]
+        json: bool,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// The collectors, guardrails and exports ([export]: /metrics, Grafana annotations) with
+    /// no terminal, read-only, until SIGINT or SIGTERM; progress and errors on stderr.
+    Watch,
     /// Play a session log in the cockpit, read-only: space pauses, + and - change speed, n jumps to the next marker.
     Replay {
         /// A session log written by the cockpit (cutover-session-*.jsonl).
@@ -175,6 +186,21 @@ pub enum LabCommand {
         /// Upstream weights every host starts with, BLUE/GREEN.
         #[arg(long, value_name = "B/G", default_value = "100/0", value_parser = parse_weights)]
         weights: Weights,
+        /// Also start a real Prometheus (and prometheus-nginx-exporter when installed) that
+        /// scrapes `watch`'s or the cockpit's /metrics every second.
+        #[arg(long)]
+        prometheus: bool,
+        /// Serve the public listeners over https, signed by a CA made for the lab with
+        /// openssl (fleet.toml's `probes.ca_file` names it).
+        #[arg(long)]
+        tls: bool,
+        /// Days the hosts' certificates are valid, with --tls (a short one fails `check`).
+        #[arg(long, value_name = "DAYS", default_value_t = 365, requires = "tls",
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        tls_days: u32,
+        /// The colors listen on unix sockets (`server unix:...` in the upstream), not TCP ports.
+        #[arg(long)]
+        unix_sockets: bool,
     },
     /// Stop every process of the lab in DIR.
     Down {
@@ -182,7 +208,8 @@ pub enum LabCommand {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
-    /// Change a running color's behaviour: ttft_ms=900 error_rate=0.2 disk=false hang=true ...
+    /// Change a running color's behaviour: ttft_ms=900 error_rate=0.2 disk=false hang=true
+    /// revision=r43 nofile=256 ...
     Fault {
         /// The lab's directory.
         #[arg(long, value_name = "DIR")]

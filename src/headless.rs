@@ -10,7 +10,6 @@ use crate::app::update::update;
 use crate::audit::AuditLog;
 use crate::collect::burst::{self, Snapshot};
 use crate::config::Config;
-use crate::control::host::ColorCommand;
 use crate::control::{Actor, Executor, Host, HostRead};
 use crate::guard::GuardConfig;
 use crate::guard::drain::DrainStatus;
@@ -125,8 +124,13 @@ impl Fleet {
     /// color and the access log of the 5xx window; the same telemetry the cockpit folds.
     pub async fn snapshot_all(&self) -> Vec<Snapshot> {
         let g = &self.config.guardrails;
-        let client = crate::probe::http_client(Duration::from_secs(3)).ok();
-        burst::burst_all(
+        let client = crate::preflight::tls::client(
+            Duration::from_secs(3),
+            self.config.probes.ca_file.as_deref(),
+            false,
+        )
+        .ok();
+        let mut snaps = burst::burst_all(
             &self.exec.hosts,
             &self.config.probes,
             // At least 20 a color: a burst's medians are taken at one moment, and a handful
@@ -136,7 +140,40 @@ impl Fleet {
             client.as_ref(),
             self.max_parallel,
         )
-        .await
+        .await;
+        self.add_revisions(&mut snaps).await;
+        snaps
+    }
+
+    /// Each reached gateway's revisions, into its host sample: revision parity is a step rule.
+    /// Asked after the burst, so that its requests to the colors are not counted as their
+    /// connections by the burst's sampler.
+    async fn add_revisions(&self, snaps: &mut [Snapshot]) {
+        let expected = self.config.preflight.expected_revision.clone();
+        let sem = Arc::new(Semaphore::new(self.max_parallel));
+        let mut tasks = Vec::new();
+        for (h, snap) in self.exec.hosts.iter().zip(snaps.iter()) {
+            let sampled = snap
+                .telemetry
+                .iter()
+                .any(|t| matches!(t, crate::model::Telemetry::Host(_)));
+            let (h, sem, expected) = (h.clone(), sem.clone(), expected.clone());
+            tasks.push(tokio::spawn(async move {
+                if !sampled {
+                    return None;
+                }
+                let _permit = sem.acquire().await;
+                Some(crate::preflight::remote::revisions(&h, expected.as_deref()).await)
+            }));
+        }
+        for (snap, t) in snaps.iter_mut().zip(tasks) {
+            let Ok(Some(r)) = t.await else { continue };
+            for data in &mut snap.telemetry {
+                if let crate::model::Telemetry::Host(h) = data {
+                    h.revisions = Some(Box::new(r.clone()));
+                }
+            }
+        }
     }
 
     /// A cockpit state that folded the snapshots through `update`, so the planner and the
@@ -629,81 +666,41 @@ pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
     out
 }
 
-/// `check`: SSH and host keys, the upstream file, `nginx -t`, the access log format, listeners.
-pub async fn check(fleet: &Fleet) -> Vec<Line> {
+/// `check`: the preflight table ([`crate::preflight`]), one row per gateway and check, in
+/// configuration order: SSH and host key, the upstream, `nginx -t`, the nginx master, the log
+/// format, the nginx lint, clock skew, listeners, versions, open-files limits, revision parity,
+/// health, probe p95 and, for https, the certificate. At most `[ssh] max_parallel` gateways at once.
+pub async fn check(fleet: &Fleet) -> Vec<crate::preflight::Row> {
+    use crate::preflight::remote::{CheckSettings, check_gateway};
+    let settings = Arc::new(CheckSettings {
+        guard: fleet.config.guardrails,
+        preflight: fleet.config.preflight.clone(),
+        client: crate::preflight::tls::client(
+            Duration::from_secs(3),
+            fleet.config.probes.ca_file.as_deref(),
+            true,
+        ),
+    });
+    let sem = Arc::new(Semaphore::new(fleet.max_parallel));
     let mut tasks = Vec::new();
-    for h in fleet.exec.hosts.iter().cloned() {
+    for h in fleet.exec.hosts.iter() {
+        let (h, sem, settings) = (h.clone(), sem.clone(), settings.clone());
         tasks.push(tokio::spawn(async move {
-            let mut log = Vec::new();
-            let mut problems = Vec::new();
-            match h.read(&mut log).await {
-                Ok(r) => {
-                    if !r.other_servers.is_empty() {
-                        problems.push(format!(
-                            "upstream {} has other servers too: {}",
-                            h.cfg.upstream,
-                            r.other_servers.join(", ")
-                        ));
-                    }
-                }
-                Err(e) => return (h.cfg.name.clone(), vec![e]),
-            }
-            if let Err(e) = h.nginx_test(&mut log).await {
-                problems.push(e);
-            }
-            if let Err(e) = check_master(&h).await {
-                problems.push(e);
-            }
-            if let Err(e) = h.check_log_format(&mut log).await {
-                problems.push(e);
-            }
-            for c in Color::BOTH {
-                if let Err(e) = h.check_listener(c, &mut log).await {
-                    problems.push(e);
-                }
-                if let Err(e) = h.color_command(c, ColorCommand::Version, &mut log).await {
-                    problems.push(e);
-                }
-            }
-            (h.cfg.name.clone(), problems)
+            let _permit = sem.acquire().await;
+            check_gateway(&h, &settings).await
         }));
     }
-    let mut lines = Vec::new();
-    for t in tasks {
-        let (gateway, problems) = t
-            .await
-            .unwrap_or_else(|e| ("?".into(), vec![e.to_string()]));
-        if problems.is_empty() {
-            lines.push(Line {
-                gateway,
-                text: "ok: ssh, host key, upstream, nginx -t, nginx master, log format, listeners, versions"
-                    .into(),
-                failed: false,
-            });
-        } else {
-            for p in problems {
-                lines.push(Line {
-                    gateway: gateway.clone(),
-                    text: format!("FAILED: {}", sanitize(&p)),
-                    failed: true,
-                });
-            }
+    let mut rows = Vec::new();
+    for (t, g) in tasks.into_iter().zip(&fleet.config.gateway) {
+        match t.await {
+            Ok(r) => rows.extend(r),
+            Err(e) => rows.push(crate::preflight::Row::new(
+                &g.name,
+                "internal",
+                crate::preflight::Status::Fail,
+                format!("internal error: {e}"),
+            )),
         }
     }
-    lines
-}
-
-/// The pid file names a live nginx master started like the configured `nginx` command.
-async fn check_master(h: &Host) -> Result<(), String> {
-    use crate::control::master;
-    let out = h
-        .ssh()
-        .run(&h.cfg.ssh, &master::master_command(&h.cfg.nginx_pid), None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let m = master::parse_master(&String::from_utf8_lossy(&out.stdout))?;
-    match master::mismatch(&m, &h.cfg.nginx_pid, &h.cfg.nginx) {
-        Some(why) => Err(sanitize(&why)),
-        None => Ok(()),
-    }
+    rows
 }

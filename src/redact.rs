@@ -344,6 +344,14 @@ pub fn serialize_opt<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok
 /// URLs, and the secret-looking values of secret-named variables (`DB_PASSWORD=…`).
 pub fn secrets_in(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
+    // The Grafana token ([export] grafana_token_file) is masked wherever it could show up.
+    out.extend(
+        config
+            .export
+            .grafana_token
+            .as_ref()
+            .map(|t| t.expose().to_string()),
+    );
     let mut spans = Vec::new();
     for g in &config.gateway {
         let texts = [

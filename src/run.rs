@@ -83,8 +83,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             | Command::Step { .. }
             | Command::Rollback { .. }
             | Command::Drain { .. }
-            | Command::Check),
+            | Command::Check { .. }),
         ) => fleet_command(cmd, &cli.global, config),
+        Some(Command::Watch) => crate::export::watch::run(config, session_actor(&cli.global)),
         None if config.is_none() => Err(usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
@@ -359,13 +360,21 @@ fn live(
         .build()
         .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
     rt.block_on(async move {
-        let fleet = Fleet::new(config, actor).map_err(|e| Failure {
+        let mut fleet = Fleet::new(config, actor).map_err(|e| Failure {
             code: e.code,
             message: e.message,
         })?;
+        let mut exports = crate::export::Exports::start(
+            &fleet.config,
+            crate::export::annotate::Reporter::Tracing,
+        );
+        if let Some(h) = exports.hook() {
+            fleet.exec.set_hook(h);
+        }
         // Changes a killed run left without an outcome are read and recorded first.
         let reconciled = fleet.exec.reconcile().await;
         let mut driver = crate::control::live::driver(fleet, s.guard, s.keymap, s.themes);
+        exports.observe(&mut driver);
         let state = &mut driver.state;
         state.theme = s.theme;
         state.session = Session {
@@ -383,9 +392,18 @@ fn live(
         if let Some(p) = &session_path {
             tracing::info!(target: "cutover", "session log: {} (cutover replay FILE plays it)", p.display());
         }
-        tui::run(driver, clock, rec)
+        // The cockpit comes first: a metrics port that is taken (a `watch` service) is said
+        // in the log, not fatal.
+        match exports.serve() {
+            Ok(Some(addr)) => tracing::info!(target: "cutover::export", "metrics: http://{addr}/metrics"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(target: "cutover::export", "{e}; metrics are not served by this cockpit"),
+        }
+        let ran = tui::run(driver, clock, rec)
             .await
-            .map_err(|e| failed(format!("terminal: {e}")))
+            .map_err(|e| failed(format!("terminal: {e}")));
+        exports.finish(crate::export::EXIT_BUDGET).await;
+        ran
     })
 }
 
@@ -513,11 +531,19 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             gateways,
             dir,
             weights,
+            prometheus,
+            tls,
+            tls_days,
+            unix_sockets,
         } => {
             let state = lab::up::up(&lab::up::UpOptions {
                 gateways,
                 dir,
                 weights,
+                prometheus,
+                tls,
+                tls_days,
+                unix_sockets,
             })?;
             let layout = lab::layout::Layout::new(std::path::Path::new(&state.dir));
             print!("{}", lab::up::summary(&layout, &state, weights));
@@ -576,8 +602,8 @@ fn lab(cmd: LabCommand) -> Result<(), Failure> {
             gateway,
             color,
         } => {
-            let (layout, _, host) = lab_host(&dir, &gateway)?;
-            lab::color::serve(&layout, &host, Color::from(color)).map_err(failed)
+            let (layout, state, host) = lab_host(&dir, &gateway)?;
+            lab::color::serve(&layout, &state, &host, Color::from(color)).map_err(failed)
         }
     }
 }
@@ -611,6 +637,41 @@ fn print_lines(lines: &[headless::Line]) -> Result<(), Failure> {
         return Err(failed(format!("{bad} of {} gateways failed", lines.len())));
     }
     Ok(())
+}
+
+/// Print `check`'s rows (a table, or JSON) and turn them into the exit code.
+fn check_report(
+    rows: &[crate::preflight::Row],
+    gateways: usize,
+    json: bool,
+    strict: bool,
+) -> Result<(), Failure> {
+    use crate::preflight::{self, table};
+    let summary = table::summary(rows, gateways);
+    if json {
+        let v = serde_json::json!({ "summary": summary, "rows": rows });
+        println!("{v}");
+    } else {
+        // A terminal's width when there is one, so long reasons wrap less; 80 otherwise.
+        let width = crossterm::terminal::size()
+            .ok()
+            .filter(|_| std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .map_or(80, |(w, _)| usize::from(w).max(60));
+        let table = table::render(rows, gateways, width);
+        print!("{}", crate::redact::redact(&table));
+    }
+    match preflight::exit_code(rows, strict) {
+        0 => Ok(()),
+        _ if summary.fail > 0 => Err(failed(format!(
+            "check: {} of {} rows FAIL",
+            summary.fail,
+            rows.len()
+        ))),
+        _ => Err(failed(format!(
+            "check: {} rows warn (--strict fails on warnings)",
+            summary.warn
+        ))),
+    }
 }
 
 /// The operator's name: `--actor`, else the login user; sanitized (it reaches screens and hosts).
@@ -648,7 +709,22 @@ fn fleet_command(
         message: e.message,
     };
     rt.block_on(async {
-        let fleet = Fleet::new(config, actor).map_err(herr)?;
+        let mut fleet = Fleet::new(config, actor).map_err(herr)?;
+        // Changes are annotated in Grafana when [export] says where (never delaying them).
+        let changes = matches!(
+            cmd,
+            Command::Step { .. } | Command::Rollback { .. } | Command::Drain { .. }
+        );
+        let exports = (changes && fleet.config.export.annotations()).then(|| {
+            let x = crate::export::Exports::start(
+                &fleet.config,
+                crate::export::annotate::Reporter::Stderr,
+            );
+            if let Some(h) = x.hook() {
+                fleet.exec.set_hook(h);
+            }
+            x
+        });
         // A signal (Ctrl-C, kill, a dropped bastion session) lets the operations already sent
         // finish and be audited; nothing new starts.
         let interrupted = fleet.interrupted.clone();
@@ -671,7 +747,7 @@ fn fleet_command(
         for line in fleet.exec.reconcile().await {
             eprintln!("cutover: audit: {}", crate::redact::redact(&crate::sanitize::sanitize(&line)));
         }
-        match cmd {
+        let result = match cmd {
             Command::Status { json } => {
                 let entries = headless::status(&fleet).await;
                 if json {
@@ -760,10 +836,20 @@ fn fleet_command(
                 .await
                 .map_err(herr)?,
             ),
-            Command::Check => print_lines(&headless::check(&fleet).await),
-            Command::Demo(_) | Command::Lab(_) | Command::Report(_) | Command::Replay { .. } => {
-                Ok(())
+            Command::Check { json, strict } => {
+                let rows = headless::check(&fleet).await;
+                check_report(&rows, fleet.config.gateway.len(), json, strict)
             }
+            Command::Demo(_)
+            | Command::Lab(_)
+            | Command::Report(_)
+            | Command::Replay { .. }
+            | Command::Watch => Ok(()),
+        };
+        // Annotations of the changes made: delivered, or spooled for the next start.
+        if let Some(x) = exports {
+            x.finish(crate::export::EXIT_BUDGET).await;
         }
+        result
     })
 }

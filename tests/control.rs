@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Lab, client, cutover, runtime, text};
+use common::{Lab, client, cutover, fresh_client, runtime, text};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,20 +48,6 @@ impl Lab {
             })
             .collect()
     }
-}
-
-/// A client that opens a connection per request. A reload makes old workers close their
-/// *idle* keep-alive connections; a request racing that close on a reused connection fails
-/// in any HTTP/1.1 client, and is retried by the client, not lost by nginx. Fresh connections
-/// test what nginx promises: every request it accepts is answered, across reloads.
-fn fresh_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }
 
 /// What one request through nginx came to.
@@ -728,7 +714,7 @@ fn headless_step_is_refused_while_green_is_slower_and_an_override_reason_is_audi
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("refused by a guardrail")
-            && err.contains("ttft fail: green p50 TTFT")
+            && err.contains("ttft fail: green TTFT +")
             && err.contains("--override REASON"),
         "the refusal gives the TTFT sentence and the way past: {}",
         text(&o)
@@ -833,7 +819,7 @@ fn status_exits_1_with_a_dark_host_and_lists_the_live_verdicts() {
             "{ttft}"
         );
         assert!(
-            ttft["sentence"].as_str().unwrap().contains("samples"),
+            ttft["sentence"].as_str().unwrap().contains(" n 20/20"),
             "a verdict says its sample sizes: {ttft}"
         );
         // Green carries 10 % and nothing else sends traffic: the 5xx guardrail cannot judge.

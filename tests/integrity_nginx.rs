@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Lab, client, cutover, runtime, text};
+use common::{Lab, cutover, fresh_client, runtime, text};
 use cutover::config::GatewayConfig;
 use cutover::model::Weights;
 use cutover::nginx::upstream::Upstream;
@@ -31,7 +31,8 @@ fn weights_in(text: &str, g: &GatewayConfig) -> Weights {
 fn colors_through_nginx(lab: &Lab, n: usize) -> Vec<String> {
     let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
     runtime().block_on(async {
-        let c = client();
+        // A connection per request: one an old worker still holds would show the old split.
+        let c = fresh_client();
         let mut out = Vec::new();
         for _ in 0..n {
             let resp = c
@@ -146,7 +147,8 @@ fn servers_from_an_include_in_the_upstream_fail_check_and_refuse_the_step() {
     std::fs::write(&conf, &with_include).unwrap();
 
     let named = format!("{} (from {})", g.blue.addr, extra.display());
-    let c = run(&lab, &["check"]);
+    // JSON: the table wraps long reasons (paths) to 80 columns.
+    let c = run(&lab, &["check", "--json"]);
     assert_eq!(c.status.code(), Some(1), "{}", text(&c));
     assert!(text(&c).contains(&named), "{}", text(&c));
 
@@ -185,7 +187,8 @@ fn servers_from_an_include_in_the_upstream_fail_check_and_refuse_the_step() {
     );
     assert_ne!(moved, main_text);
     std::fs::write(&main, moved).unwrap();
-    let c = run(&lab, &["check"]);
+    // JSON: the table wraps long reasons (paths) to 80 columns.
+    let c = run(&lab, &["check", "--json"]);
     assert_eq!(c.status.code(), Some(1), "{}", text(&c));
     assert!(
         text(&c).contains("is not in the configuration nginx loads"),

@@ -24,9 +24,27 @@ fn demo_at(scenario: Scenario, seed: u64, at_ms: u64) -> Driver<SimFleet> {
     d
 }
 
-/// A built-in scenario after 25 s: enough TTFT probes (one a second) for a verdict.
+/// A built-in scenario after 25 s: enough TTFT probes (five a second) for a verdict.
 fn demo(name: &str) -> Driver<SimFleet> {
     demo_at(Scenario::find(name).unwrap(), 1, 25_000)
+}
+
+/// slow-drain after 25 s, judged with a wide TTFT limit: its colors are identical, and these
+/// tests are about drains and quitting, not about the TTFT judge's margin.
+fn slow_drain() -> Driver<SimFleet> {
+    let cfg = GuardConfig {
+        ttft_halt_pct: 25.0,
+        ..GuardConfig::default()
+    };
+    let mut d = sim::demo(
+        Scenario::find("slow-drain").unwrap(),
+        1,
+        cfg,
+        KeyMap::default(),
+        ThemeSet::builtin(),
+    );
+    d.advance_to(25_000);
+    d
 }
 
 fn press(d: &mut Driver<SimFleet>, keys: &str) {
@@ -94,7 +112,7 @@ fn a_stopped_green_is_refused_by_name_on_keys_and_the_command_line() {
 
 #[test]
 fn a_rollback_onto_a_stopped_blue_is_refused() {
-    let mut d = demo("slow-drain"); // starts at 10/90
+    let mut d = slow_drain(); // starts at 10/90
     press(&mut d, "]");
     later(&mut d, 3);
     assert_eq!(d.world.true_weights(0), w(100));
@@ -164,7 +182,7 @@ fn a_hung_green_is_failing_not_short_of_samples_and_is_refused() {
 
 #[test]
 fn inconclusive_refuses_a_step_up_and_an_override_needs_a_reason_that_is_audited() {
-    let mut d = demo_at(Scenario::find("happy-path").unwrap(), 1, 5_000);
+    let mut d = demo_at(Scenario::find("happy-path").unwrap(), 1, 3_000);
     press(&mut d, "]");
     let Some(Popup::Refused { reasons, .. }) = d.state.popup.clone() else {
         panic!("not refused: {:?}", d.state.popup)
@@ -247,7 +265,7 @@ fn the_veto_asks_for_confirmation_and_a_reason_and_is_audited() {
 
 #[test]
 fn quitting_with_a_pending_drain_asks_and_a_forced_quit_is_audited() {
-    let mut d = demo("slow-drain");
+    let mut d = slow_drain();
     press(&mut d, "]");
     later(&mut d, 3);
     press(&mut d, "Dy");
@@ -275,7 +293,7 @@ fn quitting_with_a_pending_drain_asks_and_a_forced_quit_is_audited() {
 
 #[test]
 fn quit_when_done_waits_for_the_drain_to_finish() {
-    let mut d = demo("slow-drain");
+    let mut d = slow_drain();
     press(&mut d, "]");
     later(&mut d, 3);
     press(&mut d, "Dy");

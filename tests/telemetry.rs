@@ -122,10 +122,10 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
             c.probes.ttft_every_secs = 1;
         });
         let start = Instant::now();
+        // The judge decides once each interval clears the +8 % limit one way or the other.
         let judged = run_until(&mut d, start, Duration::from_secs(40), |s| {
-            s.gateways
-                .iter()
-                .all(|g| !matches!(g.verdicts.ttft, TtftVerdict::TooFewSamples { .. }))
+            matches!(s.gateways[0].verdicts.ttft, TtftVerdict::Halt { .. })
+                && matches!(s.gateways[1].verdicts.ttft, TtftVerdict::Ok { .. })
         })
         .await;
         let verdicts: Vec<_> = d.state.gateways.iter().map(|g| g.verdicts.ttft).collect();
@@ -133,17 +133,20 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
         match verdicts[0] {
             TtftVerdict::Halt {
                 delta_pct,
+                low_pct,
                 blue_p50,
                 green_p50,
+                ..
             } => {
                 assert!((12.0..30.0).contains(&delta_pct), "{verdicts:?}");
+                assert!(low_pct > 8.0, "a halt means the whole interval is over: {verdicts:?}");
                 assert!((200..230).contains(&blue_p50), "{verdicts:?}");
                 assert!((240..275).contains(&green_p50), "{verdicts:?}");
             }
             v => panic!("gw-a1 with a 20 % slower green: {v:?}"),
         }
         assert!(
-            matches!(verdicts[1], TtftVerdict::Ok { delta_pct } if delta_pct.abs() < 8.0),
+            matches!(verdicts[1], TtftVerdict::Ok { delta_pct, high_pct, .. } if delta_pct.abs() < 8.0 && high_pct < 8.0),
             "{verdicts:?}"
         );
 
@@ -171,8 +174,8 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
         let before = weights_of(&lab, 0);
         key(&mut d, ']');
         let popup = format!("{:?}", d.state.popup);
-        assert!(popup.contains("green p50 TTFT"), "{popup}");
-        assert!(popup.contains("vs blue"), "{popup}");
+        assert!(popup.contains("ttft fail: green TTFT +"), "{popup}");
+        assert!(popup.contains("vs blue (95 % CI"), "{popup}");
         key(&mut d, 'n');
         run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
         assert_eq!(weights_of(&lab, 0), before);

@@ -13,6 +13,16 @@ use crossterm::event::KeyEvent;
 /// Granularity at which the world and the state move forward together.
 const SLICE_MS: Ms = 100;
 
+/// Watches the cockpit from outside without changing it (the metrics exporter): every
+/// message as it is applied, and the state right after every tick, when its summaries and
+/// verdicts are fresh. It runs on the driver's thread, so it must be quick.
+pub trait Observer {
+    /// `msg` is about to be applied at `at`.
+    fn message(&mut self, at: Ms, msg: &Msg);
+    /// A tick was applied: `state` holds this tick's figures and verdicts.
+    fn ticked(&mut self, state: &State);
+}
+
 /// A state and the world it observes and controls.
 pub struct Driver<W: World> {
     /// The cockpit state.
@@ -23,6 +33,7 @@ pub struct Driver<W: World> {
     markers: Vec<(Ms, String)>,
     changed: bool,
     session: Option<SessionLog>,
+    observer: Option<Box<dyn Observer>>,
 }
 
 impl<W: World> Driver<W> {
@@ -35,6 +46,7 @@ impl<W: World> Driver<W> {
             markers: Vec::new(),
             changed: true,
             session: None,
+            observer: None,
         }
     }
 
@@ -58,6 +70,11 @@ impl<W: World> Driver<W> {
         self.session = Some(log);
     }
 
+    /// Show every message applied from now on, and the state after every tick, to `o`.
+    pub fn observe(&mut self, o: Box<dyn Observer>) {
+        self.observer = Some(o);
+    }
+
     /// Apply one message at time `t`.
     pub fn apply(&mut self, t: Ms, msg: Msg) {
         self.changed = true;
@@ -65,7 +82,14 @@ impl<W: World> Driver<W> {
             let res = log.message(t, &msg);
             self.session_result(res);
         }
+        let tick = matches!(msg, Msg::Tick);
+        if let Some(o) = &mut self.observer {
+            o.message(t, &msg);
+        }
         let effects = update(&mut self.state, msg, t);
+        if let (true, Some(o)) = (tick, &mut self.observer) {
+            o.ticked(&self.state);
+        }
         self.run_effects(effects);
     }
 

@@ -8,11 +8,11 @@
 
 use super::state::{Gateway, State};
 use crate::guard::GuardConfig;
-use crate::guard::fivexx::{self, FivexxState};
+use crate::guard::fivexx::FivexxState;
 use crate::guard::ttft::TtftVerdict;
 use crate::guard::verdict::{GuardVerdict, Guardrail, Judgement};
 use crate::model::gateway::Answering;
-use crate::model::{Color, HealthStatus, Ms, PerColor, Weights};
+use crate::model::{Color, HealthStatus, Ms, Weights};
 
 /// The color being introduced; the one whose guardrails must pass before it gets more.
 pub const CANDIDATE: Color = Color::Green;
@@ -224,32 +224,16 @@ pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> V
             Judgement::Pass,
             "green carries no traffic yet: nothing to compare",
         ),
-        // Blue's long streams or small share leave no baseline: judge green against none
-        // (blue counted as error-free), which is stricter, never looser.
-        FivexxState::TooFewRequests
-            if sum.green.ratio_window.requests >= cfg.fivexx_min_requests =>
-        {
-            let idle_blue = PerColor {
-                blue: crate::model::window::Counts::default(),
-                green: sum.green.ratio_window,
-            };
-            let pct = sum.green.ratio_window.ratio().unwrap_or(0.0) * 100.0;
-            let (verdict, word) = if fivexx::over_limit(idle_blue, cfg.fivexx_delta_pp) {
-                (Judgement::Fail, "over")
-            } else {
-                (Judgement::Pass, "within")
-            };
-            GuardVerdict::new(
-                Guardrail::Fivexx,
-                verdict,
-                format!(
-                    "green 5xx {pct:.2} % in {} requests, {word} the +{} pp limit judged against no errors (blue has {} requests, too few to compare)",
-                    sum.green.ratio_window.requests,
-                    cfg.fivexx_delta_pp,
-                    sum.blue.ratio_window.requests
-                ),
-            )
-        }
+        FivexxState::Unproven { delta_pp, low_pp } => GuardVerdict::new(
+            Guardrail::Fivexx,
+            Judgement::Inconclusive,
+            format!(
+                "green 5xx {delta_pp:+.2} pp over blue by the raw ratios, but its 95 % interval reaches {low_pp:+.2} pp: not proven over the +{} pp limit, nor within it ({} and {} requests)",
+                cfg.fivexx_delta_pp,
+                sum.green.ratio_window.requests,
+                sum.blue.ratio_window.requests
+            ),
+        ),
         FivexxState::TooFewRequests => GuardVerdict::new(
             Guardrail::Fivexx,
             Judgement::Inconclusive,
@@ -331,33 +315,60 @@ pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> V
             format!("health is {}", h.status.name()),
         ),
     });
+    out.extend(preflight_verdicts(g));
     out
+}
+
+/// The preflight's step rules, judged from the model: revision parity (both colors run one
+/// configuration/secret revision, or the expected one). A mismatch fails, naming both
+/// revisions; revisions not reported are inconclusive. Both hold green where it is.
+pub fn preflight_verdicts(g: &Gateway) -> Vec<GuardVerdict> {
+    let revisions = g.model.host.as_ref().and_then(|h| h.revisions.as_deref());
+    let (verdict, sentence) = crate::preflight::revision::judge(revisions);
+    vec![GuardVerdict::new(Guardrail::Revision, verdict, sentence)]
 }
 
 /// The TTFT guardrail in words.
 fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
     let s = &g.model.summary;
     let (bn, gn) = (s.blue.ttft.count, s.green.ttft.count);
+    let shift = |delta: f64, low: f64, high: f64| {
+        format!(
+            "green TTFT {delta:+.1} % vs blue (95 % CI {low:+.1}..{high:+.1} %, limit +{} %), p50 {} vs {} ms, n {gn}/{bn}",
+            cfg.ttft_halt_pct, s.green.ttft.p50, s.blue.ttft.p50
+        )
+    };
     match g.verdicts.ttft {
-        TtftVerdict::Ok { delta_pct } => GuardVerdict::new(
+        TtftVerdict::Ok {
+            delta_pct,
+            low_pct,
+            high_pct,
+        } => GuardVerdict::new(
             Guardrail::Ttft,
             Judgement::Pass,
+            shift(delta_pct, low_pct, high_pct),
+        ),
+        TtftVerdict::Inconclusive {
+            delta_pct,
+            low_pct,
+            high_pct,
+        } => GuardVerdict::new(
+            Guardrail::Ttft,
+            Judgement::Inconclusive,
             format!(
-                "green p50 TTFT {} ms vs blue {} ms ({delta_pct:+.1} %, limit +{} %; {gn} and {bn} samples)",
-                s.green.ttft.p50, s.blue.ttft.p50, cfg.ttft_halt_pct
+                "{}: the interval holds the limit, more samples decide",
+                shift(delta_pct, low_pct, high_pct)
             ),
         ),
         TtftVerdict::Halt {
             delta_pct,
-            blue_p50,
-            green_p50,
+            low_pct,
+            high_pct,
+            ..
         } => GuardVerdict::new(
             Guardrail::Ttft,
             Judgement::Fail,
-            format!(
-                "green p50 TTFT {green_p50} ms is {delta_pct:+.1} % vs blue {blue_p50} ms (limit +{} %; {gn} and {bn} samples)",
-                cfg.ttft_halt_pct
-            ),
+            shift(delta_pct, low_pct, high_pct),
         ),
         TtftVerdict::ProbeFailing { color, failures } => GuardVerdict::new(
             Guardrail::Ttft,

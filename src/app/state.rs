@@ -133,6 +133,9 @@ pub struct Gateway {
     /// The last operation ended without knowing what the host holds: nothing is planned on
     /// this gateway until its weights are read again.
     pub outcome_unknown: bool,
+    /// The TTFT judgement and the windows it was made on (`GatewayModel::ttft_key`): the
+    /// judge runs again only when a window changed.
+    pub ttft_judged: Option<([u64; 4], crate::guard::ttft::TtftVerdict)>,
 }
 
 impl Gateway {
@@ -152,6 +155,7 @@ impl Gateway {
             last_error: None,
             auto_refusal: None,
             outcome_unknown: false,
+            ttft_judged: None,
         }
     }
 }
@@ -425,6 +429,8 @@ mod tests {
         .collect();
         gateways[3].verdicts.ttft = TtftVerdict::Halt {
             delta_pct: 24.0,
+            low_pct: 24.0 - 4.0,
+            high_pct: 24.0 + 4.0,
             blue_p50: 250,
             green_p50: 310,
         };
@@ -468,6 +474,8 @@ mod tests {
             |g| {
                 g.verdicts.ttft = TtftVerdict::Halt {
                     delta_pct: 9.0,
+                    low_pct: 9.0 - 4.0,
+                    high_pct: 9.0 + 4.0,
                     blue_p50: 100,
                     green_p50: 109,
                 }

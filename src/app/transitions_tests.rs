@@ -34,6 +34,8 @@ fn breaching() -> FivexxState {
 fn halt() -> TtftVerdict {
     TtftVerdict::Halt {
         delta_pct: 24.0,
+        low_pct: 24.0 - 4.0,
+        high_pct: 24.0 + 4.0,
         blue_p50: 250,
         green_p50: 310,
     }
@@ -79,7 +81,7 @@ fn raises_are_marked() {
         m,
         [
             "gw-a1: green 5xx +4.90 pp over blue: auto-rollback in 180 s unless vetoed",
-            "gw-a1: TTFT halt: green p50 310 ms vs blue 250 ms (+24.0 %)",
+            "gw-a1: TTFT halt: green p50 310 ms vs blue 250 ms (+24.0 %, 95 % CI +20.0..+28.0 %)",
             "gw-a1: blue error budget burning at page level",
             "gw-a1: green error budget burning at page level",
         ]
@@ -111,7 +113,11 @@ fn each_clear_is_marked_on_its_own() {
         ["gw-a1: green error budget burn back below page level"]
     );
     let mut now = raised.clone();
-    now.ttft = TtftVerdict::Ok { delta_pct: 2.0 };
+    now.ttft = TtftVerdict::Ok {
+        delta_pct: 2.0,
+        low_pct: -1.0,
+        high_pct: 5.0,
+    };
     assert_eq!(markers(&raised, &now), ["gw-a1: TTFT halt cleared"]);
     // Listener, staleness and probe latency log their clears but mark neither raise nor clear.
     let mut now = raised.clone();

@@ -685,6 +685,26 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let g = &mut s.gateways[i];
     g.model.refresh(now, HISTORY_EVERY_MS);
     let sum = g.model.summary;
+    // The judge runs again only when a TTFT window gained or lost a sample.
+    let key = g.model.ttft_key();
+    let judged = match g.ttft_judged {
+        Some((k, verdict)) if k == key => verdict,
+        _ => {
+            let verdict = ttft::evaluate(
+                PerColor {
+                    blue: &g.model.ttft_values(Color::Blue),
+                    green: &g.model.ttft_values(Color::Green),
+                },
+                PerColor {
+                    blue: sum.blue.ttft,
+                    green: sum.green.ttft,
+                },
+                &cfg,
+            );
+            g.ttft_judged = Some((key, verdict));
+            verdict
+        }
+    };
     let prev = std::mem::take(&mut g.verdicts);
     let v = &mut g.verdicts;
     // A stopped color's failing probes are expected, not news: only running colors count.
@@ -692,16 +712,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
         Some(false) => crate::model::gateway::Answering::Unknown,
         _ => g.model.probes[c].answering(now, cfg.probe_fresh_ms()),
     });
-    v.ttft = ttft::with_probes(
-        ttft::evaluate(
-            PerColor {
-                blue: sum.blue.ttft,
-                green: sum.green.ttft,
-            },
-            &cfg,
-        ),
-        answering,
-    );
+    v.ttft = ttft::with_probes(judged, answering);
     v.burn = PerColor::from_fn(|c| burn::evaluate(sum[c].burn_short, sum[c].burn_long, &cfg));
     v.health_slow_ms = g.model.health_p95_ms.filter(|p| *p > cfg.health_p95_slo_ms);
     let stale_after = cfg.stale_after_ms();
@@ -840,10 +851,12 @@ fn log_transitions(
         let why = match now.ttft {
             ttft::TtftVerdict::Halt {
                 delta_pct,
+                low_pct,
+                high_pct,
                 blue_p50,
                 green_p50,
             } => Some(format!(
-                "green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %)"
+                "green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %, 95 % CI {low_pct:+.1}..{high_pct:+.1} %)"
             )),
             ttft::TtftVerdict::ProbeFailing { color, failures } => Some(format!(
                 "{color} TTFT probes failing ({failures} since the last answer)"

@@ -31,6 +31,8 @@ pub struct Settings {
     pub probes: ProbeConfig,
     /// Sampler commands in flight at once across the fleet (version commands: as many again).
     pub parallel: usize,
+    /// `[preflight] expected_revision`, carried with each color's revision to the model.
+    pub expected_revision: Option<String>,
 }
 
 /// Messages to the cockpit.
@@ -41,9 +43,11 @@ pub fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
     let sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
     // Version commands take turns of their own: hung ones must not hold the sampler's permits.
     let version_sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
-    let client = crate::probe::http_client(Duration::from_secs(
-        settings.probes.health_every_secs.max(2),
-    ))
+    let client = crate::preflight::tls::client(
+        Duration::from_secs(settings.probes.health_every_secs.max(2)),
+        settings.probes.ca_file.as_deref(),
+        false,
+    )
     .ok();
     for (i, host) in hosts.iter().enumerate() {
         let (versions_tx, versions_rx) = watch::channel(Versions::default());
@@ -58,12 +62,21 @@ pub fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
                 tx.clone(),
             ));
         }
+        let (revisions_tx, revisions_rx) = watch::channel(None);
+        tokio::spawn(revision_loop(
+            host.clone(),
+            settings.expected_revision.clone(),
+            Duration::from_secs(settings.probes.version_every_secs),
+            version_sem.clone(),
+            revisions_tx,
+            tx.clone(),
+        ));
         tokio::spawn(sample_loop(
             i,
             host.clone(),
             settings.clone(),
             sem.clone(),
-            versions_rx,
+            (versions_rx, revisions_rx),
             tx.clone(),
         ));
         if let Some(c) = &client {
@@ -190,12 +203,40 @@ async fn version_loop(
     }
 }
 
+/// Both colors' revisions (preflight parity), as often as the versions, on their own task:
+/// the sampler carries the latest to the model.
+async fn revision_loop(
+    host: Host,
+    expected: Option<String>,
+    every: Duration,
+    sem: Arc<Semaphore>,
+    out: watch::Sender<Option<crate::model::Revisions>>,
+    tx: Outbox,
+) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        if tx.is_closed() {
+            return;
+        }
+        let r = {
+            let _permit = sem.acquire().await;
+            crate::preflight::remote::revisions(&host, expected.as_deref()).await
+        };
+        out.send_replace(Some(r));
+    }
+}
+
 async fn sample_loop(
     i: usize,
     host: Host,
     s: Settings,
     sem: Arc<Semaphore>,
-    versions: watch::Receiver<Versions>,
+    (versions, revisions): (
+        watch::Receiver<Versions>,
+        watch::Receiver<Option<crate::model::Revisions>>,
+    ),
     tx: Outbox,
 ) {
     let stub = stub_target(&host.cfg.stub_status_url);
@@ -252,6 +293,7 @@ async fn sample_loop(
         }
         let mut h = sample.host;
         h.versions = PerColor::from_fn(|c| latest[c].clone().flatten());
+        h.revisions = revisions.borrow().clone().map(Box::new);
         finish_host_sample(
             &mut h,
             &host.cfg,

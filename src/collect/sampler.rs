@@ -7,7 +7,7 @@
 //! and the parsing of their answers.
 
 use crate::config::GatewayConfig;
-use crate::control::script::{self, PORT_FNS, READ, WORKERS};
+use crate::control::script::{self, PORT_FNS, READ, UNIX_FNS, WORKERS};
 use crate::model::{Color, HostSample, PerColor};
 use crate::remote::quote::sh_c;
 
@@ -42,15 +42,19 @@ pub const LIMITED: &str = r#"limited() {
 
 /// The sampler script. Lines before `@read` are `@key ...` records; after it comes exactly
 /// what the read script prints (lock line, then the file).
-const SAMPLE: &str = r#"conf=$1 pidfile=$2 bport=$3 gport=$4 vers=$5 bver=$6 gver=$7 bip=$8 gip=$9 vlim=${10}
-@WORKERS@@PORTS@@LIMITED@t=$(date +%s%N 2>/dev/null)
+const SAMPLE: &str = r#"conf=$1 pidfile=$2 bport=$3 gport=$4 vers=$5 bver=$6 gver=$7 bip=$8 gip=$9 vlim=${10} bsock=${11} gsock=${12}
+@WORKERS@@PORTS@@UNIX@@LIMITED@t=$(date +%s%N 2>/dev/null)
 case $t in ''|*[!0-9]*) t=$(date +%s)000000000 ;; esac
 echo "@clock $t"
 for c in blue green; do
-  if [ "$c" = blue ]; then p=$bport; v=$bver; ip=$bip; else p=$gport; v=$gver; ip=$gip; fi
+  if [ "$c" = blue ]; then p=$bport; v=$bver; ip=$bip; s=$bsock; else p=$gport; v=$gver; ip=$gip; s=$gsock; fi
   if [ -n "$p" ]; then
     echo "@conns $c $(conns "$p" "$ip" | tr -d ' ')"
     listeners "$p" | while read -r a; do echo "@listen $c $a"; done
+  fi
+  if [ -n "$s" ]; then
+    echo "@conns $c $(uconns "$s" | tr -d ' ')"
+    ulisteners "$s" | while read -r a; do echo "@listen $c unix:$a"; done
   fi
   if [ "$vers" = 1 ]; then
     out=$(limited "$vlim" "$v"); rc=$?
@@ -67,6 +71,7 @@ pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
     let script = SAMPLE
         .replace("@WORKERS@", WORKERS)
         .replace("@PORTS@", PORT_FNS)
+        .replace("@UNIX@", UNIX_FNS)
         .replace("@LIMITED@", LIMITED)
         // The read script takes the file as $1, as this one does.
         .replace("@READ@", READ.trim_start_matches("conf=$1\n"));
@@ -77,6 +82,7 @@ pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
             .unwrap_or_default()
     };
     let ip = |c: Color| g.color(c).tcp().map_or("", |(ip, _)| ip);
+    let sock = |c: Color| g.color(c).addr.strip_prefix("unix:").unwrap_or("");
     sh_c(
         &script,
         &[
@@ -90,6 +96,8 @@ pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
             ip(Color::Blue),
             ip(Color::Green),
             &INLINE_VERSION_LIMIT_SECS.to_string(),
+            sock(Color::Blue),
+            sock(Color::Green),
         ],
     )
 }
@@ -250,11 +258,12 @@ pub fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
     for c in Color::BOTH {
         let own = &g.color(c).addr;
         host.listeners[c].retain(|a| a == own || !crate::guard::listeners::is_loopback(a));
-        // A TCP color runs when it listens; a unix-socket one when its version answers.
+        // A TCP color runs when it listens; a unix-socket one when its socket has a listener
+        // (`ss -x`) or, where that cannot be seen, when its version answers.
         host.running[c] = if g.color(c).tcp().is_some() {
             !host.listeners[c].is_empty()
         } else {
-            host.versions[c].is_some()
+            !host.listeners[c].is_empty() || host.versions[c].is_some()
         };
     }
 }

@@ -79,6 +79,14 @@ pub struct ColorConfig {
     pub stop: String,
     /// Shell command on the host that prints this color's version.
     pub version: String,
+    /// Shell command on the host that prints the configuration/secret revision this color
+    /// runs (first line); without it, the `revision` field of the color's own health JSON.
+    #[serde(default)]
+    pub revision: Option<String>,
+    /// The longest silence this color allows on a stream, in seconds (its idle ceiling):
+    /// nginx's `proxy_read_timeout` must be at least this. Unknown when unset.
+    #[serde(default)]
+    pub idle_timeout_secs: Option<u64>,
 }
 
 fn default_nginx() -> String {
@@ -273,6 +281,16 @@ impl GatewayConfig {
             check_command(&c.start).map_err(at(&format!("{color}.start")))?;
             check_command(&c.stop).map_err(at(&format!("{color}.stop")))?;
             check_command(&c.version).map_err(at(&format!("{color}.version")))?;
+            if let Some(r) = &c.revision {
+                check_command(r).map_err(at(&format!("{color}.revision")))?;
+            }
+            if c.idle_timeout_secs == Some(0) {
+                return Err(err(
+                    Some(i),
+                    &format!("{color}.idle_timeout_secs"),
+                    "must be at least 1 (leave it out when unknown)".into(),
+                ));
+            }
         }
         if self.blue.addr == self.green.addr {
             return Err(err(
@@ -311,6 +329,8 @@ mod tests {
             start: "systemctl start gw".into(),
             stop: "systemctl stop gw".into(),
             version: "cat /opt/gw/VERSION".into(),
+            revision: None,
+            idle_timeout_secs: None,
         };
         GatewayConfig {
             name: "gw-a1".into(),
@@ -380,6 +400,19 @@ mod tests {
         assert_eq!(g.validate(0).unwrap_err().field, "name");
         let e = validate(&SshSettings::default(), &[gw(), gw()]).unwrap_err();
         assert_eq!((e.gateway, e.field.as_str()), (Some(1), "name"));
+    }
+
+    #[test]
+    fn preflight_fields_of_a_color_are_checked() {
+        let mut g = gw();
+        g.green.revision = Some("cat /etc/gw/REVISION".into());
+        g.green.idle_timeout_secs = Some(120);
+        assert_eq!(g.validate(0), Ok(()));
+        g.green.idle_timeout_secs = Some(0);
+        assert_eq!(g.validate(0).unwrap_err().field, "green.idle_timeout_secs");
+        let mut g = gw();
+        g.blue.revision = Some("cat x\nrm -rf /".into());
+        assert_eq!(g.validate(0).unwrap_err().field, "blue.revision");
     }
 
     #[test]

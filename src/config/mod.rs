@@ -1,8 +1,10 @@
 //! `fleet.toml`: serde structs with defaults and `deny_unknown_fields`, and errors that
 //! name the file, the line and the field at fault (`fleet.toml:7:1: guardrails.stepp: ...`).
 
+pub mod export;
 pub mod fleet;
 
+pub use export::ExportConfig;
 pub use fleet::{ColorConfig, GatewayConfig, SshSettings};
 
 use crate::app::keymap::{KeyMap, KeysConfig};
@@ -30,6 +32,10 @@ pub struct Config {
     pub ssh: SshSettings,
     /// How often the collectors probe (`[probes]`).
     pub probes: ProbeConfig,
+    /// What `check` and the step rules require before traffic moves (`[preflight]`).
+    pub preflight: PreflightConfig,
+    /// Prometheus metrics and Grafana annotations (`[export]`).
+    pub export: ExportConfig,
     /// The real fleet, one `[[gateway]]` table per host.
     pub gateway: Vec<GatewayConfig>,
     /// The audit log (JSON lines); relative to the config file. Default `cutover-audit.jsonl` beside it.
@@ -88,6 +94,9 @@ pub struct ProbeConfig {
     pub ttft_timeout_secs: u64,
     /// Seconds between runs of each color's version command.
     pub version_every_secs: u64,
+    /// PEM file of the CA(s) that sign the health URLs' certificates, for private CAs
+    /// (added to the system's roots); relative to the config file.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ProbeConfig {
@@ -97,6 +106,7 @@ impl Default for ProbeConfig {
             ttft_every_secs: 2,
             ttft_timeout_secs: 10,
             version_every_secs: 30,
+            ca_file: None,
         }
     }
 }
@@ -112,6 +122,62 @@ impl ProbeConfig {
         }
         if self.version_every_secs == 0 {
             return Err("probes.version_every_secs: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The `[preflight]` section: what must hold on a gateway before green gets more traffic,
+/// and the limits of `cutover check`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreflightConfig {
+    /// The configuration/secret revision both colors must run; unset, green must equal blue.
+    pub expected_revision: Option<String>,
+    /// Smallest open-files limit (`ulimit -n`) each color's process may have.
+    pub min_nofile: u64,
+    /// Days before the public certificate expires from which `check` warns.
+    pub tls_warn_days: u64,
+    /// Days before the public certificate expires from which `check` fails.
+    pub tls_fail_days: u64,
+    /// Health probes `check` sends per gateway to judge the probe p95.
+    pub probe_samples: u32,
+}
+
+impl Default for PreflightConfig {
+    fn default() -> Self {
+        PreflightConfig {
+            expected_revision: None,
+            min_nofile: 4096,
+            tls_warn_days: 14,
+            tls_fail_days: 3,
+            probe_samples: 5,
+        }
+    }
+}
+
+impl PreflightConfig {
+    /// Check the values; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(r) = &self.expected_revision {
+            if r.trim().is_empty() || r.chars().any(char::is_control) {
+                return Err(
+                    "preflight.expected_revision: must be a non-empty revision without control characters"
+                        .into(),
+                );
+            }
+        }
+        if self.min_nofile == 0 {
+            return Err("preflight.min_nofile: must be at least 1".into());
+        }
+        if self.tls_fail_days > self.tls_warn_days {
+            return Err(format!(
+                "preflight.tls_fail_days: {} is above tls_warn_days {} (it fails before it warns)",
+                self.tls_fail_days, self.tls_warn_days
+            ));
+        }
+        if !(1..=100).contains(&self.probe_samples) {
+            return Err("preflight.probe_samples: must be from 1 to 100".into());
         }
         Ok(())
     }
@@ -154,6 +220,26 @@ impl Config {
                 cfg.ssh.config = Some(base.join(file));
             }
         }
+        if let Some(file) = &cfg.probes.ca_file {
+            let file = path.parent().unwrap_or(Path::new("")).join(file);
+            // Checked now, not at the first probe: a probe without its CA would only say "down".
+            let pem = std::fs::read_to_string(&file).unwrap_or_default();
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(ConfigError::from_message(
+                    path,
+                    &src,
+                    &format!(
+                        "probes.ca_file: {} is not a readable PEM file of CA certificates",
+                        file.display()
+                    ),
+                ));
+            }
+            cfg.probes.ca_file = Some(file);
+        }
+        // Read now, so the redactor masks the token before anything is written or printed.
+        cfg.export
+            .load_token(path.parent().unwrap_or(Path::new("")))
+            .map_err(|m| ConfigError::from_message(path, &src, &m))?;
         Ok(cfg)
     }
 
@@ -165,6 +251,8 @@ impl Config {
         cfg.guardrails.validate().map_err(at)?;
         cfg.demo.validate().map_err(at)?;
         cfg.probes.validate().map_err(at)?;
+        cfg.preflight.validate().map_err(at)?;
+        cfg.export.validate().map_err(at)?;
         fleet::validate(&cfg.ssh, &cfg.gateway).map_err(|e| fleet_error(path, src, &e))?;
         if let Some(theme) = &cfg.theme {
             if theme.trim().is_empty() {
@@ -700,6 +788,53 @@ azs = ["eu-west-1a", "eu-west-1b"]
         let e = r.unwrap_err();
         assert_eq!(e.line, Some(1), "missing fields point at the table: {e}");
         assert!(e.message.contains("missing field"), "{e}");
+    }
+
+    #[test]
+    fn preflight_section_loads_and_its_errors_name_line_and_field() {
+        let toml = "[probes]\nca_file = \"tls/ca.pem\"\n\n[preflight]\nexpected_revision = \"r42\"\nmin_nofile = 8192\n";
+        let (f, r) = load(toml);
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("probes.ca_file")),
+            "a CA file that is not there: {e}"
+        );
+        // A CA beside the file, as `lab up --tls` writes one.
+        let ca = f.0.with_extension("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let name = ca.file_name().unwrap().to_str().unwrap();
+        std::fs::write(&f.0, toml.replace("tls/ca.pem", name)).unwrap();
+        let cfg = Config::load(&f.0).unwrap();
+        let _ = std::fs::remove_file(&ca);
+        assert_eq!(cfg.preflight.expected_revision.as_deref(), Some("r42"));
+        assert_eq!(cfg.preflight.min_nofile, 8192);
+        assert_eq!(cfg.preflight.tls_warn_days, 14);
+        assert_eq!(
+            cfg.probes.ca_file,
+            Some(f.0.parent().unwrap().join(name)),
+            "relative to the config file"
+        );
+        let (_f, r) = load("[preflight]\ntls_warn_days = 2\ntls_fail_days = 5\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("preflight.tls_fail_days")),
+            "{e}"
+        );
+        let (_f, r) = load("[preflight]\nmin_nofile = 0\n");
+        assert_eq!(
+            r.unwrap_err().field.as_deref(),
+            Some("preflight.min_nofile")
+        );
+        let (_f, r) = load("[preflight]\nexpected_revison = \"r1\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("unknown field"), "{e}");
     }
 
     #[test]

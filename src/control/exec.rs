@@ -32,6 +32,25 @@ impl Actor {
     }
 }
 
+/// Told of the operations an executor runs (the Grafana annotations of `crate::export`).
+/// Called on the operation's task: it must hand work off, never wait.
+pub trait ExecHook: Send + Sync {
+    /// `op` is about to run on `host` (its intent is being audited).
+    fn starting(&self, _host: &Host, _op: &Op) {}
+    /// `op` ran on `host`; `done.record` is in the audit log.
+    fn executed(&self, host: &Host, op: &Op, done: &Executed);
+}
+
+/// The optional hook, shown by `Debug` only as present or not.
+#[derive(Clone, Default)]
+struct Hook(Option<Arc<dyn ExecHook>>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hook({})", if self.0.is_some() { "set" } else { "none" })
+    }
+}
+
 /// Runs operations on the configured hosts.
 #[derive(Debug, Clone)]
 pub struct Executor {
@@ -41,6 +60,7 @@ pub struct Executor {
     actor: Actor,
     /// When each host's pid file was last seen to name the configured nginx's master.
     master_seen: Arc<std::sync::Mutex<Vec<Option<Instant>>>>,
+    hook: Hook,
 }
 
 /// A pid file checked this recently is not checked again before a change.
@@ -71,7 +91,13 @@ impl Executor {
             hosts: Arc::new(hosts),
             audit: Arc::new(audit),
             actor,
+            hook: Hook::default(),
         }
+    }
+
+    /// Tell `hook` of every operation from now on (clones made later share it).
+    pub fn set_hook(&mut self, hook: Arc<dyn ExecHook>) {
+        self.hook = Hook(Some(hook));
     }
 
     /// The acting operator.
@@ -106,6 +132,9 @@ impl Executor {
             // No record of the intent, no change: the audit log must never miss one.
             (None, Err(format!("refused: {e}; nothing sent")), op.before)
         } else {
+            if let Some(h) = &self.hook.0 {
+                h.starting(host, op);
+            }
             self.run(host, op, &mut commands).await
         };
         let (after, error, outcome) = match result {
@@ -165,7 +194,7 @@ impl Executor {
             Ok(()) => error,
             Err(e) => Some(error.map_or(e.clone(), |x| format!("{x}; {e}"))),
         };
-        Executed {
+        let done = Executed {
             outcome: OpOutcome {
                 id: op.id,
                 gateway: op.gateway,
@@ -173,7 +202,11 @@ impl Executor {
                 error,
             },
             record,
+        };
+        if let Some(h) = &self.hook.0 {
+            h.executed(host, op, &done);
         }
+        done
     }
 
     /// The fields every record of `op` shares.

@@ -48,6 +48,8 @@ pub struct HostRead {
 struct LoadedCache {
     asked: Option<Instant>,
     report: Option<LoadedReport>,
+    /// The dump itself (configuration files only), for the preflight lint: one reader.
+    dump: Option<Arc<str>>,
 }
 
 /// A gateway as the control code sees it: its configuration and the shared SSH runner.
@@ -131,6 +133,7 @@ impl Host {
             .ssh
             .run(&self.cfg.ssh, &script::loaded_command(&self.cfg), None)
             .await;
+        let mut dump = None;
         let judged = record(log, format!("{nginx} -T"), out).and_then(|out| {
             let l = script::parse_loaded(&out.stdout)?;
             if l.rc != 0 {
@@ -140,11 +143,23 @@ impl Host {
                 ));
             }
             let conf = &self.cfg.nginx_conf;
-            upstream::judge_loaded(&l.dump, conf, &|p| l.is_conf(conf, p), &self.cfg.upstream)
+            let judged =
+                upstream::judge_loaded(&l.dump, conf, &|p| l.is_conf(conf, p), &self.cfg.upstream);
+            dump = Some(Arc::from(l.dump));
+            judged
         });
         // A failed answer leaves nothing known: an old one may no longer hold.
-        self.loaded_cache().report = judged.as_ref().ok().cloned();
+        let mut cache = self.loaded_cache();
+        cache.report = judged.as_ref().ok().cloned();
+        cache.dump = dump.filter(|_| judged.is_ok());
+        drop(cache);
         judged.map(|_| ())
+    }
+
+    /// The configuration nginx loads, as `nginx -T` last printed it (`None`: not asked yet, or
+    /// it failed); [`Host::refresh_loaded`] asks.
+    pub fn loaded_dump(&self) -> Option<Arc<str>> {
+        self.loaded_cache().dump.clone()
     }
 
     /// Read the upstream file and the lock (and, when due, what nginx loads).
@@ -373,20 +388,28 @@ impl Host {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    /// Established connections to a color (`None` for unix-socket addresses, which are not counted).
+    /// Established connections to a color: on its TCP address, or accepted on its unix socket
+    /// (`ss -x`); `None` when the address is neither.
     pub async fn connections(
         &self,
         c: Color,
         log: &mut Vec<CommandRecord>,
     ) -> Result<Option<u32>, String> {
-        let Some((ip, port)) = self.cfg.color(c).tcp() else {
-            return Ok(None);
+        let (cmd, label) = match self.cfg.color(c).tcp() {
+            Some((ip, port)) => (
+                script::connections_command(ip, port),
+                format!("count connections on :{port}"),
+            ),
+            None => match self.cfg.color(c).addr.strip_prefix("unix:") {
+                Some(path) => (
+                    script::unix_connections_command(path),
+                    format!("count connections on unix:{path}"),
+                ),
+                None => return Ok(None),
+            },
         };
-        let out = self
-            .ssh
-            .run(&self.cfg.ssh, &script::connections_command(ip, port), None)
-            .await;
-        let out = record(log, format!("count connections on :{port}"), out)?;
+        let out = self.ssh.run(&self.cfg.ssh, &cmd, None).await;
+        let out = record(log, label, out)?;
         String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()
@@ -446,14 +469,27 @@ impl Host {
         })
     }
 
-    /// A color listens on loopback only (a public or wildcard bind is a security alarm).
+    /// A color listens on loopback only (a public or wildcard bind is a security alarm); a
+    /// unix-socket color listens on its socket.
     pub async fn check_listener(
         &self,
         c: Color,
         log: &mut Vec<CommandRecord>,
     ) -> Result<(), String> {
         let Some(port) = self.cfg.color(c).tcp().map(|(_, p)| p) else {
-            return Ok(());
+            let Some(path) = self.cfg.color(c).addr.strip_prefix("unix:") else {
+                return Ok(());
+            };
+            let out = self
+                .ssh
+                .run(&self.cfg.ssh, &script::unix_listeners_command(path), None)
+                .await;
+            let out = record(log, format!("listeners on unix:{path}"), out)?;
+            return if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+                Err(format!("{} is not listening on unix:{path}", c.name()))
+            } else {
+                Ok(())
+            };
         };
         let out = self
             .ssh

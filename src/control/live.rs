@@ -54,6 +54,7 @@ pub fn driver(
         interval: std::time::Duration::from_secs(guard.interval_secs.max(1)),
         probes: config.probes.clone(),
         parallel: config.ssh.max_parallel,
+        expected_revision: config.preflight.expected_revision.clone(),
     };
     let windows = crate::sim::windows_for(&guard);
     let gateways = config

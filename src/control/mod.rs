@@ -6,5 +6,5 @@ pub mod live;
 pub mod master;
 pub mod script;
 
-pub use exec::{Actor, Executed, Executor};
+pub use exec::{Actor, ExecHook, Executed, Executor};
 pub use host::{Host, HostRead};

@@ -242,6 +242,35 @@ listeners() {
 }
 "#;
 
+/// `uconns PATH`: established connections accepted on the unix socket PATH (`ss -x`, else
+/// `/proc/net/unix`, where an accepted connection carries the listener's path);
+/// `ulisteners PATH`: PATH itself when a process listens on it. For colors on `unix:` sockets.
+pub const UNIX_FNS: &str = r#"uconns() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hxn 2>/dev/null | awk -v p="$1" '$2 == "ESTAB" && $5 == p { n++ } END { print n + 0 }'
+  else
+    awk -v p="$1" '$NF == p && $6 == "03" { n++ } END { print n + 0 }' /proc/net/unix 2>/dev/null || echo 0
+  fi
+}
+ulisteners() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hxln 2>/dev/null | awk -v p="$1" '$5 == p { print $5; exit }'
+  else
+    awk -v p="$1" '$NF == p && $6 == "01" && $4 == "00010000" { print $NF; exit }' /proc/net/unix 2>/dev/null
+  fi
+}
+"#;
+
+/// The connection-count command line for a color's unix socket path.
+pub fn unix_connections_command(path: &str) -> String {
+    sh_c(&format!("{UNIX_FNS}uconns \"$1\"\n"), &[path])
+}
+
+/// The listeners command line for a color's unix socket path.
+pub fn unix_listeners_command(path: &str) -> String {
+    sh_c(&format!("{UNIX_FNS}ulisteners \"$1\"\n"), &[path])
+}
+
 /// The connection-count command line for a color's TCP address (`ip:port`).
 pub fn connections_command(ip: &str, port: u16) -> String {
     sh_c(
@@ -568,6 +597,30 @@ version = "echo 2"
         let l = parse_loaded(&local(&loaded_command(&g), None).stdout).unwrap();
         assert_eq!(l.rc, 1);
         assert!(parse_loaded(b"@conf /x\n").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unix_socket_connections_and_listeners_are_counted() {
+        let dir = scratch("unix");
+        let sock = dir.join("green.sock");
+        let path = sock.to_str().unwrap();
+        let count = || {
+            let out = local(&unix_connections_command(path), None);
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        let listening = || {
+            let out = local(&unix_listeners_command(path), None);
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        assert_eq!((count(), listening()), ("0".into(), String::new()));
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let _a = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        let _b = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        let (_sa, _) = listener.accept().unwrap();
+        let (_sb, _) = listener.accept().unwrap();
+        assert_eq!(listening(), path);
+        assert_eq!(count(), "2", "accepted connections carry the socket's path");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -23,6 +23,14 @@ pub enum FivexxState {
     Clear,
     /// Not enough requests on one color to judge.
     TooFewRequests,
+    /// Over the limit by the raw ratios, but the interval reaches below it: not proven, so no
+    /// breach starts (a few errors in a few requests are not an incident).
+    Unproven {
+        /// Green's ratio minus blue's, percentage points.
+        delta_pp: f64,
+        /// Lower end of its 95 % interval, percentage points.
+        low_pp: f64,
+    },
     /// Delta over the limit; the rollback fires at `fires_at` unless vetoed.
     Breaching {
         /// Green's ratio minus blue's, in percentage points.
@@ -70,9 +78,9 @@ pub fn evaluate(
     green_weight: u8,
     cfg: &GuardConfig,
 ) -> FivexxState {
-    let enough = counts.blue.requests.max(counts.green.requests) > 0
-        && counts.green.requests >= cfg.fivexx_min_requests
-        && (counts.blue.requests >= cfg.fivexx_min_requests || green_weight == 100);
+    // Blue's count need not reach the minimum: the judge counts its uncertainty, and a blue
+    // with no request at all is taken as error-free (stricter, never looser).
+    let enough = counts.green.requests >= cfg.fivexx_min_requests;
     if green_weight == 0 {
         *breach = Breach::default();
         return FivexxState::Clear;
@@ -87,6 +95,20 @@ pub fn evaluate(
     if !over_limit(counts, cfg.fivexx_delta_pp) {
         *breach = Breach::default();
         return FivexxState::Clear;
+    }
+    // A breach starts only when the whole interval is above the limit; one in progress
+    // holds while the raw ratios stay over it.
+    let judged = super::judge::ratio_delta(
+        (counts.green.errors, counts.green.requests),
+        (counts.blue.errors, counts.blue.requests),
+    );
+    if breach.since.is_none() {
+        if let Some(d) = judged.filter(|d| d.low_pp <= cfg.fivexx_delta_pp) {
+            return FivexxState::Unproven {
+                delta_pp: d.estimate_pp,
+                low_pp: d.low_pp,
+            };
+        }
     }
     if breach.since.is_none() {
         breach.since = Some(now);

@@ -21,7 +21,7 @@ const Z95: f64 = 1.959_963_984_540_054;
 
 /// Samples per color the TTFT judge uses at most (the newest): the pairwise differences
 /// grow with the product of the counts.
-pub const MAX_SAMPLES: usize = 256;
+pub const MAX_SAMPLES: usize = 128;
 
 /// Fewest samples per color for any TTFT interval at all.
 pub const MIN_SAMPLES: usize = 5;
@@ -145,15 +145,17 @@ impl RatioDelta {
 }
 
 /// Newcombe's hybrid score interval for green's 5xx ratio minus blue's (method 10 of his
-/// 1998 comparison), or `None` when either color has no request.
+/// 1998 comparison), or `None` when green has no request. A blue with no request (all
+/// traffic on green, or only long streams still open) counts as exactly error-free: a
+/// stricter baseline, never a looser one.
 pub fn ratio_delta(green: (u64, u64), blue: (u64, u64)) -> Option<RatioDelta> {
     let ((ge, gn), (be, bn)) = (green, blue);
-    if gn == 0 || bn == 0 {
+    if gn == 0 {
         return None;
     }
-    let (p1, p2) = (ge as f64 / gn as f64, be as f64 / bn as f64);
+    let (p1, p2) = (ge as f64 / gn as f64, be as f64 / bn.max(1) as f64);
     let (l1, u1) = wilson(ge, gn);
-    let (l2, u2) = wilson(be, bn);
+    let (l2, u2) = if bn == 0 { (0.0, 0.0) } else { wilson(be, bn) };
     let d = p1 - p2;
     let low = d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt();
     let high = d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt();
@@ -283,5 +285,7 @@ mod tests {
         let d = ratio_delta((1, 5000), (1, 5000)).unwrap();
         assert_eq!(d.judge(0.5), Judgement::Pass, "{d:?}");
         assert_eq!(ratio_delta((0, 0), (0, 10)), None);
+        let alone = ratio_delta((0, 2000), (0, 0)).unwrap();
+        assert_eq!(alone.judge(0.5), Judgement::Pass, "{alone:?}");
     }
 }

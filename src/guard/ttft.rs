@@ -1,6 +1,11 @@
-//! TTFT halt: refuse stepping green up while its median TTFT is too far above blue's.
+//! TTFT halt: refuse stepping green up unless green's TTFT is shown to be within the limit
+//! of blue's. The comparison is the judge's (`judge.rs`): a Hodges-Lehmann shift with its 95 %
+//! Mann-Whitney interval over both colors' probes in the same window. Fail (halt) when the
+//! whole interval is above the limit, pass when it is below, inconclusive otherwise.
 
-use super::{GuardConfig, basis_points};
+use super::GuardConfig;
+use super::judge::{self, Shift};
+use super::verdict::Judgement;
 use crate::model::gateway::Answering;
 use crate::model::window::Percentiles;
 use crate::model::{Color, PerColor};
@@ -8,22 +13,40 @@ use crate::model::{Color, PerColor};
 /// The TTFT guard's verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TtftVerdict {
-    /// Not enough samples in the window to judge.
+    /// Fewer samples in the window than `ttft_min_samples`: no interval yet.
     TooFewSamples {
         /// Samples per color.
         have: PerColor<u64>,
         /// Samples each color needs.
         need: u64,
     },
-    /// Green is within the limit (the delta may be negative).
+    /// Green is shown to be within the limit: the whole interval is below it.
     Ok {
-        /// Green's median over blue's, in percent.
+        /// Green's shift against blue, percent (Hodges-Lehmann).
         delta_pct: f64,
+        /// Lower end of its 95 % interval, percent.
+        low_pct: f64,
+        /// Upper end of its 95 % interval, percent.
+        high_pct: f64,
     },
-    /// Green is too slow: stepping up is refused.
-    Halt {
-        /// Green's median over blue's, in percent.
+    /// The interval straddles the limit: not shown either way yet.
+    Inconclusive {
+        /// Green's shift against blue, percent.
         delta_pct: f64,
+        /// Lower end of its 95 % interval, percent.
+        low_pct: f64,
+        /// Upper end of its 95 % interval, percent.
+        high_pct: f64,
+    },
+    /// Green is shown to be too slow (the whole interval above the limit): stepping up is
+    /// refused.
+    Halt {
+        /// Green's shift against blue, percent.
+        delta_pct: f64,
+        /// Lower end of its 95 % interval, percent.
+        low_pct: f64,
+        /// Upper end of its 95 % interval, percent.
+        high_pct: f64,
         /// Blue's median TTFT, ms.
         blue_p50: u64,
         /// Green's median TTFT, ms.
@@ -51,6 +74,19 @@ impl TtftVerdict {
                 }
         )
     }
+
+    /// Pass, fail or inconclusive.
+    pub fn judgement(&self) -> Judgement {
+        match self {
+            TtftVerdict::Ok { .. } => Judgement::Pass,
+            TtftVerdict::Halt { .. } => Judgement::Fail,
+            TtftVerdict::ProbeFailing {
+                color: Color::Green,
+                ..
+            } => Judgement::Fail,
+            _ => Judgement::Inconclusive,
+        }
+    }
 }
 
 /// Failing probes outrank the medians: a color that stops answering is judged by that.
@@ -64,28 +100,48 @@ pub fn with_probes(v: TtftVerdict, answering: PerColor<Answering>) -> TtftVerdic
     v
 }
 
-/// Compare green's median TTFT with blue's over the same window.
-pub fn evaluate(ttft: PerColor<Percentiles>, cfg: &GuardConfig) -> TtftVerdict {
+/// Judge green's TTFT against blue's over the same window: `samples` are both colors'
+/// probe results (ms, oldest first), `medians` their percentiles for the sentence.
+pub fn evaluate(
+    samples: PerColor<&[u64]>,
+    medians: PerColor<Percentiles>,
+    cfg: &GuardConfig,
+) -> TtftVerdict {
     let have = PerColor {
-        blue: ttft.blue.count,
-        green: ttft.green.count,
+        blue: samples.blue.len() as u64,
+        green: samples.green.len() as u64,
     };
-    let need = cfg.ttft_min_samples.max(1);
-    if have.blue < need || have.green < need || ttft.blue.p50 == 0 {
+    let need = cfg.ttft_min_samples.max(judge::MIN_SAMPLES as u64);
+    let shift = (have.blue >= need && have.green >= need)
+        .then(|| judge::ttft_shift(samples.green, samples.blue))
+        .flatten();
+    let Some(Shift {
+        estimate_pct: delta_pct,
+        low_pct,
+        high_pct,
+        ..
+    }) = shift
+    else {
         return TtftVerdict::TooFewSamples { have, need };
-    }
-    let (b, g) = (ttft.blue.p50, ttft.green.p50);
-    let delta_pct = (g as f64 - b as f64) * 100.0 / b as f64;
-    // "More than N %": exactly N % is allowed. Integers keep the boundary exact.
-    let limit = 10_000 + basis_points(cfg.ttft_halt_pct);
-    if u128::from(g) * 10_000 > u128::from(b) * limit {
-        TtftVerdict::Halt {
+    };
+    match shift.map(|s| s.judge(cfg.ttft_halt_pct)) {
+        Some(Judgement::Pass) => TtftVerdict::Ok {
             delta_pct,
-            blue_p50: b,
-            green_p50: g,
-        }
-    } else {
-        TtftVerdict::Ok { delta_pct }
+            low_pct,
+            high_pct,
+        },
+        Some(Judgement::Fail) => TtftVerdict::Halt {
+            delta_pct,
+            low_pct,
+            high_pct,
+            blue_p50: medians.blue.p50,
+            green_p50: medians.green.p50,
+        },
+        _ => TtftVerdict::Inconclusive {
+            delta_pct,
+            low_pct,
+            high_pct,
+        },
     }
 }
 
@@ -93,43 +149,48 @@ pub fn evaluate(ttft: PerColor<Percentiles>, cfg: &GuardConfig) -> TtftVerdict {
 mod tests {
     use super::*;
 
-    fn p(count: u64, p50: u64) -> Percentiles {
-        Percentiles {
-            count,
-            p50,
-            p95: p50 * 2,
-            p99: p50 * 3,
-        }
+    /// `n` samples spread evenly (in log terms) around `median`, a few percent each way.
+    fn spread(median: u64, n: usize, jitter_pct: f64) -> Vec<u64> {
+        (0..n)
+            .map(|i| {
+                let f = (i as f64 / (n - 1).max(1) as f64 - 0.5) * 2.0 * jitter_pct / 100.0;
+                (median as f64 * (1.0 + f)).round() as u64
+            })
+            .collect()
     }
 
-    fn eval(blue: u64, green: u64) -> TtftVerdict {
+    fn eval(blue: &[u64], green: &[u64]) -> TtftVerdict {
         evaluate(
-            PerColor {
-                blue: p(100, blue),
-                green: p(100, green),
-            },
+            PerColor { blue, green },
+            PerColor::default(),
             &GuardConfig::default(),
         )
     }
 
     #[test]
-    fn exactly_eight_percent_is_allowed() {
-        assert!(!eval(250, 270).halts());
+    fn a_clear_regression_halts_and_parity_passes() {
+        let blue = spread(250, 60, 10.0);
+        assert!(eval(&blue, &spread(300, 60, 10.0)).halts());
+        assert!(matches!(
+            eval(&blue, &spread(250, 60, 10.0)),
+            TtftVerdict::Ok { delta_pct, high_pct, .. } if delta_pct.abs() < 1.0 && high_pct < 8.0
+        ));
+        assert!(matches!(
+            eval(&blue, &spread(200, 60, 10.0)),
+            TtftVerdict::Ok { delta_pct, .. } if delta_pct < -15.0
+        ));
     }
 
     #[test]
-    fn just_above_eight_percent_halts() {
-        let v = eval(250, 271);
-        assert!(v.halts());
-        let TtftVerdict::Halt { delta_pct, .. } = v else {
-            unreachable!()
-        };
-        assert!((delta_pct - 8.4).abs() < 1e-9);
-    }
-
-    #[test]
-    fn faster_green_is_fine() {
-        assert!(matches!(eval(250, 200), TtftVerdict::Ok { delta_pct } if delta_pct < 0.0));
+    fn near_the_limit_it_is_inconclusive_not_a_coin_toss() {
+        // +8 % is the limit itself: neither shown above nor below.
+        let v = eval(&spread(250, 40, 30.0), &spread(270, 40, 30.0));
+        assert!(
+            matches!(v, TtftVerdict::Inconclusive { low_pct, high_pct, .. } if low_pct < 8.0 && high_pct > 8.0),
+            "{v:?}"
+        );
+        assert_eq!(v.judgement(), Judgement::Inconclusive);
+        assert!(!v.halts());
     }
 
     #[test]
@@ -143,7 +204,9 @@ mod tests {
                 }
             })
         };
-        let v = with_probes(eval(250, 250), failing(Color::Green));
+        let blue = spread(250, 40, 10.0);
+        let parity = eval(&blue, &blue);
+        let v = with_probes(parity, failing(Color::Green));
         assert_eq!(
             v,
             TtftVerdict::ProbeFailing {
@@ -152,21 +215,15 @@ mod tests {
             }
         );
         assert!(v.halts());
-        let v = with_probes(eval(250, 250), failing(Color::Blue));
+        let v = with_probes(parity, failing(Color::Blue));
         assert!(!v.halts(), "a failing blue is no reason to hold green back");
         let ok = PerColor::from_fn(|_| Answering::Yes);
-        assert_eq!(with_probes(eval(250, 250), ok), eval(250, 250));
+        assert_eq!(with_probes(parity, ok), parity);
     }
 
     #[test]
     fn too_few_samples_says_so() {
-        let v = evaluate(
-            PerColor {
-                blue: p(100, 250),
-                green: p(19, 400),
-            },
-            &GuardConfig::default(),
-        );
+        let v = eval(&spread(250, 100, 10.0), &spread(400, 19, 10.0));
         assert_eq!(
             v,
             TtftVerdict::TooFewSamples {

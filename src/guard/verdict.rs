@@ -43,6 +43,8 @@ pub enum Guardrail {
     Health,
     /// The host answered recently.
     Freshness,
+    /// Both colors run the same configuration/secret revision (preflight parity).
+    Revision,
 }
 
 impl Guardrail {
@@ -55,6 +57,7 @@ impl Guardrail {
             Guardrail::Listeners => "listeners",
             Guardrail::Health => "health",
             Guardrail::Freshness => "freshness",
+            Guardrail::Revision => "revision",
         }
     }
 }

@@ -25,6 +25,24 @@ pub fn running_pid(layout: &Layout, state: &LabState, host: &str, c: Color) -> O
     process::ours(pid, marker(state)).then_some(pid)
 }
 
+/// Where a color listens: its unix socket in a `--unix-sockets` lab, else its TCP address.
+pub fn endpoint(
+    layout: &Layout,
+    state: &LabState,
+    host: &HostState,
+    c: Color,
+) -> gateway::Endpoint {
+    if state.unix_sockets {
+        gateway::Endpoint::Unix(layout.color_socket(&host.name, c))
+    } else {
+        gateway::Endpoint::Tcp(layout::color_addr(host.ip, c))
+    }
+}
+
+/// The open-files limit a lab color gets when its behaviour names none: what a service
+/// manager would give (65536), never above the hard limit.
+const DEFAULT_NOFILE: u64 = 65_536;
+
 /// The behaviour a color starts with: its saved file, or the defaults.
 pub fn saved_behaviour(layout: &Layout, host: &str, c: Color) -> Result<Behaviour, String> {
     let path = layout.color_behaviour(host, c);
@@ -63,8 +81,12 @@ pub fn start(
             c.name()
         ));
     }
-    let addr = layout::color_addr(host.ip, c);
-    if process::listening(addr) {
+    let addr = endpoint(layout, state, host, c);
+    let taken = match &addr {
+        gateway::Endpoint::Tcp(a) => process::listening(*a),
+        gateway::Endpoint::Unix(p) => process::listening_unix(p),
+    };
+    if taken {
         return Err(format!(
             "{} {}: something else already listens on {addr}",
             host.name,
@@ -92,7 +114,15 @@ pub fn start(
         )
     })?;
     let what = format!("{} {} gateway", host.name, c.name());
-    if let Err(e) = process::wait_listening(addr, &mut child, START_TIMEOUT, &what, &log) {
+    let waited = match &addr {
+        gateway::Endpoint::Tcp(a) => {
+            process::wait_listening(*a, &mut child, START_TIMEOUT, &what, &log)
+        }
+        gateway::Endpoint::Unix(p) => {
+            process::wait_listening_unix(p, &mut child, START_TIMEOUT, &what, &log)
+        }
+    };
+    if let Err(e) = waited {
         process::terminate(&[child.id()], STOP_GRACE);
         return Err(e);
     }
@@ -134,26 +164,51 @@ pub fn stop(
 
 /// Ask a running color for its version.
 pub fn version(state: &LabState, host: &HostState, c: Color) -> Result<String, String> {
-    let addr = layout::color_addr(host.ip, c);
+    let addr = endpoint(&Layout::new(Path::new(&state.dir)), state, host, c);
     let rt = runtime()?;
     rt.block_on(gateway::get_version(addr, Duration::from_secs(3)))
         .map_err(|e| format!("{} {} ({}): {e}", host.name, c.name(), state.dir))
 }
 
 /// Serve one color in this process until SIGTERM or SIGINT (`lab serve`, started by [`start`]).
-pub fn serve(layout: &Layout, host: &HostState, c: Color) -> Result<(), String> {
+pub fn serve(layout: &Layout, state: &LabState, host: &HostState, c: Color) -> Result<(), String> {
     let behaviour = saved_behaviour(layout, &host.name, c)?;
+    // The open-files limit is the service manager's to set, at start.
+    let start_limit = Behaviour {
+        nofile: if behaviour.nofile == 0 {
+            DEFAULT_NOFILE
+        } else {
+            behaviour.nofile
+        },
+        ..behaviour.clone()
+    };
+    start_limit.apply_nofile()?;
     let spec = GatewaySpec {
         color: c,
         version: layout::color_version(c).to_string(),
         behaviour,
     };
-    let addr = layout::color_addr(host.ip, c);
+    let addr = endpoint(layout, state, host, c);
     let rt = runtime()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = match &addr {
+            gateway::Endpoint::Tcp(a) => gateway::Listener::Tcp(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+            ),
+            gateway::Endpoint::Unix(p) => {
+                // A socket file left by a color that was killed would refuse the bind.
+                let _ = std::fs::remove_file(p);
+                let l = tokio::net::UnixListener::bind(p)
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                // nginx's workers run as another user: they must be able to connect.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666))
+                    .map_err(|e| format!("{addr}: cannot open the socket to nginx: {e}"))?;
+                gateway::Listener::Unix(l)
+            }
+        };
         let shutdown = async {
             use tokio::signal::unix::{SignalKind, signal};
             match (
@@ -169,7 +224,7 @@ pub fn serve(layout: &Layout, host: &HostState, c: Color) -> Result<(), String> 
                 _ => std::future::pending::<()>().await,
             }
         };
-        gateway::serve(listener, spec, shutdown)
+        gateway::serve_on(listener, spec, shutdown)
             .await
             .map_err(|e| format!("serving on {addr}: {e}"))
     })

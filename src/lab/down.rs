@@ -55,6 +55,7 @@ pub fn down(dir: &Path) -> Result<DownReport, LabError> {
                 .iter()
                 .map(move |&p| SocketAddr::from((h.ip, p)))
         })
+        .chain(super::prometheus::addresses(&state))
         .filter(|&a| process::listening(a))
         .map(|a| a.to_string())
         .collect();

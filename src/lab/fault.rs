@@ -3,7 +3,6 @@
 use super::LabError;
 use super::color;
 use super::gateway::{self, Behaviour};
-use super::layout;
 use crate::model::Color;
 use std::path::Path;
 use std::time::Duration;
@@ -30,7 +29,7 @@ pub fn fault(
     let rt = color::runtime().map_err(LabError::Failed)?;
     let mut out = Vec::new();
     for h in &hosts {
-        let addr = layout::color_addr(h.ip, c);
+        let addr = color::endpoint(&layout, &state, h, c);
         let b = rt
             .block_on(gateway::patch_behaviour(
                 addr,

@@ -24,7 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -41,7 +41,7 @@ pub const MAX_TOKENS: u32 = 100_000;
 pub const DEGRADED_QUEUE_DEPTH: u32 = 100;
 
 /// The fields of [`Behaviour`], in declaration order (for error messages and the CLI).
-pub const BEHAVIOUR_FIELDS: [&str; 8] = [
+pub const BEHAVIOUR_FIELDS: [&str; 10] = [
     "ttft_ms",
     "tokens_per_sec",
     "tokens",
@@ -50,7 +50,12 @@ pub const BEHAVIOUR_FIELDS: [&str; 8] = [
     "disk",
     "webhook",
     "queue_depth",
+    "revision",
+    "nofile",
 ];
+
+/// The configuration/secret revision every lab color reports until `lab fault ... revision=R`.
+pub const DEFAULT_REVISION: &str = "r42";
 
 const COLOR_HEADER: HeaderName = HeaderName::from_static("x-gateway-color");
 const VERSION_HEADER: HeaderName = HeaderName::from_static("x-gateway-version");
@@ -75,6 +80,11 @@ pub struct Behaviour {
     pub webhook: bool,
     /// Reported queue depth; from [`DEGRADED_QUEUE_DEPTH`] on, health is `degraded`.
     pub queue_depth: u32,
+    /// The configuration/secret revision the health answer reports (`revision`).
+    pub revision: String,
+    /// The process's open-files limit (soft `RLIMIT_NOFILE`), set when it changes and at
+    /// start; 0 leaves the inherited limit.
+    pub nofile: u64,
 }
 
 impl Default for Behaviour {
@@ -88,6 +98,8 @@ impl Default for Behaviour {
             disk: true,
             webhook: true,
             queue_depth: 0,
+            revision: DEFAULT_REVISION.into(),
+            nofile: 0,
         }
     }
 }
@@ -112,6 +124,45 @@ impl Behaviour {
                 "error_rate must be between 0 and 1, got {}",
                 self.error_rate
             ));
+        }
+        if self.revision.is_empty()
+            || self.revision.len() > 64
+            || !self
+                .revision
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!(
+                "revision must be 1 to 64 letters, digits, '-', '_' or '.', got {:?}",
+                self.revision
+            ));
+        }
+        if self.nofile != 0 && self.nofile < 16 {
+            return Err(format!(
+                "nofile must be 0 (inherited) or at least 16, got {}",
+                self.nofile
+            ));
+        }
+        Ok(())
+    }
+
+    /// Set this process's soft open-files limit to `nofile` (no-op at 0), as a service
+    /// manager's `LimitNOFILE=` would; never above the hard limit.
+    pub fn apply_nofile(&self) -> Result<(), String> {
+        if self.nofile == 0 {
+            return Ok(());
+        }
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+            return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
+        }
+        lim.rlim_cur = (self.nofile as libc::rlim_t).min(lim.rlim_max);
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
         }
         Ok(())
     }
@@ -194,7 +245,10 @@ pub fn patch_from_assignments(words: &[String]) -> Result<Value, String> {
         let (key, raw) = (key.trim(), raw.trim());
         let bad = |what: &str| format!("{key}: `{raw}` is not {what}");
         let value = match key {
-            "ttft_ms" => Value::from(raw.parse::<u64>().map_err(|_| bad("a whole number"))?),
+            "ttft_ms" | "nofile" => {
+                Value::from(raw.parse::<u64>().map_err(|_| bad("a whole number"))?)
+            }
+            "revision" => Value::from(raw),
             "tokens" | "queue_depth" => {
                 Value::from(raw.parse::<u32>().map_err(|_| bad("a whole number"))?)
             }
@@ -257,9 +311,44 @@ impl Shared {
 
 type Body = BoxBody<Bytes, Infallible>;
 
-/// Serve until `shutdown` resolves (then stop accepting; in-flight streams may be dropped).
+/// Where a lab gateway listens: a TCP address, or a unix socket (`lab up --unix-sockets`).
+pub enum Listener {
+    /// A TCP listener.
+    Tcp(TcpListener),
+    /// A unix-socket listener.
+    Unix(UnixListener),
+}
+
+/// Serve on a TCP listener until `shutdown` resolves (see [`serve_on`]).
 pub async fn serve(
     listener: TcpListener,
+    spec: GatewaySpec,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_on(Listener::Tcp(listener), spec, shutdown).await
+}
+
+/// One connection served with keep-alive until the client goes.
+fn spawn_conn<S>(conns: &mut JoinSet<()>, shared: Arc<Shared>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    conns.spawn(async move {
+        let service = service_fn(move |req| {
+            let shared = shared.clone();
+            async move { Ok::<_, Infallible>(route(&shared, req).await) }
+        });
+        // An error here is a client that went away mid-exchange: nothing to report.
+        let _ = http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
+}
+
+/// Serve until `shutdown` resolves (then stop accepting; in-flight streams may be dropped).
+pub async fn serve_on(
+    listener: Listener,
     spec: GatewaySpec,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -297,33 +386,36 @@ pub async fn serve(
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
+            accepted = accept(&listener) => {
+                match accepted {
+                    Ok(Accepted::Tcp(stream)) => {
+                        // SSE events are small; Nagle would hold them back and distort TTFT.
+                        let _ = stream.set_nodelay(true);
+                        spawn_conn(&mut conns, shared.clone(), stream);
+                    }
+                    Ok(Accepted::Unix(stream)) => spawn_conn(&mut conns, shared.clone(), stream),
                     Err(_) => {
                         // Per-connection failures (reset before accept, fd exhaustion): back off, go on.
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
                     }
-                };
-                // SSE events are small; Nagle would hold them back and distort TTFT.
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                conns.spawn(async move {
-                    let service = service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(route(&shared, req).await) }
-                    });
-                    // An error here is a client that went away mid-exchange: nothing to report.
-                    let _ = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                }
             }
         }
     }
     Ok(())
+}
+
+/// An accepted connection of either kind.
+enum Accepted {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(l: &Listener) -> std::io::Result<Accepted> {
+    match l {
+        Listener::Tcp(t) => t.accept().await.map(|(s, _)| Accepted::Tcp(s)),
+        Listener::Unix(u) => u.accept().await.map(|(s, _)| Accepted::Unix(s)),
+    }
 }
 
 async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
@@ -378,6 +470,7 @@ async fn health(shared: &Shared) -> Response<Body> {
         status: &'static str,
         color: &'static str,
         version: &'a str,
+        revision: &'a str,
     }
     let (status, code) = b.health();
     let body = Health {
@@ -387,6 +480,7 @@ async fn health(shared: &Shared) -> Response<Body> {
         status,
         color: shared.color.name(),
         version: &shared.version,
+        revision: &b.revision,
     };
     json_response(shared, code, &body)
 }
@@ -407,7 +501,7 @@ async fn put_behaviour(shared: &Shared, req: Request<Incoming>) -> Response<Body
             .merged(&patch)
             .inspect(|next| *current = next.clone())
     };
-    match result {
+    match result.and_then(|next| next.apply_nofile().map(|()| next)) {
         Ok(next) => json_response(shared, StatusCode::OK, &next),
         Err(e) => bad_request(shared, &e),
     }
@@ -716,39 +810,104 @@ fn method_not_allowed(shared: &Shared, allow: &'static str) -> Response<Body> {
 // ---------------------------------------------------------------------------------------------
 // Client side: what `cutover lab fault` and the tests use.
 
+/// Where a lab gateway is reached: its TCP address or its unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `ip:port`.
+    Tcp(SocketAddr),
+    /// A unix socket path.
+    Unix(std::path::PathBuf),
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Endpoint {
+        Endpoint::Tcp(a)
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp(a) => write!(f, "{a}"),
+            Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+impl Endpoint {
+    /// The URL of `path` on this endpoint (a unix socket is dialled whatever the host says).
+    fn url(&self, path: &str) -> String {
+        match self {
+            Endpoint::Tcp(a) => format!("http://{a}{path}"),
+            Endpoint::Unix(_) => format!("http://localhost{path}"),
+        }
+    }
+}
+
 /// Apply a JSON patch (a partial Behaviour object) over HTTP (`PUT /_lab/behaviour`); returns the result.
 pub async fn patch_behaviour(
-    addr: SocketAddr,
+    addr: impl Into<Endpoint>,
     patch: &Value,
     timeout: Duration,
 ) -> Result<Behaviour, String> {
-    let url = format!("http://{addr}/_lab/behaviour");
+    let addr = addr.into();
+    let url = addr.url("/_lab/behaviour");
     let body = serde_json::to_vec(patch).map_err(|e| format!("cannot encode the patch: {e}"))?;
-    let request = client(timeout)?
+    let request = client(timeout, &addr)?
         .put(&url)
         .header(header::CONTENT_TYPE, "application/json")
         .body(body);
-    let text = send(request, "PUT", &url, addr, timeout).await?;
+    let text = send(request, "PUT", &url, &addr, timeout).await?;
     parse_behaviour(&text, &url)
 }
 
 /// Fetch the gateway's live behaviour (`GET /_lab/behaviour`).
-pub async fn get_behaviour(addr: SocketAddr, timeout: Duration) -> Result<Behaviour, String> {
-    let url = format!("http://{addr}/_lab/behaviour");
-    let text = send(client(timeout)?.get(&url), "GET", &url, addr, timeout).await?;
+pub async fn get_behaviour(
+    addr: impl Into<Endpoint>,
+    timeout: Duration,
+) -> Result<Behaviour, String> {
+    let addr = addr.into();
+    let url = addr.url("/_lab/behaviour");
+    let text = send(
+        client(timeout, &addr)?.get(&url),
+        "GET",
+        &url,
+        &addr,
+        timeout,
+    )
+    .await?;
     parse_behaviour(&text, &url)
 }
 
 /// Fetch the gateway's version (`GET /version`), trimmed.
-pub async fn get_version(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
-    let url = format!("http://{addr}/version");
-    let text = send(client(timeout)?.get(&url), "GET", &url, addr, timeout).await?;
+pub async fn get_version(addr: impl Into<Endpoint>, timeout: Duration) -> Result<String, String> {
+    let addr = addr.into();
+    let url = addr.url("/version");
+    let text = send(
+        client(timeout, &addr)?.get(&url),
+        "GET",
+        &url,
+        &addr,
+        timeout,
+    )
+    .await?;
     Ok(text.trim().to_string())
 }
 
-fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+fn client(timeout: Duration, addr: &Endpoint) -> Result<reqwest::Client, String> {
     // No proxy: the lab's addresses are loopback and must be reached directly.
-    crate::probe::http_client(timeout)
+    match addr {
+        Endpoint::Tcp(_) => crate::probe::http_client(timeout),
+        Endpoint::Unix(path) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .no_proxy()
+                .timeout(timeout)
+                .unix_socket(path.as_path())
+                .build()
+                .map_err(|e| format!("cannot build an HTTP client: {e}"))
+        }
+    }
 }
 
 /// Send, require a 2xx, and return the body text; errors say what went wrong where.
@@ -756,7 +915,7 @@ async fn send(
     request: reqwest::RequestBuilder,
     method: &str,
     url: &str,
-    addr: SocketAddr,
+    addr: &Endpoint,
     timeout: Duration,
 ) -> Result<String, String> {
     let resp = request
@@ -787,7 +946,7 @@ fn describe(
     e: &reqwest::Error,
     method: &str,
     url: &str,
-    addr: SocketAddr,
+    addr: &Endpoint,
     timeout: Duration,
 ) -> String {
     if e.is_timeout() {

@@ -140,6 +140,26 @@ impl Layout {
     pub fn color_behaviour(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.json", c.name()))
     }
+    /// The unix socket a color listens on in a `--unix-sockets` lab.
+    pub fn color_socket(&self, name: &str, c: Color) -> PathBuf {
+        self.host(name).join(format!("{}.sock", c.name()))
+    }
+    /// The lab's private CA (`--tls`): its certificate, which fleet.toml's `probes.ca_file` names.
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.pem")
+    }
+    /// The CA's private key.
+    pub fn tls_ca_key(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.key")
+    }
+    /// A host's certificate for its public listener (`--tls`).
+    pub fn tls_cert(&self, name: &str) -> PathBuf {
+        self.host(name).join("tls").join("server.crt")
+    }
+    /// A host's private key for its public listener.
+    pub fn tls_key(&self, name: &str) -> PathBuf {
+        self.host(name).join("tls").join("server.key")
+    }
 }
 
 /// Check that `dir` can be written into configs and shell commands unquoted-safe.

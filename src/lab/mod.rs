@@ -7,6 +7,7 @@ pub mod fault;
 pub mod gateway;
 pub mod layout;
 pub mod process;
+pub mod prometheus;
 pub mod render;
 pub mod state;
 pub mod tools;

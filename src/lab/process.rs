@@ -156,9 +156,44 @@ pub fn listening(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
+/// True when something accepts connections on the unix socket `path`.
+pub fn listening_unix(path: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
+
+/// Wait until the unix socket `path` accepts connections; fail early if `child` exits first.
+pub fn wait_listening_unix(
+    path: &Path,
+    child: &mut Child,
+    timeout: Duration,
+    what: &str,
+    log: &Path,
+) -> Result<(), String> {
+    let shown = format!("unix:{}", path.display());
+    wait_until(|| listening_unix(path), &shown, child, timeout, what, log)
+}
+
 /// Wait until `addr` accepts connections; fail early if `child` exits first.
 pub fn wait_listening(
     addr: SocketAddr,
+    child: &mut Child,
+    timeout: Duration,
+    what: &str,
+    log: &Path,
+) -> Result<(), String> {
+    wait_until(
+        || listening(addr),
+        &addr.to_string(),
+        child,
+        timeout,
+        what,
+        log,
+    )
+}
+
+fn wait_until(
+    ready: impl Fn() -> bool,
+    addr: &str,
     child: &mut Child,
     timeout: Duration,
     what: &str,
@@ -173,7 +208,7 @@ pub fn wait_listening(
                 log_tail(log)
             ));
         }
-        if listening(addr) {
+        if ready() {
             return Ok(());
         }
         if Instant::now() >= deadline {

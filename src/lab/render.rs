@@ -18,8 +18,31 @@ pub struct HostSpec {
     pub ip: Ipv4Addr,
 }
 
+/// How a lab's hosts differ from the plain one: https on the public listener (`--tls`),
+/// colors on unix sockets (`--unix-sockets`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flavor {
+    /// The public listener speaks https with the lab's CA.
+    pub tls: bool,
+    /// The colors listen on unix sockets in the host's directory.
+    pub unix_sockets: bool,
+}
+
+/// The idle ceiling the lab's colors declare (`idle_timeout_secs`): under the 300 s
+/// `proxy_read_timeout` of the lab's nginx, so the lint passes.
+pub const IDLE_TIMEOUT_SECS: u64 = 120;
+
 fn p(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// A color's upstream address on a host: `ip:port`, or `unix:PATH` in a unix-socket lab.
+pub fn color_upstream(layout: &Layout, host: &HostSpec, c: Color, flavor: Flavor) -> String {
+    if flavor.unix_sockets {
+        format!("unix:{}", p(&layout.color_socket(&host.name, c)))
+    } else {
+        layout::color_addr(host.ip, c).to_string()
+    }
 }
 
 /// The main nginx.conf of a host: foreground master, logs in its prefix, the cutover log format.
@@ -58,18 +81,32 @@ pub fn nginx_conf(layout: &Layout, host: &HostSpec) -> String {
 
 /// The included file with the weighted upstream, the public listener and stub_status.
 pub fn gateway_conf(host: &HostSpec, w: Weights) -> String {
+    gateway_conf_with(&Layout::new(Path::new("/")), host, w, Flavor::default())
+}
+
+/// [`gateway_conf`] for a lab of another [`Flavor`] (socket and certificate paths in `layout`).
+pub fn gateway_conf_with(layout: &Layout, host: &HostSpec, w: Weights, flavor: Flavor) -> String {
     let ip = host.ip;
     let block = upstream::render_block(
         layout::UPSTREAM,
-        &layout::color_addr(ip, Color::Blue).to_string(),
-        &layout::color_addr(ip, Color::Green).to_string(),
+        &color_upstream(layout, host, Color::Blue, flavor),
+        &color_upstream(layout, host, Color::Green, flavor),
         w,
     );
+    let tls = if flavor.tls {
+        format!(
+            " ssl;\n    ssl_certificate {};\n    ssl_certificate_key {}",
+            p(&layout.tls_cert(&host.name)),
+            p(&layout.tls_key(&host.name))
+        )
+    } else {
+        String::new()
+    };
     format!(
         "# The cutover cockpit rewrites only the two server lines of this upstream.\n\
          {block}\n\
          server {{\n\
-         \x20   listen {ip}:{http};\n\
+         \x20   listen {ip}:{http}{tls};\n\
          \x20   location = /v1/chat/completions {{\n\
          \x20       proxy_pass http://{up};\n\
          \x20       proxy_http_version 1.1;\n\
@@ -197,6 +234,27 @@ fn color_command(binary: &Path, layout: &Layout, host: &str, c: Color, verb: &st
 
 /// `fleet.toml` for the lab: `cutover -c DIR/fleet.toml` drives it unchanged.
 pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin: &Path) -> String {
+    fleet_toml_with(layout, hosts, binary, nginx_bin, Flavor::default())
+}
+
+/// [`fleet_toml`] for a lab of another [`Flavor`]: https health URLs and the lab's CA file,
+/// or `unix:` color addresses.
+pub fn fleet_toml_with(
+    layout: &Layout,
+    hosts: &[HostSpec],
+    binary: &Path,
+    nginx_bin: &Path,
+    flavor: Flavor,
+) -> String {
+    let ca = if flavor.tls {
+        format!(
+            "# The lab's own CA signs every host's certificate (`lab up --tls`).\nca_file = \"{}\"\n",
+            p(&layout.tls_ca())
+        )
+    } else {
+        String::new()
+    };
+    let scheme = if flavor.tls { "https" } else { "http" };
     let mut s = format!(
         "# Written by `cutover lab up` for the lab in {dir}.\n\
          # Use: cutover -c {fleet}\n\
@@ -208,6 +266,7 @@ pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin:
          # color. Production keeps the defaults (every 2 s, 20 samples per color).\n\
          [probes]\n\
          ttft_every_secs = 1\n\
+         {ca}\
          \n\
          [guardrails]\n\
          ttft_min_samples = 5\n",
@@ -227,7 +286,7 @@ pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin:
              nginx_error_log = \"{error_log}\"\n\
              upstream = \"{up}\"\n\
              access_log = \"{access}\"\n\
-             health_url = \"http://{ip}:{http}/health\"\n\
+             health_url = \"{scheme}://{ip}:{http}/health\"\n\
              stub_status_url = \"http://{ip}:{status}/nginx_status\"\n",
             az = h.az,
             nginx = p(nginx_bin),
@@ -247,9 +306,10 @@ pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin:
                  addr = \"{addr}\"\n\
                  start = \"{start}\"\n\
                  stop = \"{stop}\"\n\
-                 version = \"{version}\"\n",
+                 version = \"{version}\"\n\
+                 idle_timeout_secs = {IDLE_TIMEOUT_SECS}\n",
                 color = c.name(),
-                addr = layout::color_addr(h.ip, c),
+                addr = color_upstream(layout, h, c, flavor),
                 start = color_command(binary, layout, name, c, "start"),
                 stop = color_command(binary, layout, name, c, "stop"),
                 version = color_command(binary, layout, name, c, "version"),
@@ -327,6 +387,47 @@ mod tests {
         assert!(text.contains("proxy_buffering off;"));
         assert!(text.contains("listen 127.0.1.10:8080;"));
         assert!(text.contains("stub_status;"));
+    }
+
+    #[test]
+    fn tls_and_unix_socket_flavors_reach_nginx_and_fleet_toml() {
+        let layout = Layout::new(Path::new("/tmp/lab-x"));
+        let flavor = Flavor {
+            tls: true,
+            unix_sockets: true,
+        };
+        let h = &hosts()[0];
+        let conf = gateway_conf_with(&layout, h, Weights::STEADY, flavor);
+        assert!(
+            conf.contains("server unix:/tmp/lab-x/hosts/gw-a1/green.sock down max_fails=3"),
+            "{conf}"
+        );
+        assert!(conf.contains("listen 127.0.1.10:8080 ssl;"), "{conf}");
+        assert!(conf.contains("ssl_certificate /tmp/lab-x/hosts/gw-a1/tls/server.crt;"));
+        let text = fleet_toml_with(
+            &layout,
+            &hosts(),
+            Path::new("/opt/cutover"),
+            Path::new("/usr/sbin/nginx"),
+            flavor,
+        );
+        let cfg = Config::parse(&text, Path::new("/tmp/lab-x/fleet.toml")).unwrap();
+        let g = &cfg.gateway[0];
+        assert_eq!(g.green.addr, "unix:/tmp/lab-x/hosts/gw-a1/green.sock");
+        assert_eq!(g.health_url, "https://127.0.1.10:8080/health");
+        assert_eq!(g.green.idle_timeout_secs, Some(IDLE_TIMEOUT_SECS));
+        assert_eq!(
+            cfg.probes.ca_file.as_deref(),
+            Some(Path::new("/tmp/lab-x/tls/ca.pem"))
+        );
+        // The plain lab is unchanged: TCP colors, plain HTTP, no CA.
+        let plain = Config::parse(
+            &fleet_toml(&layout, &hosts(), Path::new("/x"), Path::new("/n")),
+            Path::new("/tmp/lab-x/fleet.toml"),
+        )
+        .unwrap();
+        assert_eq!(plain.gateway[0].green.addr, "127.0.1.10:8788");
+        assert_eq!(plain.probes.ca_file, None);
     }
 
     #[test]

@@ -13,6 +13,15 @@ pub struct LabState {
     pub binary: String,
     /// The hosts, in order.
     pub hosts: Vec<HostState>,
+    /// The lab's Prometheus (`lab up --prometheus`); its URL is `prometheus.url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<super::prometheus::PrometheusState>,
+    /// The public listeners speak https with the lab's own CA (`lab up --tls`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// The colors listen on unix sockets, not TCP ports (`lab up --unix-sockets`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unix_sockets: bool,
 }
 
 /// One host of the lab.

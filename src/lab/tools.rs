@@ -32,6 +32,13 @@ pub const SSH_KEYGEN: Tool = Tool {
     package: "openssh-client",
 };
 
+/// openssl, for the CA and certificates of `lab up --tls`.
+pub const OPENSSL: Tool = Tool {
+    name: "openssl",
+    env: "CUTOVER_LAB_OPENSSL",
+    package: "openssl",
+};
+
 const SBIN: [&str; 3] = ["/usr/sbin", "/usr/local/sbin", "/sbin"];
 
 fn executable(p: &Path) -> bool {

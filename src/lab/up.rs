@@ -27,6 +27,14 @@ pub struct UpOptions {
     pub dir: PathBuf,
     /// Upstream weights every host starts with.
     pub weights: Weights,
+    /// Also start a real Prometheus scraping the exports (`--prometheus`).
+    pub prometheus: bool,
+    /// The public listeners speak https, signed by a CA made for the lab (`--tls`).
+    pub tls: bool,
+    /// Days the hosts' certificates are valid (`--tls-days`): a short one tests the TLS row.
+    pub tls_days: u32,
+    /// The colors listen on unix sockets (`--unix-sockets`).
+    pub unix_sockets: bool,
 }
 
 /// The programs `lab up` runs.
@@ -109,6 +117,7 @@ pub fn live_processes(layout: &Layout, state: &LabState) -> Vec<(String, u32)> {
             out.push((format!("{} sshd", h.name), pid));
         }
     }
+    out.extend(super::prometheus::live(state));
     out
 }
 
@@ -204,8 +213,25 @@ pub fn up(opts: &UpOptions) -> Result<LabState, LabError> {
                 sshd_pid: None,
             })
             .collect(),
+        prometheus: None,
+        tls: opts.tls,
+        unix_sockets: opts.unix_sockets,
     };
-    match start_all(&layout, &bins, &hosts, &mut state, opts.weights) {
+    let started = start_all(&layout, &bins, &hosts, &mut state, opts).and_then(|()| {
+        if !opts.prometheus {
+            return Ok(());
+        }
+        let first = hosts.first().map(|h| h.ip);
+        if let Some(ip) = first {
+            let fleet = layout.fleet_toml();
+            let mut text = std::fs::read_to_string(&fleet)
+                .map_err(|e| format!("cannot read {}: {e}", fleet.display()))?;
+            text.push_str(&super::prometheus::fleet_export(ip));
+            write(&fleet, &text)?;
+        }
+        super::prometheus::start(&layout, &mut state, &hosts)
+    });
+    match started {
         Ok(()) => Ok(state),
         Err(e) => {
             let pids: Vec<u32> = live_processes(&layout, &state)
@@ -225,10 +251,18 @@ fn start_all(
     bins: &Bins,
     hosts: &[HostSpec],
     state: &mut LabState,
-    weights: Weights,
+    opts: &UpOptions,
 ) -> Result<(), String> {
     let user = login_user();
+    let weights = opts.weights;
+    let flavor = render::Flavor {
+        tls: opts.tls,
+        unix_sockets: opts.unix_sockets,
+    };
     state.save(&layout.state())?;
+    if opts.tls {
+        make_certificates(layout, hosts, opts.tls_days)?;
+    }
 
     // Keys: one client key for the lab, one host key per host.
     write(&layout.authorized_keys(), "")?;
@@ -256,7 +290,7 @@ fn start_all(
         write(&layout.nginx_conf(name), &render::nginx_conf(layout, h))?;
         write(
             &layout.gateway_conf(name),
-            &render::gateway_conf(h, weights),
+            &render::gateway_conf_with(layout, h, weights, flavor),
         )?;
         write(
             &layout.sshd_config(name),
@@ -345,8 +379,77 @@ fn start_all(
     )?;
     write(
         &layout.fleet_toml(),
-        &render::fleet_toml(layout, hosts, &bins.cutover, &bins.nginx),
+        &render::fleet_toml_with(layout, hosts, &bins.cutover, &bins.nginx, flavor),
     )?;
+    Ok(())
+}
+
+/// A new P-256 key, for `openssl req`.
+const EC_KEY: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// The lab's CA and one certificate per host for its public address, made with `openssl`:
+/// the CA for 10 years, the hosts' for `days` (a short one is what the TLS row must catch).
+fn make_certificates(layout: &Layout, hosts: &[HostSpec], days: u32) -> Result<(), String> {
+    let openssl = tools::OPENSSL.find()?;
+    let ca = layout.tls_ca();
+    let ca_key = layout.tls_ca_key();
+    if let Some(d) = ca.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    run_checked(
+        Command::new(&openssl)
+            .args(["req", "-x509"])
+            .args(EC_KEY)
+            .args(["-nodes", "-days", "3650", "-subj", "/CN=cutover lab CA"])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .arg("-keyout")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca),
+        "openssl: the lab CA",
+    )?;
+    for h in hosts {
+        let (cert, key) = (layout.tls_cert(&h.name), layout.tls_key(&h.name));
+        let dir = cert.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let csr = dir.join("server.csr");
+        let ext = dir.join("server.ext");
+        write(
+            &ext,
+            &format!(
+                "subjectAltName=IP:{}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+                h.ip
+            ),
+        )?;
+        run_checked(
+            Command::new(&openssl)
+                .args(["req", "-new"])
+                .args(EC_KEY)
+                .args(["-nodes", "-subj"])
+                .arg(format!("/CN={}", h.name))
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&csr),
+            &format!("openssl: {} key", h.name),
+        )?;
+        run_checked(
+            Command::new(&openssl)
+                .args(["x509", "-req", "-in"])
+                .arg(&csr)
+                .arg("-CA")
+                .arg(&ca)
+                .arg("-CAkey")
+                .arg(&ca_key)
+                .args(["-CAcreateserial", "-days", &days.to_string(), "-extfile"])
+                .arg(&ext)
+                .arg("-out")
+                .arg(&cert),
+            &format!("openssl: {} certificate", h.name),
+        )?;
+    }
     Ok(())
 }
 
@@ -427,14 +530,28 @@ pub fn summary(layout: &Layout, state: &LabState, weights: Weights) -> String {
     let mut s = format!("lab up: {} gateways in {dir}\n", state.hosts.len());
     for h in &state.hosts {
         s.push_str(&format!(
-            "  {:<7} {:<5} {:<12} ssh :{}  http://{}:{}  weights {}\n",
+            "  {:<7} {:<5} {:<12} ssh :{}  {}://{}:{}  weights {}\n",
             h.name,
             h.az,
             h.ip.to_string(),
             layout::SSH_PORT,
+            if state.tls { "https" } else { "http" },
             h.ip,
             layout::HTTP_PORT,
             weights
+        ));
+    }
+    if let Some(p) = &state.prometheus {
+        s.push_str(&format!(
+            "\n  prometheus {} (scrapes http://{}/metrics every second: run `cutover -c {} watch`){}\n",
+            p.url,
+            p.metrics_listen,
+            layout.fleet_toml().display(),
+            if p.nginx_exporters.is_empty() {
+                "; prometheus-nginx-exporter is not installed, so nginx's stub_status is not scraped"
+            } else {
+                ""
+            }
         ));
     }
     let first = state.hosts.first().map_or("gw-a1", |h| h.name.as_str());

@@ -183,6 +183,9 @@ pub struct GatewayModel {
     pub health_p95_ms: Option<u64>,
     /// Each color's synthetic probe outcomes (successes and failures).
     pub probes: PerColor<ProbeTrack>,
+    /// TTFT samples ever recorded per color: with the window lengths, tells whether the
+    /// windows changed since the judge last looked.
+    ttft_recorded: PerColor<u64>,
     /// The health probes' latencies over the latency window.
     health_latency: SampleWindow,
     sorted: Vec<u32>,
@@ -208,6 +211,7 @@ impl GatewayModel {
             unattributed: 0,
             health_p95_ms: None,
             probes: PerColor::default(),
+            ttft_recorded: PerColor::default(),
             health_latency: SampleWindow::new(windows.latency_window_ms, MAX_PROBE_SAMPLES),
             sorted: Vec::new(),
             scratch: HistRing::scratch(),
@@ -262,6 +266,7 @@ impl GatewayModel {
                 self.probes[*color].record(now, ms.is_some());
                 if let Some(ms) = ms {
                     self.stats[*color].ttft.record(now, u64::from(*ms));
+                    self.ttft_recorded[*color] += 1;
                 }
             }
             Telemetry::Host(h) => {
@@ -324,6 +329,21 @@ impl GatewayModel {
                 self.ttft_history.pop_front();
             }
         }
+    }
+
+    /// Changes whenever either color's TTFT window gains or loses a sample.
+    pub fn ttft_key(&self) -> [u64; 4] {
+        [
+            self.ttft_recorded.blue,
+            self.ttft_recorded.green,
+            self.stats.blue.ttft.len() as u64,
+            self.stats.green.ttft.len() as u64,
+        ]
+    }
+
+    /// TTFT probe results of color `c` in the comparison window, oldest first (ms).
+    pub fn ttft_values(&self, c: Color) -> Vec<u64> {
+        self.stats[c].ttft.values().collect()
     }
 
     /// Age of the newest data, or `None` if nothing was ever heard.

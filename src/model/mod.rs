@@ -6,7 +6,7 @@ pub mod window;
 
 pub use gateway::{ColorSummary, GatewayModel, Summary};
 pub use telemetry::{
-    HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord, Telemetry,
+    HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord, Revisions, Telemetry,
 };
 
 use serde::{Deserialize, Serialize};

@@ -80,6 +80,22 @@ pub struct HostSample {
     /// nginx's stub_status, when it answered.
     #[serde(default)]
     pub nginx: Option<NginxStatus>,
+    /// The configuration/secret revision of each color (preflight parity); `None`: not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Boxed: rarely present and larger than the rest, it must not grow every telemetry message.
+    pub revisions: Option<Box<Revisions>>,
+}
+
+/// What each color says about the configuration/secret revision it runs, and the revision the
+/// fleet expects (`[preflight] expected_revision`), carried together so that a replay judges
+/// as the session did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revisions {
+    /// Each color's revision; `None`: it did not say (sanitized before it reaches the model).
+    pub of: PerColor<Option<String>>,
+    /// The revision both colors must run, when configured; otherwise green must equal blue.
+    #[serde(default)]
+    pub expected: Option<String>,
 }
 
 /// nginx's stub_status figures.

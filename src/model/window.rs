@@ -250,6 +250,21 @@ impl SampleWindow {
         }
     }
 
+    /// Samples in the window now.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when the window holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// The samples in the window, oldest first.
+    pub fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.samples.iter().map(|(_, v)| u64::from(*v))
+    }
+
     /// Nearest-rank percentiles of the window; `scratch` is reused to sort.
     pub fn percentiles(&self, scratch: &mut Vec<u32>) -> Percentiles {
         scratch.clear();

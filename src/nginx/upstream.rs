@@ -791,25 +791,124 @@ impl LoadWalk<'_> {
 
     /// The dumped files an `include` argument names, as nginx resolves it (globs sorted).
     fn matches(&self, arg: &str) -> Vec<usize> {
-        let full = if arg.starts_with('/') {
-            arg.to_owned()
-        } else {
-            format!("{}{arg}", self.prefix)
-        };
-        let files = self.files;
-        if !arg.contains(['*', '?', '[']) {
-            return files
-                .iter()
-                .position(|f| f.path == full)
-                .into_iter()
-                .collect();
-        }
-        let mut found: Vec<usize> = (0..files.len())
-            .filter(|&i| glob_match(full.as_bytes(), files[i].path.as_bytes()))
-            .collect();
-        found.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
-        found
+        include_matches(self.files, &self.prefix, arg)
     }
+}
+
+/// The dumped files an `include` argument names, as nginx resolves it against `prefix` (the
+/// main file's directory; globs sorted).
+fn include_matches(files: &[DumpFile], prefix: &str, arg: &str) -> Vec<usize> {
+    let full = if arg.starts_with('/') {
+        arg.to_owned()
+    } else {
+        format!("{prefix}{arg}")
+    };
+    if !arg.contains(['*', '?', '[']) {
+        return files
+            .iter()
+            .position(|f| f.path == full)
+            .into_iter()
+            .collect();
+    }
+    let mut found: Vec<usize> = (0..files.len())
+        .filter(|&i| glob_match(full.as_bytes(), files[i].path.as_bytes()))
+        .collect();
+    found.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
+    found
+}
+
+/// One directive of the configuration nginx loads, in load order, with includes read in
+/// place (the `include` directive itself is kept too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedDirective {
+    /// Its words, unquoted: `["proxy_read_timeout", "300s"]`.
+    pub args: Vec<String>,
+    /// The file it is written in, as nginx printed it.
+    pub file: String,
+    /// 1-based line of its first word in that file.
+    pub line: usize,
+    /// Index (in the same list) of the block directive it is inside; `None` in the main context.
+    pub parent: Option<usize>,
+    /// Whether it opens a block (`server {`, `location = /x {`).
+    pub block: bool,
+}
+
+/// Every directive of `nginx -T` output, walked from the main file through every `include`
+/// the way nginx reads them (the same reader as [`judge_loaded`]), for lints that need to know
+/// what applies where and on which line it is written.
+pub fn loaded_directives(dump: &str) -> Result<Vec<LoadedDirective>, String> {
+    let files = split_dump(dump);
+    if files.is_empty() {
+        return Err("nginx -T printed no configuration file".to_owned());
+    }
+    let prefix = files
+        .first()
+        .and_then(|f| f.path.rfind('/').map(|i| f.path[..=i].to_owned()))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    flat_file(&files, &prefix, 0, None, 0, &mut out)?;
+    Ok(out)
+}
+
+/// Append file `k`'s directives to `out`, inside block `outer`, following its includes.
+fn flat_file(
+    files: &[DumpFile],
+    prefix: &str,
+    k: usize,
+    outer: Option<usize>,
+    depth: usize,
+    out: &mut Vec<LoadedDirective>,
+) -> Result<(), String> {
+    let Some(f) = files.get(k) else {
+        return Ok(());
+    };
+    if depth > MAX_INCLUDE_DEPTH {
+        return Err(format!(
+            "{}: includes nested more than {MAX_INCLUDE_DEPTH} deep",
+            Shown(&f.path)
+        ));
+    }
+    let tokens = tokenize(&f.text).map_err(|e| format!("{}: {e}", Shown(&f.path)))?;
+    let mut stack: Vec<Option<usize>> = Vec::new();
+    let mut args: Vec<&Token> = Vec::new();
+    for t in &tokens {
+        let parent = stack.last().copied().unwrap_or(outer);
+        match t.kind {
+            Kind::Word => args.push(t),
+            Kind::Semi | Kind::Open => {
+                let Some(first) = args.first() else {
+                    // `nginx -T` printed what nginx accepted; a stray token is not ours to judge.
+                    args.clear();
+                    if t.kind == Kind::Open {
+                        stack.push(parent);
+                    }
+                    continue;
+                };
+                out.push(LoadedDirective {
+                    args: args.iter().map(|a| a.value.clone()).collect(),
+                    file: f.path.clone(),
+                    line: first.line,
+                    parent,
+                    block: t.kind == Kind::Open,
+                });
+                if t.kind == Kind::Open {
+                    stack.push(Some(out.len() - 1));
+                } else if first.value == "include" {
+                    if let Some(arg) = args.get(1) {
+                        for m in include_matches(files, prefix, &arg.value) {
+                            flat_file(files, prefix, m, parent, depth + 1, out)?;
+                        }
+                    }
+                }
+                args.clear();
+            }
+            Kind::Close => {
+                stack.pop();
+                args.clear();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `glob(3)` matching of one path: `*` and `?` stop at `/`, `[...]` classes, `\` escapes.

@@ -17,8 +17,8 @@ const BATCH_MS: Ms = 500;
 const EVAL_MS: Ms = 500;
 /// Health, host sample and weight read-back interval.
 const SAMPLE_MS: Ms = 2_000;
-/// TTFT probe interval per color.
-const PROBE_MS: Ms = 1_000;
+/// TTFT probe interval per color: four a second, so the judge has its samples in seconds.
+const PROBE_MS: Ms = 200;
 /// How long an operation on a dark host waits before its SSH connection times out.
 const SSH_TIMEOUT_MS: Ms = 10_000;
 
@@ -305,6 +305,14 @@ impl SimHost {
                 green: self.running.green.then(|| "b7e03d5".into()),
             },
             clock_skew_ms: self.clock_skew_ms,
+            // Both builds run one configuration revision, as a healthy cutover has them.
+            revisions: Some(Box::new(crate::model::Revisions {
+                of: PerColor {
+                    blue: self.running.blue.then(|| "r42".into()),
+                    green: self.running.green.then(|| "r42".into()),
+                },
+                expected: None,
+            })),
             ..HostSample::default()
         };
         vec![

@@ -258,7 +258,9 @@ fn fivexx(s: &FivexxState, now: Ms, t: &Theme) -> Option<Alert> {
             format!("5xx {}", countdown(fires_at.saturating_sub(now)))
         }
         FivexxState::Fire { .. } => "5xx ROLLBACK".to_string(),
-        FivexxState::Clear | FivexxState::TooFewRequests => return None,
+        FivexxState::Clear | FivexxState::TooFewRequests | FivexxState::Unproven { .. } => {
+            return None;
+        }
     };
     Some(alert(text, t.alarm))
 }

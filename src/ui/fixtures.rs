@@ -221,6 +221,10 @@ fn judge(g: &mut Gateway, cfg: &GuardConfig) {
     let s = g.model.summary;
     g.verdicts.ttft = ttft::evaluate(
         PerColor {
+            blue: &g.model.ttft_values(crate::model::Color::Blue),
+            green: &g.model.ttft_values(crate::model::Color::Green),
+        },
+        PerColor {
             blue: s.blue.ttft,
             green: s.green.ttft,
         },

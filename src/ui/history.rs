@@ -6,6 +6,7 @@ use crate::app::state::{Gateway, State};
 use crate::model::{Color, Ms, Weights};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 use std::collections::VecDeque;
@@ -76,23 +77,36 @@ fn summary(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
     Line::from(out)
 }
 
-/// Each color's version as reported by the host, e.g. "b 4f2c9e1a  g 9b7d03c2".
+/// Each color's version as reported by the host, e.g. "b 4f2c9e1a  g 9b7d03c2", and, when
+/// the colors report them, their configuration revisions ("b 4f2c9e1a@r42  g 9b7d03c2@r43"),
+/// drawn as an alarm while they do not match (preflight parity holds green).
 fn versions(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
     let each = width.saturating_sub(6) / 2;
+    let host = g.model.host.as_ref();
+    let revisions = host.and_then(|h| h.revisions.as_deref());
+    let parity = crate::preflight::revision::judge(revisions).0;
     let v = |c: Color| {
-        let s = g
-            .model
-            .host
-            .as_ref()
+        let s = host
             .and_then(|h| h.versions[c].as_deref())
             .unwrap_or(fmt::MISSING);
-        fmt::fit(&fmt::sanitize(s), each).into_owned()
+        let s = match revisions {
+            Some(r) => format!("{s}@{}", r.of[c].as_deref().unwrap_or(fmt::MISSING)),
+            None => s.to_string(),
+        };
+        fmt::fit(&fmt::sanitize(&s), each).into_owned()
+    };
+    let style = |c: Style| {
+        if parity == crate::guard::verdict::Judgement::Fail {
+            t.alarm
+        } else {
+            c
+        }
     };
     Line::from(vec![
         Span::styled("b ", t.muted),
-        Span::styled(v(Color::Blue), t.blue),
+        Span::styled(v(Color::Blue), style(t.blue)),
         Span::styled("  g ", t.muted),
-        Span::styled(v(Color::Green), t.green),
+        Span::styled(v(Color::Green), style(t.green)),
     ])
 }
 

@@ -91,43 +91,76 @@ fn figures(g: &Gateway, width: u16, t: &Theme) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// "+3.1 % ok", "HALT +24.6 %" or "too few samples (b 12/20, g 3/20)", with the limit when it fits.
+/// "+3.1 % ok", "HALT +24.6 %", "+5.2 % ? (-1.0..+11.3)" or "too few samples (b 12/20, g
+/// 3/20)", with the interval and the limit when they fit.
 pub fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line<'static> {
-    let (text, style): (String, Style) = match *v {
-        TtftVerdict::Ok { delta_pct } => (format!("{} ok", fmt::signed_pct(delta_pct)), t.ok),
-        TtftVerdict::Halt { delta_pct, .. } => {
-            (format!("HALT {}", fmt::signed_pct(delta_pct)), t.alarm)
+    let interval = |low: f64, high: f64| {
+        format!(
+            " [{}..{}]",
+            fmt::signed_pct(low).trim_end_matches(" %"),
+            fmt::signed_pct(high)
+        )
+    };
+    let (forms, style): (Vec<String>, Style) = match *v {
+        TtftVerdict::Ok {
+            delta_pct,
+            low_pct,
+            high_pct,
+        } => {
+            let short = format!("{} ok", fmt::signed_pct(delta_pct));
+            (
+                vec![format!("{short}{}", interval(low_pct, high_pct)), short],
+                t.ok,
+            )
         }
-        TtftVerdict::ProbeFailing { color, failures } => {
-            let forms = [
+        TtftVerdict::Inconclusive {
+            delta_pct,
+            low_pct,
+            high_pct,
+        } => {
+            let short = format!("{} ?", fmt::signed_pct(delta_pct));
+            let long = format!("{short}{} need more", interval(low_pct, high_pct));
+            (vec![long, short], t.warn)
+        }
+        TtftVerdict::Halt {
+            delta_pct,
+            low_pct,
+            high_pct,
+            ..
+        } => {
+            let short = format!("HALT {}", fmt::signed_pct(delta_pct));
+            (
+                vec![format!("{short}{}", interval(low_pct, high_pct)), short],
+                t.alarm,
+            )
+        }
+        TtftVerdict::ProbeFailing { color, failures } => (
+            vec![
                 format!("{color} probe failing ({failures} in a row)"),
                 format!("{color} probe failing"),
                 format!("{} FAIL", color.name().chars().next().unwrap_or('?')),
-            ];
-            let [.., shortest] = &forms;
-            let text = forms
-                .iter()
-                .find(|f| fmt::width(f) <= width)
-                .unwrap_or(shortest)
-                .clone();
-            (text, t.alarm)
-        }
+            ],
+            t.alarm,
+        ),
         TtftVerdict::TooFewSamples { have, need } => {
             let (b, g) = (have.blue, have.green);
-            let forms = [
-                format!("too few samples (b {b}/{need}, g {g}/{need})"),
-                format!("few: b {b}/{need} g {g}/{need}"),
-                format!("few b{b} g{g}/{need}"),
-            ];
-            let [.., shortest] = &forms;
-            let text = forms
-                .iter()
-                .find(|f| fmt::width(f) <= width)
-                .unwrap_or(shortest)
-                .clone();
-            (text, t.warn)
+            (
+                vec![
+                    format!("too few samples (b {b}/{need}, g {g}/{need})"),
+                    format!("few: b {b}/{need} g {g}/{need}"),
+                    format!("few b{b} g{g}/{need}"),
+                ],
+                t.warn,
+            )
         }
     };
+    // A pass or a halt leaves room for the limit after it; the others may take the line.
+    let room = if matches!(v, TtftVerdict::Ok { .. } | TtftVerdict::Halt { .. }) {
+        width / 2
+    } else {
+        width
+    };
+    let text = first_fitting(forms, room);
     let limit = format!(" (limit {limit_pct} %)");
     let mut out = vec![Span::styled(text, style)];
     if matches!(v, TtftVerdict::Ok { .. } | TtftVerdict::Halt { .. })
@@ -136,6 +169,13 @@ pub fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line
         out.push(Span::styled(limit, t.muted));
     }
     Line::from(out)
+}
+
+/// The first of `forms` (longest first) that fits in `width`, else the last (the shortest).
+fn first_fitting(mut forms: Vec<String>, width: usize) -> String {
+    let fits = forms.iter().position(|f| fmt::width(f) <= width);
+    let last = forms.len().saturating_sub(1);
+    forms.swap_remove(fits.unwrap_or(last))
 }
 
 /// Y bounds around the values, whole ms, with a little room above and below.

@@ -156,6 +156,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A client that opens a connection per request. A reload makes old workers close their
+/// *idle* keep-alive connections; a request racing that close on a reused connection fails
+/// in any HTTP/1.1 client, and one on a connection an old worker still holds is served by the
+/// old configuration. Fresh connections test what nginx promises: every request it accepts is
+/// answered by the configuration in force, across reloads.
+pub fn fresh_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
 /// An HTTP client that never uses a proxy (the lab is on loopback).
 pub fn client() -> reqwest::Client {
     cutover::probe::http_client(std::time::Duration::from_secs(60)).unwrap()

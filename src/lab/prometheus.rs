@@ -1,0 +1,294 @@
+//! `lab up --prometheus`: a real Prometheus on the lab's first address, scraping every second
+//! the cockpit's or `watch`'s `/metrics` (the address fleet.toml's `[export] metrics_listen`
+//! names) and, when Debian's `prometheus-nginx-exporter` is installed, each host's nginx
+//! stub_status through one exporter per host. Its configuration, data and log stay in
+//! `DIR/prometheus/`; `lab down` stops it with the rest.
+
+use super::layout::{self, Layout};
+use super::process;
+use super::render::HostSpec;
+use super::state::LabState;
+use super::tools::Tool;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Prometheus's port on the lab's first address.
+pub const PROMETHEUS_PORT: u16 = 9090;
+/// The port on the lab's first address where the cockpit or `watch` serves `/metrics`.
+pub const METRICS_PORT: u16 = 9464;
+/// Each host's prometheus-nginx-exporter port.
+pub const NGINX_EXPORTER_PORT: u16 = 9113;
+/// How long Prometheus may take to be ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Prometheus server.
+pub const PROMETHEUS: Tool = Tool {
+    name: "prometheus",
+    env: "CUTOVER_LAB_PROMETHEUS",
+    package: "prometheus",
+};
+/// nginx's stub_status as Prometheus metrics (optional).
+pub const NGINX_EXPORTER: Tool = Tool {
+    name: "prometheus-nginx-exporter",
+    env: "CUTOVER_LAB_NGINX_EXPORTER",
+    package: "prometheus-nginx-exporter",
+};
+
+/// What `lab.json` records of the lab's Prometheus (under the key `prometheus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrometheusState {
+    /// Prometheus's URL: its HTTP API (`/api/v1/query`) and UI.
+    pub url: String,
+    /// Its pid, once started.
+    pub pid: Option<u32>,
+    /// The address it scrapes for cutover's metrics (`[export] metrics_listen`).
+    pub metrics_listen: String,
+    /// One nginx exporter per host; empty when the package is not installed.
+    pub nginx_exporters: Vec<ExporterState>,
+}
+
+/// One host's prometheus-nginx-exporter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExporterState {
+    /// The gateway whose stub_status it reads.
+    pub gateway: String,
+    /// Where it listens.
+    pub listen: String,
+    /// Its pid, once started.
+    pub pid: Option<u32>,
+}
+
+/// `DIR/prometheus`.
+fn home(layout: &Layout) -> PathBuf {
+    layout.dir.join("prometheus")
+}
+
+/// The address cutover serves its metrics on in a lab whose first host is `first`.
+pub fn metrics_listen(first: Ipv4Addr) -> SocketAddr {
+    SocketAddr::from((first, METRICS_PORT))
+}
+
+/// The `[export]` section appended to the lab's fleet.toml.
+pub fn fleet_export(first: Ipv4Addr) -> String {
+    format!(
+        "\n# `lab up --prometheus`: the lab's Prometheus scrapes this every second; run\n\
+         # `cutover -c fleet.toml watch` (or the cockpit) to serve it.\n\
+         [export]\n\
+         metrics_listen = \"{}\"\n",
+        metrics_listen(first)
+    )
+}
+
+/// prometheus.yml: cutover's metrics and the nginx exporters, every second. Pure.
+pub fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -> String {
+    let mut s = format!(
+        "# Written by `cutover lab up --prometheus`.\n\
+         global:\n\
+         \x20 scrape_interval: 1s\n\
+         \x20 scrape_timeout: 1s\n\
+         \x20 evaluation_interval: 1s\n\
+         scrape_configs:\n\
+         \x20 - job_name: cutover\n\
+         \x20   static_configs:\n\
+         \x20     - targets: [\"{metrics}\"]\n"
+    );
+    if exporters {
+        s.push_str("  - job_name: nginx\n    static_configs:\n");
+        for h in hosts {
+            s.push_str(&format!(
+                "      - targets: [\"{}:{NGINX_EXPORTER_PORT}\"]\n        labels: {{gateway: \"{}\", az: \"{}\"}}\n",
+                h.ip, h.name, h.az
+            ));
+        }
+    }
+    s
+}
+
+/// Start the exporters (when installed) and Prometheus, recording their pids in `state` as
+/// they start; returns once Prometheus says it is ready.
+pub fn start(layout: &Layout, state: &mut LabState, hosts: &[HostSpec]) -> Result<(), String> {
+    let prometheus = PROMETHEUS.find()?;
+    let exporter = NGINX_EXPORTER.find().ok();
+    let Some(first) = hosts.first() else {
+        return Err("a lab needs a host for its Prometheus".into());
+    };
+    let dir = home(layout);
+    // A fresh store for a fresh lab: series of an earlier one would mix in.
+    let _ = std::fs::remove_dir_all(dir.join("data"));
+    std::fs::create_dir_all(dir.join("data"))
+        .map_err(|e| format!("cannot create {}: {e}", dir.join("data").display()))?;
+    let metrics = metrics_listen(first.ip);
+    let listen = SocketAddr::from((first.ip, PROMETHEUS_PORT));
+    state.prometheus = Some(PrometheusState {
+        url: format!("http://{listen}"),
+        pid: None,
+        metrics_listen: metrics.to_string(),
+        nginx_exporters: Vec::new(),
+    });
+    let yml = dir.join("prometheus.yml");
+    std::fs::write(&yml, config(hosts, metrics, exporter.is_some()))
+        .map_err(|e| format!("cannot write {}: {e}", yml.display()))?;
+
+    if let Some(bin) = &exporter {
+        for h in hosts {
+            let at = SocketAddr::from((h.ip, NGINX_EXPORTER_PORT));
+            let log = dir.join(format!("nginx-exporter-{}.log", h.name));
+            let mut cmd = Command::new(bin);
+            cmd.arg("-nginx.scrape-uri")
+                .arg(format!(
+                    "http://{}:{}/nginx_status",
+                    h.ip,
+                    layout::STATUS_PORT
+                ))
+                .arg("-web.listen-address")
+                .arg(at.to_string());
+            let mut child = process::spawn_detached(&mut cmd, &log)
+                .map_err(|e| format!("{}: cannot start {}: {e}", h.name, bin.display()))?;
+            if let Some(p) = state.prometheus.as_mut() {
+                p.nginx_exporters.push(ExporterState {
+                    gateway: h.name.clone(),
+                    listen: at.to_string(),
+                    pid: Some(child.id()),
+                });
+            }
+            state.save(&layout.state())?;
+            process::wait_listening(
+                at,
+                &mut child,
+                Duration::from_secs(10),
+                &format!("{} nginx exporter", h.name),
+                &log,
+            )?;
+        }
+    }
+
+    let log = dir.join("prometheus.log");
+    let mut cmd = Command::new(&prometheus);
+    cmd.arg(format!("--config.file={}", yml.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={listen}"))
+        .arg("--storage.tsdb.retention.time=2d");
+    let mut child = process::spawn_detached(&mut cmd, &log)
+        .map_err(|e| format!("cannot start {}: {e}", prometheus.display()))?;
+    if let Some(p) = state.prometheus.as_mut() {
+        p.pid = Some(child.id());
+    }
+    state.save(&layout.state())?;
+    process::wait_listening(listen, &mut child, READY_TIMEOUT, "prometheus", &log)?;
+    wait_ready(listen, &mut child, &log)
+}
+
+/// Prometheus listens before it has loaded its store: wait for `/-/ready` to answer 200.
+fn wait_ready(
+    at: SocketAddr,
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "prometheus exited ({status}): {}",
+                process::log_tail(log)
+            ));
+        }
+        let ready = std::net::TcpStream::connect_timeout(&at, Duration::from_millis(300))
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(1)))?;
+                write!(
+                    s,
+                    "GET /-/ready HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n"
+                )?;
+                let mut head = [0u8; 12];
+                s.read_exact(&mut head)?;
+                Ok(head.ends_with(b"200"))
+            })
+            .unwrap_or(false);
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "prometheus did not become ready on {at} within {} s: {}",
+                READY_TIMEOUT.as_secs(),
+                process::log_tail(log)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The lab's Prometheus processes that are alive and ours, labelled, for `lab down`.
+pub fn live(state: &LabState) -> Vec<(String, u32)> {
+    let Some(p) = &state.prometheus else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(pid) = p.pid.filter(|&pid| process::ours(pid, &state.dir)) {
+        out.push(("prometheus".to_string(), pid));
+    }
+    for e in &p.nginx_exporters {
+        // Its command line names the host's stub_status address, which this lab owns.
+        let marker = e
+            .listen
+            .split(':')
+            .next()
+            .map(|ip| format!("{ip}:{}/nginx_status", layout::STATUS_PORT));
+        if let (Some(pid), Some(m)) = (e.pid, marker) {
+            if process::ours(pid, &m) {
+                out.push((format!("{} nginx exporter", e.gateway), pid));
+            }
+        }
+    }
+    out
+}
+
+/// The addresses the lab's Prometheus processes listen on, for `lab down`'s final check.
+pub fn addresses(state: &LabState) -> Vec<SocketAddr> {
+    let Some(p) = &state.prometheus else {
+        return Vec::new();
+    };
+    std::iter::once(p.url.trim_start_matches("http://"))
+        .chain(p.nginx_exporters.iter().map(|e| e.listen.as_str()))
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_scrapes_cutover_and_each_exporter_every_second() {
+        let hosts: Vec<HostSpec> = (0..2)
+            .map(|i| {
+                let (name, az) = layout::host_name(i, 2);
+                HostSpec {
+                    name,
+                    az,
+                    ip: Ipv4Addr::new(127, 0, 1, 20 + i as u8),
+                }
+            })
+            .collect();
+        let m = metrics_listen(hosts[0].ip);
+        let y = config(&hosts, m, true);
+        assert!(y.contains("scrape_interval: 1s"), "{y}");
+        assert!(y.contains("targets: [\"127.0.1.20:9464\"]"), "{y}");
+        assert!(y.contains("targets: [\"127.0.1.21:9113\"]"), "{y}");
+        assert!(
+            y.contains("labels: {gateway: \"gw-b1\", az: \"az-b\"}"),
+            "{y}"
+        );
+        assert!(!config(&hosts, m, false).contains("job_name: nginx"));
+        let toml = fleet_export(hosts[0].ip);
+        let cfg = crate::config::Config::parse(&toml, std::path::Path::new("fleet.toml")).unwrap();
+        assert_eq!(cfg.export.metrics_addr(), Some(m));
+    }
+}
