@@ -16,6 +16,7 @@ use std::hint::black_box;
 
 /// A demo cockpit of `n` gateways (4 AZs) after `secs` of simulated time.
 fn fleet(n: usize, secs: u64) -> Driver<SimFleet> {
+    let (n, secs) = cutover::sim::bench_scale(n, secs);
     let mut d = cutover::sim::sized_demo("happy-path", n, 1).expect("scenario");
     d.advance_to(secs * 1000);
     d

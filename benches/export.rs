@@ -26,11 +26,12 @@ const GATEWAYS: usize = 256;
 
 /// A demo cockpit of 256 gateways with the exporter attached, after a simulated minute.
 fn fleet() -> (Driver<SimFleet>, Published) {
-    let mut d = cutover::sim::sized_demo("host-dark", GATEWAYS, 1).expect("scenario");
+    let (gateways, secs) = cutover::sim::bench_scale(GATEWAYS, 60);
+    let mut d = cutover::sim::sized_demo("host-dark", gateways, 1).expect("scenario");
     let published = Published::default();
     let c = Collector::new(&d.state, published.clone(), Arc::new(Shared::default()));
     d.observe(Box::new(c));
-    d.advance_to(60_000);
+    d.advance_to(secs * 1000);
     (d, published)
 }
 

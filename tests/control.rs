@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Lab, client, cutover, fresh_client, runtime, text};
+use common::load::{Done, chat, load};
+use common::{Lab, client, cutover, runtime, text};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,109 +49,6 @@ impl Lab {
             })
             .collect()
     }
-}
-
-/// What one request through nginx came to.
-#[derive(Debug)]
-struct Done {
-    started: Instant,
-    ended: Instant,
-    color: String,
-    problem: Option<String>,
-}
-
-/// One chat request; streaming ones must end with `[DONE]` after every token.
-async fn chat(client: &reqwest::Client, url: &str, stream: bool, tokens: usize) -> Done {
-    let started = Instant::now();
-    let body = format!(
-        r#"{{"model":"lab","stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#
-    );
-    let done = |color: String, problem: Option<String>| Done {
-        started,
-        ended: Instant::now(),
-        color,
-        problem,
-    };
-    let mut resp = match client.post(url).body(body).send().await {
-        Ok(r) => r,
-        Err(e) => return done("-".into(), Some(format!("send: {e}"))),
-    };
-    let color = resp
-        .headers()
-        .get("x-gateway-color")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
-    if resp.status() != 200 {
-        return done(color, Some(format!("HTTP {}", resp.status())));
-    }
-    let mut buf = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => buf.extend_from_slice(&c),
-            Ok(None) => break,
-            Err(e) => return done(color, Some(format!("body cut: {e}"))),
-        }
-    }
-    let text = String::from_utf8_lossy(&buf);
-    if stream {
-        let content = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .filter(|d| *d != "[DONE]")
-            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-            .filter(|v| {
-                v["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .is_some_and(|c| !c.is_empty())
-            })
-            .count();
-        if !text.contains("data: [DONE]") || content != tokens {
-            return done(
-                color,
-                Some(format!(
-                    "stream incomplete: {content} tokens, [DONE]={}",
-                    text.contains("[DONE]")
-                )),
-            );
-        }
-    }
-    done(color, None)
-}
-
-/// Load through every host's nginx until `stop`: `per_host` workers each, alternating
-/// streaming and plain requests.
-fn load(
-    urls: Vec<String>,
-    per_host: usize,
-    tokens: usize,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<Done>> {
-    std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let client = fresh_client();
-            let mut tasks = Vec::new();
-            for url in &urls {
-                for w in 0..per_host {
-                    let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
-                    tasks.push(tokio::spawn(async move {
-                        let mut out = Vec::new();
-                        let mut n = w;
-                        while !stop.load(Ordering::Relaxed) {
-                            out.push(chat(&client, &url, n % 2 == 0, tokens).await);
-                            n += 1;
-                        }
-                        out
-                    }));
-                }
-            }
-            let mut all = Vec::new();
-            for t in tasks {
-                all.extend(t.await.unwrap());
-            }
-            all
-        })
-    })
 }
 
 #[test]

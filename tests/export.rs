@@ -415,41 +415,6 @@ fn annotations_reach_grafana_once_each_across_an_outage_and_the_token_stays_secr
 // ---------------------------------------------------------------------------------------
 // `watch` and a real Prometheus.
 
-/// Chat requests to every host, `per_host` at a time, until `stop`; how many answered 200.
-fn load(urls: Vec<String>, per_host: usize, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
-    std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let client = client();
-            let mut tasks = Vec::new();
-            for url in &urls {
-                for _ in 0..per_host {
-                    let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
-                    tasks.push(tokio::spawn(async move {
-                        let mut ok = 0u64;
-                        while !stop.load(Ordering::Relaxed) {
-                            let r = client
-                                .post(&url)
-                                .header("content-type", "application/json")
-                                .body(r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#)
-                                .send()
-                                .await;
-                            if let Ok(r) = r {
-                                ok += u64::from(r.status() == 200);
-                                let _ = r.bytes().await;
-                            }
-                        }
-                        ok
-                    }));
-                }
-            }
-            let mut n = 0;
-            for t in tasks {
-                n += t.await.unwrap_or(0);
-            }
-            n
-        })
-    })
-}
 
 /// A Prometheus instant query: each result's labels and value.
 fn query(prom: &str, q: &str) -> Vec<(serde_json::Value, f64)> {
@@ -613,7 +578,7 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
         .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let loader = load(urls, 3, stop.clone());
+    let loader = common::load::load(urls, 3, 1, stop.clone());
     std::thread::sleep(Duration::from_secs(2));
     let (o, _) = run(
         &lab,
@@ -694,7 +659,12 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let served = loader.join().unwrap();
+    let served = loader
+        .join()
+        .unwrap()
+        .iter()
+        .filter(|d| d.problem.is_none())
+        .count() as u64;
     assert!(served > 50, "too little load: {served} requests");
 
     let (code, stderr) = watch.stop();

@@ -5,49 +5,11 @@
 
 mod common;
 
+use common::live::{cockpit, run_until};
 use common::{Lab, runtime};
 use crossterm::event::{KeyCode, KeyEvent};
-use cutover::app::driver::Driver;
-use cutover::app::state::{Popup, State};
-use cutover::config::Config;
-use cutover::control::live::LiveFleet;
+use cutover::app::state::Popup;
 use std::time::{Duration, Instant};
-
-/// The live cockpit on `lab` (sampler every second), with `tweak` applied to its configuration.
-fn live(lab: &Lab, tweak: impl FnOnce(&mut Config)) -> Driver<LiveFleet> {
-    let mut config = Config::load(&lab.dir.join("fleet.toml")).expect("fleet.toml");
-    config.guardrails.interval_secs = 1;
-    tweak(&mut config);
-    let guard = config.guardrails;
-    let keymap = config.keymap.clone();
-    let actor = cutover::control::Actor {
-        name: "tester".into(),
-        ticket: None,
-        read_only: false,
-    };
-    let fleet = cutover::headless::Fleet::new(config, actor).expect("fleet");
-    let themes = cutover::ui::theme::ThemeSet::load(&[], true).expect("themes");
-    cutover::control::live::driver(fleet, guard, keymap, themes)
-}
-
-/// Advance the cockpit in real time for `span`, calling `each` every 100 ms; stops early
-/// (returning true) as soon as `each` does.
-async fn drive(
-    d: &mut Driver<LiveFleet>,
-    start: Instant,
-    span: Duration,
-    mut each: impl FnMut(&State) -> bool,
-) -> bool {
-    let until = Instant::now() + span;
-    while Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        d.advance_to(start.elapsed().as_millis() as u64);
-        if each(&d.state) {
-            return true;
-        }
-    }
-    false
-}
 
 /// Processes on this machine (the lab's hosts share it) whose command line is exactly `cmdline`.
 fn processes(cmdline: &str) -> usize {
@@ -67,7 +29,7 @@ fn a_hung_version_command_never_holds_up_the_weights_nor_piles_up_on_the_host() 
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let mut d = live(&lab, |c| {
+        let mut d = cockpit(&lab, |c| {
             c.probes.version_every_secs = 1;
             // Short, so that a sampler waiting on the version would fail every few seconds
             // and leave one more sleeper behind each time.
@@ -84,7 +46,7 @@ fn a_hung_version_command_never_holds_up_the_weights_nor_piles_up_on_the_host() 
         let start = Instant::now();
 
         // Within a few intervals: weights and a host sample from gw-b1.
-        let read = drive(&mut d, start, Duration::from_secs(15), |s| {
+        let read = run_until(&mut d, start, Duration::from_secs(15), |s| {
             let m = &s.gateways[i].model;
             m.weights.is_some() && m.host_at.is_some()
         })
@@ -103,7 +65,7 @@ fn a_hung_version_command_never_holds_up_the_weights_nor_piles_up_on_the_host() 
         let mut most = 0;
         let mut seen = 0;
         let mut counted = Instant::now() - Duration::from_secs(1);
-        drive(&mut d, start, Duration::from_secs(10), |s| {
+        run_until(&mut d, start, Duration::from_secs(10), |s| {
             let m = &s.gateways[i].model;
             if let Some(at) = m.host_at {
                 samples.insert(at);

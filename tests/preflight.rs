@@ -172,18 +172,7 @@ fn another_revision_on_green_refuses_steps_and_fails_check_naming_both() {
     // The cockpit: `]` is refused with both revisions; the override is the audited way past.
     let rt = runtime();
     rt.block_on(Box::pin(async {
-        let mut config = cutover::config::Config::load(&lab.dir.join("fleet.toml")).unwrap();
-        config.guardrails.interval_secs = 1;
-        let guard = config.guardrails;
-        let keymap = config.keymap.clone();
-        let actor = cutover::control::Actor {
-            name: "tester".into(),
-            ticket: None,
-            read_only: false,
-        };
-        let fleet = cutover::headless::Fleet::new(config, actor).expect("fleet");
-        let themes = cutover::ui::theme::ThemeSet::load(&[], true).expect("themes");
-        let mut d = cutover::control::live::driver(fleet, guard, keymap, themes);
+        let mut d = common::live::cockpit(&lab, |_| {});
         let start = Instant::now();
         let until = start + Duration::from_secs(30);
         loop {
@@ -309,46 +298,6 @@ fn a_certificate_valid_for_two_days_fails_the_tls_row() {
     lab.down();
 }
 
-/// What one request through nginx came to.
-#[derive(Debug)]
-struct Done {
-    color: String,
-    problem: Option<String>,
-}
-
-/// One streaming chat request that must end with `[DONE]` after `tokens` tokens.
-async fn chat(client: &reqwest::Client, url: &str, tokens: usize) -> Done {
-    let body = r#"{"model":"lab","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-    let resp = match client.post(url).body(body).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return Done {
-                color: "-".into(),
-                problem: Some(format!("send: {e}")),
-            };
-        }
-    };
-    let color = resp
-        .headers()
-        .get("x-gateway-color")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string();
-    if resp.status() != 200 {
-        let problem = Some(format!("HTTP {}", resp.status()));
-        return Done { color, problem };
-    }
-    let problem = match resp.text().await {
-        Err(e) => Some(format!("body cut: {e}")),
-        Ok(text) => {
-            let content = text.matches("\"content\":\"tok").count();
-            (!text.contains("data: [DONE]") || content != tokens)
-                .then(|| format!("stream incomplete: {content} tokens"))
-        }
-    };
-    Done { color, problem }
-}
-
 #[test]
 fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
     let lab = Lab::up("pf-unix", 2, &["--unix-sockets"]);
@@ -389,38 +338,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
         .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let loader = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            runtime().block_on(async move {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let client = reqwest::Client::builder()
-                    .no_proxy()
-                    .pool_max_idle_per_host(0)
-                    .timeout(Duration::from_secs(60))
-                    .build()
-                    .unwrap();
-                let mut tasks = Vec::new();
-                for url in &urls {
-                    for _ in 0..3 {
-                        let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
-                        tasks.push(tokio::spawn(async move {
-                            let mut out = Vec::new();
-                            while !stop.load(Ordering::Relaxed) {
-                                out.push(chat(&client, &url, 10).await);
-                            }
-                            out
-                        }));
-                    }
-                }
-                let mut all = Vec::new();
-                for t in tasks {
-                    all.extend(t.await.unwrap());
-                }
-                all
-            })
-        })
-    };
+    let loader = common::load::load(urls, 3, 10, stop.clone());
     std::thread::sleep(Duration::from_millis(1000));
     for step in 1..=10u64 {
         let o = run(
@@ -473,7 +391,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
     std::thread::sleep(Duration::from_millis(1000));
     stop.store(true, Ordering::Relaxed);
     let done = loader.join().unwrap();
-    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
+    let failed: Vec<&common::load::Done> = done.iter().filter(|d| d.problem.is_some()).collect();
     assert!(
         failed.is_empty(),
         "{} of {} requests failed: {:?}",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::live::{cockpit, run_until};
 use common::{Lab, runtime, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use cutover::app::driver::Driver;
@@ -15,43 +16,6 @@ use cutover::control::live::LiveFleet;
 use cutover::guard::fivexx::FivexxState;
 use cutover::guard::ttft::TtftVerdict;
 use std::time::{Duration, Instant};
-
-/// The live cockpit on `lab`, with `tweak` applied to its configuration.
-fn cockpit(lab: &Lab, tweak: impl FnOnce(&mut Config)) -> Driver<LiveFleet> {
-    let mut config = Config::load(&lab.dir.join("fleet.toml")).expect("fleet.toml");
-    config.guardrails.interval_secs = 1;
-    tweak(&mut config);
-    let guard = config.guardrails;
-    let keymap = config.keymap.clone();
-    let actor = cutover::control::Actor {
-        name: "tester".into(),
-        ticket: None,
-        read_only: false,
-    };
-    let fleet = cutover::headless::Fleet::new(config, actor).expect("fleet");
-    let themes = cutover::ui::theme::ThemeSet::load(&[], true).expect("themes");
-    cutover::control::live::driver(fleet, guard, keymap, themes)
-}
-
-/// Run the cockpit in real time until `done` holds or `limit` passes; true if it held.
-async fn run_until(
-    d: &mut Driver<LiveFleet>,
-    start: Instant,
-    limit: Duration,
-    mut done: impl FnMut(&State) -> bool,
-) -> bool {
-    let until = Instant::now() + limit;
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        d.advance_to(start.elapsed().as_millis() as u64);
-        if done(&d.state) {
-            return true;
-        }
-        if Instant::now() > until {
-            return false;
-        }
-    }
-}
 
 fn key(d: &mut Driver<LiveFleet>, c: char) {
     d.key(KeyEvent::from(KeyCode::Char(c)));

@@ -133,9 +133,9 @@ pub struct Gateway {
     /// The last operation ended without knowing what the host holds: nothing is planned on
     /// this gateway until its weights are read again.
     pub outcome_unknown: bool,
-    /// The TTFT judgement and the windows it was made on (`GatewayModel::ttft_key`): the
-    /// judge runs again only when a window changed.
-    pub ttft_judged: Option<([u64; 4], crate::guard::ttft::TtftVerdict)>,
+    /// The TTFT judgement, the windows it was made on (`GatewayModel::ttft_key`) and when:
+    /// the judge runs again only when a window changed, at most once a second.
+    pub ttft_judged: Option<([u64; 4], crate::guard::ttft::TtftVerdict, Ms)>,
 }
 
 impl Gateway {

@@ -15,6 +15,8 @@ use crate::model::{Color, Ms, PerColor, Telemetry, Weights};
 use crate::sanitize::sanitize;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+/// Shortest time between two runs of the TTFT judge on one gateway.
+const JUDGE_EVERY_MS: Ms = 1_000;
 /// How often a TTFT chart point is taken.
 pub const HISTORY_EVERY_MS: Ms = 5_000;
 /// How long an informational notice stays in the footer.
@@ -685,10 +687,11 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let g = &mut s.gateways[i];
     g.model.refresh(now, HISTORY_EVERY_MS);
     let sum = g.model.summary;
-    // The judge runs again only when a TTFT window gained or lost a sample.
+    // The judge runs again only when a TTFT window gained or lost a sample, at most once a
+    // second: its interval moves little with one more probe, and it costs a sort's worth.
     let key = g.model.ttft_key();
     let judged = match g.ttft_judged {
-        Some((k, verdict)) if k == key => verdict,
+        Some((k, verdict, at)) if k == key || now < at + JUDGE_EVERY_MS => verdict,
         _ => {
             let verdict = ttft::evaluate(
                 PerColor {
@@ -701,7 +704,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                 },
                 &cfg,
             );
-            g.ttft_judged = Some((key, verdict));
+            g.ttft_judged = Some((key, verdict, now));
             verdict
         }
     };

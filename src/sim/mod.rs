@@ -44,6 +44,17 @@ pub fn demo(
     Driver::new(state, fleet)
 }
 
+/// The fleet size and simulated seconds a bench measures with: as asked under `cargo bench`
+/// (which passes `--bench`), and small when `cargo test` only runs the benches once to see
+/// that they work, so the test suite stays quick.
+pub fn bench_scale(gateways: usize, secs: u64) -> (usize, u64) {
+    if std::env::args().any(|a| a == "--bench") {
+        (gateways, secs)
+    } else {
+        (gateways.min(8), secs.min(5))
+    }
+}
+
 /// A demo of scenario `name` resized to `gateways` gateways over four AZs, with the default
 /// guardrails, keys and themes: the benches' fleet of any size.
 pub fn sized_demo(name: &str, gateways: usize, seed: u64) -> Result<Driver<SimFleet>, String> {

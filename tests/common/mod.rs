@@ -1,6 +1,8 @@
 //! A lab for integration tests: brought up in its own directory, always taken down on drop.
 #![allow(dead_code)]
 
+pub mod live;
+pub mod load;
 pub mod tmux;
 
 use cutover::config::Config;
