@@ -415,7 +415,6 @@ fn annotations_reach_grafana_once_each_across_an_outage_and_the_token_stays_secr
 // ---------------------------------------------------------------------------------------
 // `watch` and a real Prometheus.
 
-
 /// A Prometheus instant query: each result's labels and value.
 fn query(prom: &str, q: &str) -> Vec<(serde_json::Value, f64)> {
     let encoded: String = q
