@@ -231,7 +231,9 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
     let lab = Lab::up("fivexx", 2, &["--weights", "70/30"]);
     lab.fast_answers();
     for g in ["gw-a1", "gw-b1"] {
-        lab.fault(&["--gateway", g, "--color", "green", "error_rate=0.05"]);
+        // 10 %: far enough over the 0.5 pp limit that the judge's interval clears it within
+        // a few dozen requests, even on a loaded machine.
+        lab.fault(&["--gateway", g, "--color", "green", "error_rate=0.1"]);
     }
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
@@ -243,7 +245,7 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
         let breaching = |s: &State, i: usize| {
             matches!(s.gateways[i].verdicts.fivexx, FivexxState::Breaching { .. })
         };
-        let both = run_until(&mut d, start, Duration::from_secs(60), |s| {
+        let both = run_until(&mut d, start, Duration::from_secs(90), |s| {
             breaching(s, 0) && breaching(s, 1)
         })
         .await;
@@ -306,7 +308,7 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
 fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
     let lab = Lab::up("fivexx-off", 1, &["--weights", "70/30"]);
     lab.fast_answers();
-    lab.fault(&["--color", "green", "error_rate=0.05"]);
+    lab.fault(&["--color", "green", "error_rate=0.1"]);
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
@@ -316,7 +318,7 @@ fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
             c.guardrails.auto_rollback = false;
         });
         let start = Instant::now();
-        let alarm = run_until(&mut d, start, Duration::from_secs(60), |s| {
+        let alarm = run_until(&mut d, start, Duration::from_secs(90), |s| {
             matches!(
                 s.gateways[0].verdicts.fivexx,
                 FivexxState::Breaching {
