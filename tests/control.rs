@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::load::{Done, chat, load};
+use common::load::{assert_none_failed, chat, load};
 use common::{Lab, client, cutover, runtime, text};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -109,14 +109,7 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
     stop.store(true, Ordering::Relaxed);
     let done = loader.join().unwrap();
 
-    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        done.len(),
-        &failed[..failed.len().min(5)]
-    );
+    assert_none_failed(&done);
     assert!(
         done.len() > 100,
         "too little load to judge: {} requests",
@@ -680,14 +673,7 @@ fn headless_rollback_under_streaming_load_cuts_no_stream() {
     std::thread::sleep(Duration::from_millis(1000));
     stop.store(true, Ordering::Relaxed);
     let done = loader.join().unwrap();
-    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        done.len(),
-        &failed[..failed.len().min(5)]
-    );
+    assert_none_failed(&done);
     let green_done = done.iter().filter(|d| d.color == "green").count();
     assert!(green_done >= 3, "green carried streams: {green_done}");
     let green: std::net::SocketAddr = lab.config.gateway[0].green.addr.parse().unwrap();

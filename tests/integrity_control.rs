@@ -5,7 +5,7 @@
 mod common;
 
 use common::tmux::Tmux;
-use common::{Lab, client, cutover, runtime, text};
+use common::{Lab, cutover, text};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -58,28 +58,8 @@ fn signal(sig: &str, pid: &str) {
 
 /// Green's share of 40 requests through gateway `i`'s nginx, in percent.
 fn served_green(lab: &Lab, i: usize) -> u64 {
-    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[i].ip);
-    runtime().block_on(async {
-        let c = client();
-        let mut green = 0;
-        for _ in 0..40 {
-            let r = c
-                .post(&url)
-                .body(
-                    r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#,
-                )
-                .send()
-                .await
-                .unwrap();
-            if r.headers()
-                .get("x-gateway-color")
-                .is_some_and(|v| v == "green")
-            {
-                green += 1;
-            }
-        }
-        green * 100 / 40
-    })
+    let colors = common::load::colors_through_nginx(lab.state.hosts[i].ip, 40);
+    colors.iter().filter(|c| *c == "green").count() as u64 * 100 / 40
 }
 
 fn green_weight(lab: &Lab, i: usize) -> Option<u64> {

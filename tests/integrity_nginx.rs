@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{Lab, cutover, fresh_client, runtime, text};
+use common::load::colors_through_nginx;
+use common::{Lab, cutover, text};
 use cutover::config::GatewayConfig;
 use cutover::model::Weights;
 use cutover::nginx::upstream::Upstream;
@@ -25,37 +26,6 @@ fn weights_in(text: &str, g: &GatewayConfig) -> Weights {
     Upstream::parse(text, &g.upstream, &g.blue.addr, &g.green.addr)
         .and_then(|u| u.weights())
         .unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-/// The colors that answered `n` chat requests through the gateway's nginx.
-fn colors_through_nginx(lab: &Lab, n: usize) -> Vec<String> {
-    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
-    runtime().block_on(async {
-        // A connection per request: one an old worker still holds would show the old split.
-        let c = fresh_client();
-        let mut out = Vec::new();
-        for _ in 0..n {
-            let resp = c
-                .post(&url)
-                .header("content-type", "application/json")
-                .body(
-                    r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#,
-                )
-                .send()
-                .await
-                .expect("request through nginx");
-            assert_eq!(resp.status(), 200, "chat through {url}");
-            let color = resp
-                .headers()
-                .get("x-gateway-color")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("none")
-                .to_string();
-            resp.bytes().await.expect("body");
-            out.push(color);
-        }
-        out
-    })
 }
 
 /// Files whose name holds "cutover" in `dir` (what a change leaves beside a file).
@@ -117,7 +87,7 @@ fn a_symlinked_upstream_file_is_edited_at_its_target_and_stays_a_link() {
 
     // nginx serves what the target says: 50/50 (smooth round robin alternates).
     lab.fast_answers();
-    let colors = colors_through_nginx(&lab, 40);
+    let colors = colors_through_nginx(lab.state.hosts[0].ip, 40);
     let green = colors.iter().filter(|c| *c == "green").count();
     assert!((15..=25).contains(&green), "50/50 in force: {colors:?}");
 

@@ -394,14 +394,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
     std::thread::sleep(Duration::from_millis(1000));
     stop.store(true, Ordering::Relaxed);
     let done = loader.join().unwrap();
-    let failed: Vec<&common::load::Done> = done.iter().filter(|d| d.problem.is_some()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        done.len(),
-        &failed[..failed.len().min(5)]
-    );
+    common::load::assert_none_failed(&done);
     assert!(done.len() > 50, "too little load: {}", done.len());
     assert!(done.iter().any(|d| d.color == "blue") && done.iter().any(|d| d.color == "green"));
     for g in &lab.config.gateway {

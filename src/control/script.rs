@@ -626,27 +626,10 @@ version = "echo 2"
 
     #[test]
     fn scripts_are_valid_posix_sh() {
-        let g: GatewayConfig = toml::from_str(
-            r#"name = "gw"
-az = "a"
-ssh = "gw"
-nginx = "/usr/sbin/nginx -p /x/ -c conf/nginx.conf"
-nginx_conf = "/x/conf/gateway.conf"
-access_log = "/x/logs/access.log"
-health_url = "http://127.0.0.1/health"
-[blue]
-addr = "127.0.0.1:1"
-start = "true"
-stop = "true"
-version = "echo 1"
-[green]
-addr = "127.0.0.1:2"
-start = "true"
-stop = "true"
-version = "echo 2"
-"#,
-        )
-        .unwrap();
+        let g = gateway(
+            "/usr/sbin/nginx -p /x/ -c conf/nginx.conf",
+            "/x/conf/gateway.conf",
+        );
         for cmd in [
             read_command(&g),
             apply_command(&g, "1 2", "alice"),

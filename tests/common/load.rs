@@ -112,3 +112,31 @@ pub fn load(
         })
     })
 }
+
+/// The colors that answered `n` plain chat requests through the nginx of the host at `ip`,
+/// each on a connection of its own (one an old worker still holds would show the old split).
+pub fn colors_through_nginx(ip: impl std::fmt::Display, n: usize) -> Vec<String> {
+    let url = format!("http://{ip}:8080/v1/chat/completions");
+    runtime().block_on(async {
+        let c = fresh_client();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let d = chat(&c, &url, false, 0).await;
+            assert!(d.problem.is_none(), "chat through {url}: {d:?}");
+            out.push(d.color);
+        }
+        out
+    })
+}
+
+/// Fails with the first few problems when any request of a load run did not complete.
+pub fn assert_none_failed(done: &[Done]) {
+    let failed: Vec<&Done> = done.iter().filter(|d| d.problem.is_some()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        done.len(),
+        &failed[..failed.len().min(5)]
+    );
+}
