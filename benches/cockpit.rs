@@ -23,7 +23,9 @@ fn fleet(n: usize, secs: u64) -> Driver<SimFleet> {
 }
 
 fn frame(d: &Driver<SimFleet>, term: &mut Terminal<TestBackend>) -> Buffer {
-    term.draw(|f| cutover::ui::view(f, &d.state)).expect("draw");
+    let themes = cutover::front::ui::theme::ThemeSet::builtin();
+    term.draw(|f| cutover::front::ui::view(f, &d.state, &themes))
+        .expect("draw");
     term.backend().buffer().clone()
 }
 
@@ -66,12 +68,16 @@ fn model(c: &mut Criterion) {
 }
 
 fn render(c: &mut Criterion) {
+    let themes = cutover::front::ui::theme::ThemeSet::builtin();
     let mut g = c.benchmark_group("render_200x60");
     for n in [64, 256] {
         let d = fleet(n, 60);
         let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
         g.bench_function(format!("{n}_gateways"), |b| {
-            b.iter(|| term.draw(|f| cutover::ui::view(f, &d.state)).map(|_| ()))
+            b.iter(|| {
+                term.draw(|f| cutover::front::ui::view(f, &d.state, &themes))
+                    .map(|_| ())
+            })
         });
     }
     g.finish();

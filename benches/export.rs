@@ -83,6 +83,7 @@ fn scrape(addr: std::net::SocketAddr) -> usize {
 }
 
 fn frame_while_scraped(c: &mut Criterion) {
+    let themes = cutover::front::ui::theme::ThemeSet::builtin();
     let (d, published) = fleet();
     let server =
         cutover::export::server::start("127.0.0.1:0".parse().unwrap(), published).expect("listen");
@@ -93,7 +94,10 @@ fn frame_while_scraped(c: &mut Criterion) {
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     let mut g = c.benchmark_group("export/frame_200x60_256_gateways");
     g.bench_function("alone", |b| {
-        b.iter(|| term.draw(|f| cutover::ui::view(f, &d.state)).map(|_| ()))
+        b.iter(|| {
+            term.draw(|f| cutover::front::ui::view(f, &d.state, &themes))
+                .map(|_| ())
+        })
     });
     // Ten scrapes a second (ten times the lab's Prometheus), then back to back: the worst case.
     for (name, pause) in [
@@ -117,7 +121,10 @@ fn frame_while_scraped(c: &mut Criterion) {
         };
         let started = std::time::Instant::now();
         g.bench_function(name, |b| {
-            b.iter(|| term.draw(|f| cutover::ui::view(f, &d.state)).map(|_| ()))
+            b.iter(|| {
+                term.draw(|f| cutover::front::ui::view(f, &d.state, &themes))
+                    .map(|_| ())
+            })
         });
         stop.store(true, Ordering::Relaxed);
         scraper.join().unwrap();

@@ -59,12 +59,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let actor = cutover::control::exec::Actor {
+    let actor = cutover::fleet::control::exec::Actor {
         name: "bench".into(),
         ticket: None,
         read_only: false,
     };
-    let fleet = cutover::headless::Fleet::new(cfg.clone(), actor).expect("fleet");
+    let fleet = cutover::fleet::service::Fleet::new(cfg.clone(), actor).expect("fleet");
     let mut in_process = Vec::new();
     rt.block_on(async {
         for round in 0..3u64 {

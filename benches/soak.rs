@@ -20,6 +20,7 @@ fn status_kb(key: &str) -> u64 {
 }
 
 fn main() {
+    let themes = cutover::front::ui::theme::ThemeSet::builtin();
     if !std::env::args().any(|a| a == "--bench") {
         println!("soak: a benchmark; run it with `cargo bench --bench soak`");
         return;
@@ -38,7 +39,8 @@ fn main() {
     let t = Instant::now();
     for s in 1..=minutes * 60 {
         d.advance_to(s * 1000);
-        term.draw(|f| cutover::ui::view(f, &d.state)).expect("draw");
+        term.draw(|f| cutover::front::ui::view(f, &d.state, &themes))
+            .expect("draw");
     }
     let took = t.elapsed();
     println!(

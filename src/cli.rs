@@ -349,7 +349,7 @@ pub struct DemoArgs {
 
 /// `120x40` → (120, 40); at least the cockpit's smallest screen, at most 1000 either way.
 pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
-    let (min_w, min_h) = crate::ui::MIN_SIZE;
+    let (min_w, min_h) = crate::front::ui::MIN_SIZE;
     let bad = || format!("{s:?}: expected COLSxROWS, e.g. 120x40");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
     let w: u16 = w.trim().parse().map_err(|_| bad())?;

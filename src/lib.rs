@@ -1,26 +1,11 @@
 //! cutover: a terminal cockpit for blue/green cutovers of AI gateways behind nginx.
 
-pub mod app;
-pub mod audit;
+// The pure layer, under the paths the rest of the cockpit has always used.
+pub use cutover_core::{app, config, guard, model, nginx, redact, sanitize, sim};
+
 pub mod cli;
-pub mod collect;
-pub mod config;
-pub mod control;
+pub mod commands;
 pub mod export;
-pub mod guard;
-pub mod headless;
+pub mod fleet;
+pub mod front;
 pub mod lab;
-pub mod model;
-pub mod nginx;
-pub mod preflight;
-pub mod probe;
-pub mod record;
-pub mod redact;
-pub mod remote;
-pub mod report;
-pub mod run;
-pub mod sanitize;
-pub mod session;
-pub mod sim;
-pub mod tui;
-pub mod ui;

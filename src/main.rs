@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cutover::cli::Cli::parse();
-    cutover::run::main(cli)
+    cutover::commands::run::main(cli)
 }

@@ -16,8 +16,8 @@ use super::Shared;
 use super::spool::{self, Claim};
 use crate::app::plan::{Op, OpKind};
 use crate::config::export::Secret;
-use crate::control::host::ColorCommand;
-use crate::control::{ExecHook, Executed, Host};
+use crate::fleet::control::host::ColorCommand;
+use crate::fleet::control::{ExecHook, Executed, Host};
 use crate::model::{Color, Weights};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -686,10 +686,13 @@ stop = "s"
 version = "v"
 "#;
         let cfg: GatewayConfig = toml::from_str(toml).unwrap();
-        let opts =
-            crate::remote::SshOptions::new(None, Duration::from_secs(1), Duration::from_secs(1))
-                .unwrap();
-        Host::new(cfg, crate::remote::Ssh::new(opts))
+        let opts = crate::fleet::remote::SshOptions::new(
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        Host::new(cfg, crate::fleet::remote::Ssh::new(opts))
     }
 
     fn event(before: u8, after: u8, stopped: Option<Color>, ticket: Option<&str>) -> Event {

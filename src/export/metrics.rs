@@ -669,10 +669,10 @@ mod tests {
     use super::*;
     use crate::app::keymap::KeyMap;
     use crate::app::state::{Gateway, Mode};
+    use crate::front::ui::theme::ThemeSet;
     use crate::guard::GuardConfig;
     use crate::model::gateway::Windows;
     use crate::model::{HealthReport, HostSample, RequestRecord};
-    use crate::ui::theme::ThemeSet;
 
     fn state() -> State {
         let gateways = vec![
@@ -684,7 +684,7 @@ mod tests {
             gateways,
             GuardConfig::default(),
             KeyMap::default(),
-            ThemeSet::builtin(),
+            ThemeSet::builtin().owned_names(),
         )
     }
 

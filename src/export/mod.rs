@@ -16,7 +16,6 @@ pub mod annotate;
 pub mod metrics;
 pub mod server;
 pub mod spool;
-pub mod watch;
 
 use crate::app::driver::Driver;
 use crate::app::world::World;
@@ -91,7 +90,7 @@ impl Exports {
     }
 
     /// The executor hook that queues annotations, when Grafana is configured.
-    pub fn hook(&self) -> Option<Arc<dyn crate::control::ExecHook>> {
+    pub fn hook(&self) -> Option<Arc<dyn crate::fleet::control::ExecHook>> {
         self.annotator.as_ref().map(Annotator::hook)
     }
 

@@ -897,7 +897,7 @@ pub async fn get_version(addr: impl Into<Endpoint>, timeout: Duration) -> Result
 fn client(timeout: Duration, addr: &Endpoint) -> Result<reqwest::Client, String> {
     // No proxy: the lab's addresses are loopback and must be reached directly.
     match addr {
-        Endpoint::Tcp(_) => crate::probe::http_client(timeout),
+        Endpoint::Tcp(_) => crate::fleet::probe::http_client(timeout),
         Endpoint::Unix(path) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             reqwest::Client::builder()
@@ -962,9 +962,12 @@ fn describe(
         source = err.source();
     }
     if e.is_connect() {
-        return format!("cannot connect to {addr}: {}", crate::probe::dial::chain(e));
+        return format!(
+            "cannot connect to {addr}: {}",
+            crate::fleet::probe::dial::chain(e)
+        );
     }
-    format!("{method} {url}: {}", crate::probe::dial::chain(e))
+    format!("{method} {url}: {}", crate::fleet::probe::dial::chain(e))
 }
 
 #[cfg(test)]
@@ -1028,7 +1031,7 @@ mod tests {
     }
 
     fn http() -> reqwest::Client {
-        crate::probe::http_client(T).expect("client")
+        crate::fleet::probe::http_client(T).expect("client")
     }
 
     async fn chat(gw: &Running, stream: bool) -> reqwest::Response {
@@ -1494,7 +1497,7 @@ mod tests {
         patch_behaviour(gw.addr, &serde_json::json!({"hang": true}), T)
             .await
             .expect("patch");
-        let short = crate::probe::http_client(Duration::from_millis(300)).expect("client");
+        let short = crate::fleet::probe::http_client(Duration::from_millis(300)).expect("client");
         let err = short
             .get(gw.url("/health"))
             .send()

@@ -1,9 +1,9 @@
 //! The text of every file a lab writes: nginx, sshd and ssh configs, and `fleet.toml`. Pure.
 
 use super::layout::{self, Layout};
+use crate::fleet::remote::shell_quote;
 use crate::model::{Color, Weights};
 use crate::nginx::{self, upstream};
-use crate::remote::shell_quote;
 use std::net::Ipv4Addr;
 use std::path::Path;
 

@@ -1,0 +1,14 @@
+//! The application layer: state, actions, keymap, plans, update, and the loop.
+
+pub mod action;
+pub mod command;
+pub mod driver;
+pub mod keymap;
+pub mod keys;
+pub mod msg;
+pub mod plan;
+pub mod planner;
+pub mod rules;
+pub mod state;
+pub mod update;
+pub mod world;

@@ -1,0 +1,560 @@
+//! Everything the cockpit knows and shows; changed only by `update`.
+
+use super::keymap::KeyMap;
+use super::plan::{OpKind, Plan, Scope};
+use crate::guard::GuardConfig;
+use crate::guard::burn::Burn;
+use crate::guard::drain::DrainStatus;
+use crate::guard::fivexx::{Breach, FivexxState};
+use crate::guard::listeners::ListenerAlarm;
+use crate::guard::ttft::TtftVerdict;
+use crate::model::gateway::Windows;
+use crate::model::{Color, GatewayModel, Ms, PerColor, Weights};
+
+/// What the cockpit is looking at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A real fleet.
+    Live,
+    /// The simulated fleet.
+    Demo,
+    /// A recorded session.
+    Replay,
+}
+
+impl Mode {
+    /// Header label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Live => "LIVE",
+            Mode::Demo => "DEMO",
+            Mode::Replay => "REPLAY",
+        }
+    }
+}
+
+/// Latest guardrail verdicts of one gateway, recomputed on every tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdicts {
+    /// TTFT halt.
+    pub ttft: TtftVerdict,
+    /// 5xx delta and auto-rollback.
+    pub fivexx: FivexxState,
+    /// Error-budget burn per color.
+    pub burn: PerColor<Burn>,
+    /// Colors listening beyond loopback.
+    pub listeners: Vec<ListenerAlarm>,
+    /// Host clock skew beyond the limit, ms.
+    pub clock_skew_ms: Option<i64>,
+    /// Data older than the stale limit.
+    pub stale: bool,
+    /// Health probe latency p95 over its SLO, ms.
+    pub health_slow_ms: Option<u64>,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            ttft: TtftVerdict::TooFewSamples {
+                have: PerColor::default(),
+                need: 0,
+            },
+            fivexx: FivexxState::Clear,
+            burn: PerColor::from_fn(|_| Burn {
+                short: None,
+                long: None,
+                page: false,
+                too_few: true,
+            }),
+            listeners: Vec::new(),
+            clock_skew_ms: None,
+            stale: false,
+            health_slow_ms: None,
+        }
+    }
+}
+
+/// An operation under way on a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    /// Operation id.
+    pub id: u64,
+    /// What it does.
+    pub kind: OpKind,
+    /// When it started.
+    pub started: Ms,
+}
+
+/// A drain under way on a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draining {
+    /// The color at 0 being drained.
+    pub color: Color,
+    /// When the drain began.
+    pub started: Ms,
+    /// Longest wait for its connections, ms.
+    pub window_ms: Ms,
+    /// The grace window of a rollback (green's streams finish before it is stopped).
+    pub rollback: bool,
+    /// Who started it: the stop at its end is audited with the same origin.
+    pub origin: super::plan::Origin,
+    /// Latest evaluation.
+    pub status: DrainStatus,
+}
+
+/// One gateway as the cockpit sees it.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// Configured name.
+    pub name: String,
+    /// Availability zone.
+    pub az: String,
+    /// Telemetry-derived model.
+    pub model: GatewayModel,
+    /// Guardrail verdicts.
+    pub verdicts: Verdicts,
+    /// Auto-rollback breach memory.
+    pub breach: Breach,
+    /// Operation under way.
+    pub op: Option<InFlight>,
+    /// Drain under way.
+    pub drain: Option<Draining>,
+    /// Weights the cockpit last put in force; a different read-back is drift.
+    pub expected: Option<Weights>,
+    /// Weights read back that nobody here set.
+    pub drift: Option<Weights>,
+    /// Holder of the gateway's lock, if someone else holds it.
+    pub lock: Option<String>,
+    /// The last operation's error, shown until the next success.
+    pub last_error: Option<String>,
+    /// Why a due auto-rollback was not started (said once per reason).
+    pub auto_refusal: Option<String>,
+    /// The last operation ended without knowing what the host holds: nothing is planned on
+    /// this gateway until its weights are read again.
+    pub outcome_unknown: bool,
+    /// The TTFT judgement, the windows it was made on (`GatewayModel::ttft_key`) and when:
+    /// the judge runs again only when a window changed, at most once a second.
+    pub ttft_judged: Option<([u64; 4], crate::guard::ttft::TtftVerdict, Ms)>,
+}
+
+impl Gateway {
+    /// A gateway with no data yet.
+    pub fn new(name: impl Into<String>, az: impl Into<String>, windows: Windows) -> Self {
+        Gateway {
+            name: name.into(),
+            az: az.into(),
+            model: GatewayModel::new(windows),
+            verdicts: Verdicts::default(),
+            breach: Breach::default(),
+            op: None,
+            drain: None,
+            expected: None,
+            drift: None,
+            lock: None,
+            last_error: None,
+            auto_refusal: None,
+            outcome_unknown: false,
+            ttft_judged: None,
+        }
+    }
+}
+
+/// Which line editor is open, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Keys are actions.
+    Normal,
+    /// Typing a filter.
+    Filter(String),
+    /// Typing a `:` command.
+    Command(String),
+    /// Typing the reason for an override, a jump or a veto; it goes into the audit log.
+    Reason {
+        /// What runs once the reason is given.
+        pending: Box<Pending>,
+        /// The text so far.
+        text: String,
+    },
+}
+
+/// An action waiting for its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// A confirmed plan (overridden, or with a jump).
+    Plan(Plan),
+    /// A veto of the pending auto-rollbacks of these gateways.
+    Veto(Vec<usize>),
+}
+
+impl Pending {
+    /// What the reason is asked for, for the prompt.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Pending::Plan(p) if p.overridden => "override",
+            Pending::Plan(_) => "jump",
+            Pending::Veto(_) => "veto",
+        }
+    }
+}
+
+/// An overlay drawn above the panels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    /// The key help.
+    Help,
+    /// A plan waiting for y/n.
+    Confirm(Plan),
+    /// A plan a guardrail refused, with the reasons; the override key runs it anyway.
+    Refused {
+        /// The plan that was refused.
+        plan: Plan,
+        /// One line per refused gateway.
+        reasons: Vec<String>,
+    },
+    /// Veto these gateways' pending auto-rollbacks? (a reason is asked next)
+    Veto(Vec<usize>),
+    /// Quit with work in flight? Lists what would be abandoned.
+    Quit(Vec<String>),
+}
+
+/// How loud a notice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Routine.
+    Info,
+    /// Needs attention.
+    Warn,
+    /// Something is wrong.
+    Alarm,
+}
+
+/// The latest one-line message for the operator (shown in the footer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The message.
+    pub text: String,
+    /// Its level.
+    pub level: Level,
+    /// When it was posted.
+    pub at: Ms,
+}
+
+/// Session facts shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Session {
+    /// Who is operating.
+    pub actor: String,
+    /// Change ticket, if given.
+    pub ticket: Option<String>,
+    /// Mutations disabled.
+    pub read_only: bool,
+    /// A recording is being written.
+    pub recording: bool,
+    /// Extra header text (e.g. scenario, speed and seed in the demo).
+    pub detail: Option<String>,
+}
+
+/// The whole cockpit state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Live, demo or replay.
+    pub mode: Mode,
+    /// Actor, ticket and flags.
+    pub session: Session,
+    /// Gateways in display order (grouped by AZ).
+    pub gateways: Vec<Gateway>,
+    /// Index of the selected gateway.
+    pub selected: usize,
+    /// Scope of actions.
+    pub scope: Scope,
+    /// Active filter (empty: none).
+    pub filter: String,
+    /// Line editor state.
+    pub input: Input,
+    /// Overlay.
+    pub popup: Option<Popup>,
+    /// Latest notice.
+    pub notice: Option<Notice>,
+    /// Guardrail settings.
+    pub cfg: GuardConfig,
+    /// Key bindings.
+    pub keymap: KeyMap,
+    /// Names of the available themes, in cycle order (the front end holds their colors).
+    pub themes: Vec<String>,
+    /// Index of the active theme in `themes`.
+    pub theme: usize,
+    /// Session clock.
+    pub now: Ms,
+    /// Wall-clock text for the header (UTC), supplied by the loop.
+    pub clock: String,
+    /// Next operation id.
+    pub next_op_id: u64,
+    /// The loop should exit.
+    pub quit: bool,
+    /// The operator asked to quit once the work in flight is done.
+    pub quit_when_done: bool,
+}
+
+impl State {
+    /// A state for `gateways`, which must already be grouped by AZ.
+    pub fn new(
+        mode: Mode,
+        gateways: Vec<Gateway>,
+        cfg: GuardConfig,
+        keymap: KeyMap,
+        themes: Vec<String>,
+    ) -> Self {
+        State {
+            mode,
+            session: Session::default(),
+            gateways,
+            selected: 0,
+            scope: Scope::Gateway,
+            filter: String::new(),
+            input: Input::Normal,
+            popup: None,
+            notice: None,
+            cfg,
+            keymap,
+            themes,
+            theme: 0,
+            now: 0,
+            clock: String::new(),
+            next_op_id: 1,
+            quit: false,
+            quit_when_done: false,
+        }
+    }
+
+    /// The selected gateway, if any.
+    pub fn selected_gateway(&self) -> Option<&Gateway> {
+        self.gateways.get(self.selected)
+    }
+
+    /// True if gateway `i`'s name or AZ contains the filter (case-insensitive; empty matches all).
+    pub fn matches(&self, i: usize) -> bool {
+        let g = &self.gateways[i];
+        let f = self.filter.to_lowercase();
+        f.is_empty() || g.name.to_lowercase().contains(&f) || g.az.to_lowercase().contains(&f)
+    }
+
+    /// True if gateway `i` has an alarm up: a 5xx breach, a TTFT halt, a page-level burn, a
+    /// listener beyond loopback, stale data, an unreachable host, a failed operation or drift.
+    pub fn alarmed(&self, i: usize) -> bool {
+        let g = &self.gateways[i];
+        let v = &g.verdicts;
+        matches!(
+            v.fivexx,
+            FivexxState::Breaching { .. } | FivexxState::Fire { .. }
+        ) || v.ttft.halts()
+            || v.burn.blue.page
+            || v.burn.green.page
+            || !v.listeners.is_empty()
+            || v.stale
+            || g.model.unreachable.is_some()
+            || g.last_error.is_some()
+            || g.drift.is_some()
+    }
+
+    /// True if gateway `i` is shown only because it is alarmed: the filter does not match it.
+    pub fn pinned(&self, i: usize) -> bool {
+        self.alarmed(i) && !self.matches(i)
+    }
+
+    /// True if gateway `i` is shown: it matches the filter, or it is alarmed (a filter never
+    /// hides an alarm).
+    pub fn visible(&self, i: usize) -> bool {
+        self.matches(i) || self.alarmed(i)
+    }
+
+    /// Indices of the gateways the current scope covers, among those shown: keys act only on
+    /// rows in view, and on nothing when the selected gateway itself is filtered out.
+    pub fn scope_members(&self) -> Vec<usize> {
+        let Some(sel) = self.selected_gateway() else {
+            return Vec::new();
+        };
+        if !self.visible(self.selected) {
+            return Vec::new();
+        }
+        (0..self.gateways.len())
+            .filter(|&i| self.visible(i))
+            .filter(|&i| match self.scope {
+                Scope::Gateway => i == self.selected,
+                Scope::Az => self.gateways[i].az == sel.az,
+                Scope::Fleet => true,
+            })
+            .collect()
+    }
+
+    /// Human name of the current scope.
+    pub fn scope_label(&self) -> String {
+        match (self.scope, self.selected_gateway()) {
+            (_, None) => "nothing".into(),
+            (Scope::Gateway, Some(g)) => g.name.clone(),
+            (Scope::Az, Some(g)) => format!("AZ {}", g.az),
+            (Scope::Fleet, Some(_)) => format!("fleet ({} gateways)", self.gateways.len()),
+        }
+    }
+
+    /// Distinct AZs in display order.
+    pub fn azs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for g in &self.gateways {
+            if !out.contains(&g.az.as_str()) {
+                out.push(&g.az);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keys::{KeyCode, KeyEvent, KeyModifiers};
+    use crate::app::msg::{Effect, Msg};
+    use crate::app::update::update;
+
+    /// gw-a1, gw-a2 in AZ a; gw-b1, gw-b2 in AZ b; gw-b2 has a TTFT halt.
+    fn fleet() -> State {
+        let mut gateways: Vec<Gateway> = [
+            ("gw-a1", "a"),
+            ("gw-a2", "a"),
+            ("gw-b1", "b"),
+            ("gw-b2", "b"),
+        ]
+        .into_iter()
+        .map(|(n, az)| Gateway::new(n, az, Windows::default()))
+        .collect();
+        gateways[3].verdicts.ttft = TtftVerdict::Halt {
+            delta_pct: 24.0,
+            low_pct: 24.0 - 4.0,
+            high_pct: 24.0 + 4.0,
+            blue_p50: 250,
+            green_p50: 310,
+        };
+        State::new(
+            Mode::Demo,
+            gateways,
+            GuardConfig::default(),
+            KeyMap::default(),
+            vec!["default".to_string()],
+        )
+    }
+
+    fn key(s: &mut State, c: char) -> Vec<Effect> {
+        let k = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        update(s, Msg::Key(k), 0)
+    }
+
+    fn enter(s: &mut State) {
+        let k = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        update(s, Msg::Key(k), 0);
+    }
+
+    #[test]
+    fn a_filtered_alarmed_row_stays_visible_and_pinned() {
+        let mut s = fleet();
+        s.filter = "gw-a".into();
+        assert!(s.visible(0) && !s.pinned(0), "matches the filter");
+        assert!(!s.visible(2), "no match, no alarm: hidden");
+        assert!(s.alarmed(3) && s.visible(3) && s.pinned(3));
+        s.filter.clear();
+        assert!(
+            s.visible(3) && !s.pinned(3),
+            "without a filter nothing is pinned"
+        );
+    }
+
+    #[test]
+    fn every_alarm_pins() {
+        let alarms: [fn(&mut Gateway); 8] = [
+            |g| g.verdicts.fivexx = FivexxState::Fire { delta_pp: 1.0 },
+            |g| {
+                g.verdicts.ttft = TtftVerdict::Halt {
+                    delta_pct: 9.0,
+                    low_pct: 9.0 - 4.0,
+                    high_pct: 9.0 + 4.0,
+                    blue_p50: 100,
+                    green_p50: 109,
+                }
+            },
+            |g| g.verdicts.burn.green.page = true,
+            |g| {
+                g.verdicts.listeners = vec![ListenerAlarm {
+                    color: Color::Blue,
+                    addr: "0.0.0.0:8787".into(),
+                }]
+            },
+            |g| g.verdicts.stale = true,
+            |g| g.model.unreachable = Some("timeout".into()),
+            |g| g.last_error = Some("ssh failed".into()),
+            |g| g.drift = Some(Weights::STEADY),
+        ];
+        for (k, raise) in alarms.iter().enumerate() {
+            let mut s = fleet();
+            s.filter = "nothing".into();
+            assert!(!s.alarmed(0));
+            raise(&mut s.gateways[0]);
+            assert!(s.alarmed(0) && s.pinned(0), "alarm {k}");
+        }
+        let mut s = fleet();
+        s.gateways[0].verdicts.fivexx = FivexxState::TooFewRequests;
+        s.gateways[0].verdicts.burn.green.too_few = true;
+        assert!(!s.alarmed(0), "too little data is not an alarm");
+    }
+
+    #[test]
+    fn scope_members_are_only_rows_in_view() {
+        let mut s = fleet();
+        s.scope = Scope::Fleet;
+        assert_eq!(s.scope_members(), [0, 1, 2, 3]);
+        s.filter = "gw-a".into();
+        assert_eq!(s.scope_members(), [0, 1, 3], "pinned rows are in view");
+        s.scope = Scope::Az;
+        s.selected = 2;
+        assert!(!s.visible(2));
+        assert!(s.scope_members().is_empty(), "selection filtered out");
+        s.selected = 3;
+        assert_eq!(s.scope_members(), [3], "gw-b1 is out of view");
+    }
+
+    #[test]
+    fn a_step_under_a_filter_matching_nothing_acts_on_nothing() {
+        let mut s = fleet();
+        s.scope = Scope::Fleet;
+        for c in "/bc".chars() {
+            key(&mut s, c);
+        }
+        assert_eq!(s.filter, "bc");
+        assert!(s.visible(3), "the alarmed gw-b2 is pinned in view");
+        assert!(
+            !s.visible(s.selected),
+            "the selection never jumps onto a pinned row"
+        );
+        assert!(s.scope_members().is_empty());
+        enter(&mut s);
+        let fx = key(&mut s, '[');
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Execute(_))),
+            "{fx:?}"
+        );
+        assert!(s.popup.is_none(), "no dialog either");
+    }
+
+    #[test]
+    fn a_filtered_out_selection_moves_to_the_first_match() {
+        let mut s = fleet();
+        s.selected = 1;
+        for c in "/gw-b1".chars() {
+            key(&mut s, c);
+        }
+        assert_eq!(s.selected, 2);
+        enter(&mut s);
+        // j and k move over rows in view, pinned ones included.
+        key(&mut s, 'j');
+        assert_eq!(s.selected, 3);
+        key(&mut s, 'j');
+        assert_eq!(s.selected, 2);
+    }
+}

@@ -1,0 +1,402 @@
+//! The headless commands (`status`, `step`, `rollback`, `drain`, `check`): the planner the
+//! cockpit uses decides, the executor the cockpit uses acts, and every action is audited.
+
+use crate::app::plan::{Op, OpKind, OpOutcome, Origin, Plan, PlanKind};
+use crate::app::planner::{self, Planned};
+use crate::app::rules;
+use crate::fleet::service::{CmdError, Fleet, SNAPSHOT_AT, Target, failed};
+use crate::guard::drain::DrainStatus;
+use crate::guard::verdict::{GuardVerdict, Judgement};
+use crate::model::{Color, HealthStatus, Weights};
+use crate::sanitize::sanitize;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How the operator qualified a headless change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActOptions {
+    /// `--override REASON`: run past guardrails that do not pass, and steps across more than
+    /// one step; the reason is audited.
+    pub override_reason: Option<String>,
+    /// `rollback --now`: stop green right after 100/0, without its grace window.
+    pub stop_now: bool,
+}
+
+/// The plan to run, or the refusal: the same rules as the cockpit, with `--override` in
+/// place of the override key and the reason prompt.
+fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line>>, CmdError> {
+    let hint = "--override REASON runs it anyway (audited)";
+    match planned {
+        Planned::Ready(mut plan) if plan.needs_reason() => match reason {
+            Some(r) => {
+                plan.reason = Some(r.to_string());
+                Ok(Ok(plan))
+            }
+            None => Err(failed(format!(
+                "refused: {}; a step across more than one step needs a reason: {hint}",
+                plan.jumps
+                    .iter()
+                    .map(|(_, j)| j.as_str())
+                    .next()
+                    .unwrap_or("a jump")
+            ))),
+        },
+        Planned::Ready(mut plan) => {
+            // A reason given is a reason kept, even where no rule asked for it.
+            plan.reason = reason.map(str::to_string);
+            Ok(Ok(plan))
+        }
+        Planned::Refused { mut plan, reasons } => match reason {
+            Some(r) => {
+                tracing::warn!(target: "cutover::guard", "override: {}; reason: {r}", reasons.join("; "));
+                plan.overridden = true;
+                plan.reason = Some(r.to_string());
+                Ok(Ok(plan))
+            }
+            None => Err(failed(format!(
+                "refused by a guardrail: {}; {hint}",
+                reasons.join("; ")
+            ))),
+        },
+        p @ Planned::Nothing { .. } if p.benign() => {
+            let Planned::Nothing { why, .. } = p else {
+                unreachable!("matched above")
+            };
+            Ok(Err(vec![Line {
+                gateway: "-".into(),
+                text: why,
+                failed: false,
+            }]))
+        }
+        Planned::Nothing { why, .. } => Err(failed(why)),
+    }
+}
+
+/// The operation a headless command asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Move green by this many points.
+    By(i16),
+    /// Move green to this weight.
+    To(u8),
+    /// 100/0 and stop green.
+    Rollback,
+    /// Wait for the color (at 0) to empty, then stop it.
+    Drain(Color),
+}
+
+/// One gateway's line in a command's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Gateway name.
+    pub gateway: String,
+    /// What happened.
+    pub text: String,
+    /// Whether it counts as a failure.
+    pub failed: bool,
+}
+
+/// Plan and run `req` on `target`; one line per gateway in scope. Err only for usage errors
+/// and refusals of the whole request.
+pub async fn act(
+    fleet: &Fleet,
+    target: &Target,
+    req: Request,
+    opts: &ActOptions,
+) -> Result<Vec<Line>, CmdError> {
+    if fleet.exec.actor().read_only {
+        return Err(failed("refused: --read-only disables every change"));
+    }
+    let snaps = fleet.snapshot_all().await;
+    let state = fleet.state(&snaps, target)?;
+    let planned = match req {
+        Request::By(d) => planner::step(&state, d),
+        Request::To(g) => planner::step_to(&state, g),
+        Request::Rollback => planner::rollback(&state),
+        Request::Drain(c) => planner::drain(&state, Some(c)),
+    };
+    let plan = match admit(planned, opts.override_reason.as_deref())? {
+        Ok(plan) => plan,
+        Err(lines) => return Ok(lines),
+    };
+    let mut lines: Vec<Line> = plan
+        .skipped
+        .iter()
+        .map(|(i, why)| Line {
+            gateway: state.gateways[*i].name.clone(),
+            text: format!("skipped: {}", sanitize(&why.to_string())),
+            failed: !why.benign(),
+        })
+        .collect();
+    let sem = Arc::new(Semaphore::new(fleet.max_parallel));
+    let window = Duration::from_secs(fleet.config.guardrails.drain_window_secs);
+    let grace = Duration::from_secs(fleet.config.guardrails.rollback_grace_secs);
+    let stop_now = opts.stop_now || grace.is_zero();
+    let mut tasks = Vec::new();
+    for (n, item) in plan.items.iter().enumerate() {
+        let exec = fleet.exec.clone();
+        let sem = sem.clone();
+        let item = item.clone();
+        let kind = plan.kind;
+        let reason = plan.reason.clone();
+        let stop = fleet.interrupted.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            let halted = |what: &str| OpOutcome {
+                id: n as u64 + 1,
+                gateway: item.gateway,
+                weights: None,
+                error: Some(format!("interrupted by a signal: {what}")),
+            };
+            if stop.load(Ordering::Relaxed) {
+                return halted(&format!("not started; still {}", item.before));
+            }
+            let op = |kind: OpKind| Op {
+                id: n as u64 + 1,
+                gateway: item.gateway,
+                kind,
+                before: Some(item.before),
+                origin: Origin::Operator,
+                reason: reason.clone(),
+            };
+            match kind {
+                PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
+                    exec.execute(&op(OpKind::SetWeights { to: item.after })).await.outcome
+                }
+                PlanKind::Rollback if stop_now => exec.execute(&op(OpKind::Rollback)).await.outcome,
+                PlanKind::Rollback => {
+                    // 100/0 first; green's open streams finish (or the grace window passes)
+                    // before it is stopped, so no stream is cut.
+                    if item.before != Weights::STEADY {
+                        let o = exec
+                            .execute(&op(OpKind::SetWeights {
+                                to: Weights::STEADY,
+                            }))
+                            .await
+                            .outcome;
+                        if o.error.is_some() {
+                            return o;
+                        }
+                    }
+                    let status = exec
+                        .wait_drained(
+                            item.gateway,
+                            Color::Green,
+                            grace,
+                            Duration::from_millis(250),
+                            &stop,
+                        )
+                        .await;
+                    if stop.load(Ordering::Relaxed) {
+                        return halted("weights are 100/0, green was not stopped (its grace window was cut short)");
+                    }
+                    if let DrainStatus::TimedOut { conns } = status {
+                        tracing::warn!(target: "cutover::ops", "rollback grace passed with {conns} green connections open");
+                    }
+                    exec.execute(&op(OpKind::Stop {
+                        color: Color::Green,
+                    }))
+                    .await
+                    .outcome
+                }
+                PlanKind::Drain { color } => {
+                    let status = exec
+                        .wait_drained(item.gateway, color, window, Duration::from_millis(500), &stop)
+                        .await;
+                    if stop.load(Ordering::Relaxed) {
+                        return halted(&format!("{color} was not stopped (its drain was cut short)"));
+                    }
+                    let mut o = exec.execute(&op(OpKind::Stop { color })).await.outcome;
+                    if let (DrainStatus::TimedOut { conns }, None) = (status, &o.error) {
+                        o.error = None;
+                        tracing::warn!(target: "cutover::ops", "drain window passed with {conns} connections open");
+                    }
+                    o
+                }
+            }
+        }));
+    }
+    for (item, t) in plan.items.iter().zip(tasks) {
+        let name = state.gateways[item.gateway].name.clone();
+        let line = match t.await {
+            Ok(o) => match (&o.error, o.weights) {
+                (None, w) => Line {
+                    gateway: name,
+                    text: match plan.kind {
+                        PlanKind::Drain { color } => format!("{color} drained and stopped"),
+                        PlanKind::Rollback => format!(
+                            "{} -> {} and green stopped",
+                            item.before,
+                            w.map_or("?".into(), |w| w.to_string())
+                        ),
+                        _ => format!(
+                            "{} -> {}",
+                            item.before,
+                            w.map_or("?".into(), |w| w.to_string())
+                        ),
+                    },
+                    failed: false,
+                },
+                (Some(e), w) => Line {
+                    gateway: name,
+                    text: format!(
+                        "FAILED: {} (weights now {})",
+                        sanitize(e),
+                        w.map_or("unknown".into(), |w| w.to_string())
+                    ),
+                    failed: true,
+                },
+            },
+            Err(e) => Line {
+                gateway: name,
+                text: format!("FAILED: internal error {e}"),
+                failed: true,
+            },
+        };
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// One gateway in `status --json`. Field names are a contract: extend, never rename.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusEntry {
+    /// Name.
+    pub name: String,
+    /// AZ.
+    pub az: String,
+    /// Weights read back from the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
+    /// Cutover phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `ok`, `degraded`, `down` or `unknown`.
+    pub health: String,
+    /// The probed URL (its password masked in JSON).
+    #[serde(serialize_with = "crate::redact::serialize")]
+    pub health_url: String,
+    /// Whether the data is old (headless status reads fresh, so false unless unreachable).
+    pub stale: bool,
+    /// Lock holder, or null.
+    pub lock: Option<String>,
+    /// Guardrails that do not pass (fail or inconclusive), each as "name verdict: sentence".
+    pub guardrails: Vec<String>,
+    /// Every guardrail's live verdict: `guardrail`, `verdict` (pass/fail/inconclusive), `sentence`.
+    pub verdicts: Vec<GuardVerdict>,
+    /// Why the host could not be read; no guessed values then (secrets masked in JSON).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::redact::serialize_opt"
+    )]
+    pub error: Option<String>,
+}
+/// `status`: every gateway's weights, lock, health and live guardrail verdicts, from fresh
+/// data (the same burst `step` judges by).
+pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
+    fleet.read_all().await; // A first read asks nginx what it loads (nginx -T); snapshots carry it.
+    let snaps = fleet.snapshot_all().await;
+    let state = fleet.state(&snaps, &Target::All).ok();
+    let mut out = Vec::new();
+    for (i, (g, snap)) in fleet.config.gateway.iter().zip(&snaps).enumerate() {
+        let gw = state.as_ref().map(|s| &s.gateways[i]);
+        let health = gw
+            .map_or(HealthStatus::Unknown, |g| g.model.health_status())
+            .name()
+            .to_string();
+        let verdicts: Vec<GuardVerdict> = match (&state, gw) {
+            (Some(s), Some(gw)) => rules::all_verdicts(gw, &s.cfg, SNAPSHOT_AT)
+                .into_iter()
+                .map(|mut v| {
+                    v.sentence = sanitize(&v.sentence);
+                    v
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut guardrails: Vec<String> = verdicts
+            .iter()
+            .filter(|v| v.verdict != Judgement::Pass)
+            .map(ToString::to_string)
+            .collect();
+        out.push(match &snap.read {
+            Ok(read) => {
+                if !read.other_servers.is_empty() {
+                    guardrails.push(format!(
+                        "upstream has other servers: {}",
+                        sanitize(&read.other_servers.join(", "))
+                    ));
+                }
+                StatusEntry {
+                    name: g.name.clone(),
+                    az: g.az.clone(),
+                    weights: Some(read.weights),
+                    phase: Some(read.weights.phase().name().to_string()),
+                    health,
+                    health_url: g.health_url.clone(),
+                    stale: false,
+                    lock: read.lock.as_deref().map(sanitize),
+                    guardrails,
+                    verdicts,
+                    error: None,
+                }
+            }
+            Err(e) => StatusEntry {
+                name: g.name.clone(),
+                az: g.az.clone(),
+                weights: None,
+                phase: None,
+                health,
+                health_url: g.health_url.clone(),
+                stale: true,
+                lock: None,
+                guardrails,
+                verdicts,
+                error: Some(sanitize(e)),
+            },
+        });
+    }
+    out
+}
+
+/// `check`: the preflight table ([`crate::fleet::preflight`]), one row per gateway and check, in
+/// configuration order: SSH and host key, the upstream, `nginx -t`, the nginx master, the log
+/// format, the nginx lint, clock skew, listeners, versions, open-files limits, revision parity,
+/// health, probe p95 and, for https, the certificate. At most `[ssh] max_parallel` gateways at once.
+pub async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
+    use crate::fleet::preflight::remote::{CheckSettings, check_gateway};
+    let settings = Arc::new(CheckSettings {
+        guard: fleet.config.guardrails,
+        preflight: fleet.config.preflight.clone(),
+        client: crate::fleet::probe::tls::client(
+            Duration::from_secs(3),
+            fleet.config.probes.ca_file.as_deref(),
+            true,
+        ),
+    });
+    let sem = Arc::new(Semaphore::new(fleet.max_parallel));
+    let mut tasks = Vec::new();
+    for h in fleet.exec.hosts.iter() {
+        let (h, sem, settings) = (h.clone(), sem.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            check_gateway(&h, &settings).await
+        }));
+    }
+    let mut rows = Vec::new();
+    for (t, g) in tasks.into_iter().zip(&fleet.config.gateway) {
+        match t.await {
+            Ok(r) => rows.extend(r),
+            Err(e) => rows.push(crate::fleet::preflight::Row::new(
+                &g.name,
+                "internal",
+                crate::fleet::preflight::Status::Fail,
+                format!("internal error: {e}"),
+            )),
+        }
+    }
+    rows
+}

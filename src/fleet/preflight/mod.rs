@@ -1,0 +1,107 @@
+//! Preflight: what must hold on a gateway before green gets traffic, and `cutover check`'s
+//! table (`gateway · check · ok/warn/FAIL · reason`, `--json`, exit 1 on FAIL, `--strict`
+//! fails on warn too).
+//!
+//! The pure parts each have a file: the nginx lint of what nginx loads ([`lint`]), the
+//! open-files limits of the colors ([`limits`]), the public certificate's expiry ([`tls`]),
+//! revision parity ([`revision`], also a step rule in `app::rules`) and the table
+//! ([`table`]). [`remote`] gathers the facts over SSH and HTTP(S), one gateway per task.
+
+pub mod limits;
+pub mod lint;
+pub mod remote;
+
+pub mod table;
+pub mod tls;
+
+use crate::guard::verdict::Judgement;
+use serde::Serialize;
+
+/// One check's outcome, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Holds.
+    Ok,
+    /// Does not hold in a way that may be fine, or cannot be told (`--strict` fails on it).
+    Warn,
+    /// Does not hold: `check` exits 1.
+    Fail,
+}
+
+impl Status {
+    /// The word in the table: `ok`, `warn`, `FAIL`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
+
+    /// A guardrail's judgement as a row: inconclusive is a warning, never ok.
+    pub fn from_judgement(j: Judgement) -> Status {
+        match j {
+            Judgement::Pass => Status::Ok,
+            Judgement::Inconclusive => Status::Warn,
+            Judgement::Fail => Status::Fail,
+        }
+    }
+}
+
+/// One row of the check table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The gateway's name.
+    pub gateway: String,
+    /// The check (`ssh`, `revision`, `nginx buffering`, ...).
+    pub check: String,
+    /// `ok`, `warn` or `fail`.
+    #[serde(rename = "result")]
+    pub status: Status,
+    /// Why, in words (sanitized, secrets masked in JSON).
+    #[serde(serialize_with = "crate::redact::serialize")]
+    pub reason: String,
+}
+
+impl Row {
+    /// A row; the reason is sanitized here, since much of it comes from hosts.
+    pub fn new(gateway: &str, check: &str, status: Status, reason: impl AsRef<str>) -> Row {
+        Row {
+            gateway: gateway.to_string(),
+            check: check.to_string(),
+            status,
+            reason: crate::sanitize::sanitize(reason.as_ref()),
+        }
+    }
+}
+
+/// The exit code of `check`: 1 when a row fails (or, with `strict`, warns), else 0.
+pub fn exit_code(rows: &[Row], strict: bool) -> u8 {
+    let worst = rows.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
+    match worst {
+        Status::Fail => 1,
+        Status::Warn if strict => 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_worst_row() {
+        let row = |s| Row::new("gw", "x", s, "why");
+        assert_eq!(exit_code(&[row(Status::Ok)], true), 0);
+        assert_eq!(exit_code(&[row(Status::Ok), row(Status::Warn)], false), 0);
+        assert_eq!(exit_code(&[row(Status::Warn)], true), 1);
+        assert_eq!(exit_code(&[row(Status::Fail)], false), 1);
+        assert_eq!(exit_code(&[], true), 0);
+        assert_eq!(
+            Row::new("gw", "x", Status::Ok, "a\u{1b}[2Jb").reason,
+            "ab",
+            "host words are sanitized"
+        );
+    }
+}

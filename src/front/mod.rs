@@ -1,0 +1,10 @@
+//! The terminal front end: the loop that draws the cockpit and reads keys (`tui`), the
+//! headless recording loop (`drill`), their clocks, the drawing (`ui`), recordings
+//! (`record`) and session logs with their replay (`session`).
+
+pub mod clock;
+pub mod drill;
+pub mod record;
+pub mod session;
+pub mod tui;
+pub mod ui;
