@@ -10,48 +10,48 @@ use std::path::PathBuf;
 pub struct Cli {
     /// Fleet configuration file.
     #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Session-wide flags.
     #[command(flatten)]
-    pub global: GlobalFlags,
+    pub(crate) global: GlobalFlags,
     /// What to do; without one, the cockpit on the configured fleet.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// Flags valid with every command.
 #[derive(Debug, Args, Clone)]
-pub struct GlobalFlags {
+pub(crate) struct GlobalFlags {
     /// Who is operating (default: the login user).
     #[arg(long, global = true, value_name = "NAME")]
-    pub actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// Change ticket recorded with every action.
     #[arg(long, global = true, value_name = "ID")]
-    pub ticket: Option<String>,
+    pub(crate) ticket: Option<String>,
     /// Disable every mutating key and command.
     #[arg(long, global = true)]
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// Theme name (built-in or from a themes directory).
     #[arg(long, global = true, value_name = "NAME")]
-    pub theme: Option<String>,
+    pub(crate) theme: Option<String>,
     /// Turn the 5xx auto-rollback into an alarm only.
     #[arg(long, global = true)]
-    pub no_auto_rollback: bool,
+    pub(crate) no_auto_rollback: bool,
     /// Record the cockpit's screen as an asciicast v2 file (`asciinema play FILE.cast`).
     #[arg(long, global = true, value_name = "FILE.cast")]
-    pub record: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
     /// Record telemetry, keys and markers as JSON lines for `cutover replay` (live sessions
     /// record beside the audit log by default; the demo only with this flag).
     #[arg(long, global = true, value_name = "FILE.jsonl")]
-    pub session: Option<PathBuf>,
+    pub(crate) session: Option<PathBuf>,
     /// Do not write the live session log.
     #[arg(long, global = true, conflicts_with = "session")]
-    pub no_session_log: bool,
+    pub(crate) no_session_log: bool,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// The cockpit on a simulated in-process fleet (no network, no config needed).
     Demo(DemoArgs),
     /// A real local fleet (nginx, sshd, gateway processes) for tests and rehearsal.
@@ -134,47 +134,47 @@ pub enum Command {
 
 /// Arguments of `cutover report`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Access logs in the cutover format, plain or gzip-compressed; one file is one gateway.
     #[arg(required = true, value_name = "ACCESS_LOG")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Blue's upstream address as nginx logs it [default: fleet.toml's, else 127.0.0.1:8787].
     #[arg(long, value_name = "ADDR")]
-    pub blue: Option<String>,
+    pub(crate) blue: Option<String>,
     /// Green's upstream address as nginx logs it [default: fleet.toml's, else 127.0.0.1:8788].
     #[arg(long, value_name = "ADDR")]
-    pub green: Option<String>,
+    pub(crate) green: Option<String>,
     /// One JSON object, {"files":[...],"total":...}, for scripts.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// The scope of a headless change: exactly one of these.
 #[derive(Debug, Args, Clone)]
 #[group(required = true, multiple = false)]
-pub struct ScopeArgs {
+pub(crate) struct ScopeArgs {
     /// One gateway.
     #[arg(long, value_name = "NAME")]
-    pub gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     /// Every gateway of an AZ.
     #[arg(long, value_name = "AZ")]
-    pub az: Option<String>,
+    pub(crate) az: Option<String>,
     /// The whole fleet.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// Arguments of `cutover lab`.
 #[derive(Debug, Args)]
-pub struct LabArgs {
+pub(crate) struct LabArgs {
     /// What to do with the lab.
     #[command(subcommand)]
-    pub command: LabCommand,
+    pub(crate) command: LabCommand,
 }
 
 /// `cutover lab` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum LabCommand {
+pub(crate) enum LabCommand {
     /// Start N gateway hosts on loopback addresses and write fleet.toml, ssh_config, known_hosts.
     Up {
         /// Number of gateway hosts (spread over up to three AZs).
@@ -268,7 +268,7 @@ pub enum LabCommand {
 
 /// A color on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorArg {
+pub(crate) enum ColorArg {
     /// The running build.
     Blue,
     /// The new build.
@@ -286,7 +286,7 @@ impl From<ColorArg> for Color {
 
 /// What `lab sshd` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SshdVerb {
+pub(crate) enum SshdVerb {
     /// Start sshd again.
     Start,
     /// Stop sshd and every session on it.
@@ -295,7 +295,7 @@ pub enum SshdVerb {
 
 /// What `lab color` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorVerb {
+pub(crate) enum ColorVerb {
     /// Start the color (no-op if running) and return once it listens.
     Start,
     /// Stop the color (no-op if stopped).
@@ -305,7 +305,7 @@ pub enum ColorVerb {
 }
 
 /// `70/30` → blue 70, green 30; the two must add up to 100.
-pub fn parse_weights(s: &str) -> Result<Weights, String> {
+pub(crate) fn parse_weights(s: &str) -> Result<Weights, String> {
     let (b, g) = s
         .split_once('/')
         .ok_or_else(|| format!("{s:?}: expected BLUE/GREEN, e.g. 90/10"))?;
@@ -325,30 +325,30 @@ pub fn parse_weights(s: &str) -> Result<Weights, String> {
 
 /// Arguments of `cutover demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Training scenario to play (see --list-scenarios).
     #[arg(long, value_name = "NAME")]
-    pub scenario: Option<String>,
+    pub(crate) scenario: Option<String>,
     /// Clock speed: 10 runs ten simulated seconds per second (default: the scenario's).
     #[arg(long, value_name = "X")]
-    pub speed: Option<f64>,
+    pub(crate) speed: Option<f64>,
     /// Random seed; the same seed and keys give the same session.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// List the scenarios and exit.
     #[arg(long)]
-    pub list_scenarios: bool,
+    pub(crate) list_scenarios: bool,
     /// No terminal: play SECS of simulated time, with the scenario's scripted keys, into the
     /// --record cast and exit (deterministic for a seed).
     #[arg(long = "for", value_name = "SECS")]
-    pub for_secs: Option<f64>,
+    pub(crate) for_secs: Option<f64>,
     /// Screen size of a --for recording [default: 120x40].
     #[arg(long, value_name = "COLSxROWS", value_parser = parse_size)]
-    pub size: Option<(u16, u16)>,
+    pub(crate) size: Option<(u16, u16)>,
 }
 
 /// `120x40` → (120, 40); at least the cockpit's smallest screen, at most 1000 either way.
-pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
+pub(crate) fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let (min_w, min_h) = crate::front::ui::MIN_SIZE;
     let bad = || format!("{s:?}: expected COLSxROWS, e.g. 120x40");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;

@@ -1,16 +1,10 @@
 //! The binary against bad input: exit code 2 and a message naming the problem.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn cutover(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run cutover")
-}
+use common::cutover;
+use std::path::PathBuf;
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

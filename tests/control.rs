@@ -3,11 +3,9 @@
 
 mod common;
 
-use common::load::{assert_none_failed, chat, load};
-use common::{Lab, client, cutover, runtime, text};
-use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use common::load::{Load, assert_none_failed, chat, chat_url};
+use common::{Lab, client, listens, runtime, text};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 impl Lab {
@@ -15,17 +13,9 @@ impl Lab {
         self.dir.join("fleet.toml").to_str().unwrap().to_string()
     }
 
-    /// `cutover -c DIR/fleet.toml ARGS...`.
-    fn cutover(&self, args: &[&str]) -> Output {
-        let fleet = self.fleet();
-        let mut all = vec!["-c", fleet.as_str()];
-        all.extend_from_slice(args);
-        cutover(&all)
-    }
-
     /// `status --json`, parsed.
     fn status(&self) -> serde_json::Value {
-        let o = self.cutover(&["status", "--json"]);
+        let o = self.run(&["status", "--json"]);
         assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
         serde_json::from_slice(&o.stdout).expect("status --json is one JSON object")
     }
@@ -64,21 +54,14 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
             "tokens_per_sec=20",
         ]);
     }
-    let urls: Vec<String> = lab
-        .state
-        .hosts
-        .iter()
-        .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let loader = load(urls, 4, 20, stop.clone());
+    let loader = Load::new(4, 20).start(lab.chat_urls());
     std::thread::sleep(Duration::from_millis(1500));
 
     let mut changes = Vec::new();
     for step in 1..=10u64 {
         // Green's share of this small load stays under the 5xx window's minimum: the
         // guardrail is inconclusive, so the ramp runs with an override, audited.
-        let o = lab.cutover(&[
+        let o = lab.run(&[
             "--actor",
             "ramp",
             "--ticket",
@@ -95,7 +78,7 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
         assert_eq!(lab.greens(), vec![Some(step * 10); 3], "after step {step}");
         std::thread::sleep(Duration::from_millis(300));
     }
-    let o = lab.cutover(&["--actor", "ramp", "drain", "blue", "--all"]);
+    let o = lab.run(&["--actor", "ramp", "drain", "blue", "--all"]);
     assert_eq!(o.status.code(), Some(0), "drain: {}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout)
@@ -106,8 +89,7 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
         text(&o)
     );
     std::thread::sleep(Duration::from_millis(1500));
-    stop.store(true, Ordering::Relaxed);
-    let done = loader.join().unwrap();
+    let done = loader.stop();
 
     assert_none_failed(&done);
     assert!(
@@ -127,12 +109,7 @@ fn full_ramp_and_drain_under_load_loses_no_request() {
 
     // Blue is stopped on every host; the audit log has every step and stop, whole.
     for g in &lab.config.gateway {
-        let blue: std::net::SocketAddr = g.blue.addr.parse().unwrap();
-        assert!(
-            std::net::TcpStream::connect_timeout(&blue, Duration::from_millis(300)).is_err(),
-            "{} blue still up",
-            g.name
-        );
+        assert!(!listens(&g.blue.addr), "{} blue still up", g.name);
     }
     let audit = lab.audit_lines();
     let steps = audit
@@ -178,7 +155,7 @@ fn a_broken_nginx_config_fails_the_step_and_changes_nothing() {
     std::fs::write(&main, text_main).unwrap();
 
     // A step down: blue answers, so no guardrail holds it; nginx -t is what fails.
-    let o = lab.cutover(&["step", "--by", "-10", "--gateway", &g.name]);
+    let o = lab.run(&["step", "--by", "-10", "--gateway", &g.name]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("nginx -t failed"), "{}", text(&o));
     assert!(text(&o).contains("weights now 90/10"), "{}", text(&o));
@@ -198,7 +175,7 @@ fn a_broken_nginx_config_fails_the_step_and_changes_nothing() {
 
     // nginx still serves the old weights: smooth round robin gives exactly 9 blue in 10.
     lab.fast_answers();
-    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
+    let url = chat_url(lab.state.hosts[0].ip);
     let colors: Vec<String> = runtime().block_on(async {
         let c = client();
         let mut v = Vec::new();
@@ -256,7 +233,7 @@ fn a_host_that_goes_dark_mid_fan_out_does_not_stop_the_others() {
 
     // status shows the truth: three moved, the dark one reported as an error, not guessed;
     // a gateway that cannot be read makes status exit 1.
-    let o = lab.cutover(&["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let gws = s["gateways"].as_array().unwrap();
@@ -296,7 +273,7 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
         lab.status()["gateways"][0]["lock"],
         "carol (ticket CHG-9) since 2026-11-22T01:00:00.000Z"
     );
-    let o = lab.cutover(&[
+    let o = lab.run(&[
         "--actor",
         "alice",
         "step",
@@ -425,7 +402,7 @@ fn killing_the_cli_mid_step_leaves_true_weights_and_a_whole_audit_log() {
             let green = after[i];
             // What the file says is what nginx serves: smooth round robin splits 50 requests by
             // weight to within a request or two (status's health probes also take turns).
-            let url = format!("http://{}:8080/v1/chat/completions", h.ip);
+            let url = chat_url(h.ip);
             let served: u64 = rt.block_on(async {
                 let c = client();
                 let mut n = 0;
@@ -485,26 +462,21 @@ fn rollback_read_only_and_a_changed_host_key() {
         .collect();
 
     // --read-only refuses every change and touches nothing.
-    let o = lab.cutover(&["--read-only", "step", "--by", "10", "--all"]);
+    let o = lab.run(&["--read-only", "step", "--by", "10", "--all"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("read-only"), "{}", text(&o));
-    let o = lab.cutover(&["--read-only", "rollback", "--all"]);
+    let o = lab.run(&["--read-only", "rollback", "--all"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     for (g, before) in lab.config.gateway.iter().zip(&confs) {
         assert_eq!(&std::fs::read(&g.nginx_conf).unwrap(), before);
     }
 
     // Rollback: 100/0 and green stopped, on every gateway.
-    let o = lab.cutover(&["rollback", "--all"]);
+    let o = lab.run(&["rollback", "--all"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(lab.greens(), vec![Some(0), Some(0)]);
     for g in &lab.config.gateway {
-        let green: std::net::SocketAddr = g.green.addr.parse().unwrap();
-        assert!(
-            std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_err(),
-            "{} green still up",
-            g.name
-        );
+        assert!(!listens(&g.green.addr), "{} green still up", g.name);
     }
     // 100/0 first, then green's stop once its connections are gone: two records a gateway.
     let audit = lab.audit_lines();
@@ -532,7 +504,7 @@ fn rollback_read_only_and_a_changed_host_key() {
         .replace("config = \"ssh_config\"", "config = \"ssh_config2\"");
     std::fs::write(lab.fleet(), fleet).unwrap();
     // A gateway that cannot be read makes status exit 1; the JSON still says why.
-    let o = lab.cutover(&["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let err = s["gateways"][0]["error"]
@@ -560,7 +532,7 @@ fn a_gateway_behind_a_proxyjump_is_controlled_through_the_jump_host() {
         .replace(&format!("ssh = \"{}\"", target.name), "ssh = \"via-a1\"");
     std::fs::write(lab.fleet(), fleet).unwrap();
 
-    let o = lab.cutover(&["step", "--by", "10", "--gateway", &target.name]);
+    let o = lab.run(&["step", "--by", "10", "--gateway", &target.name]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(lab.greens(), vec![Some(0), Some(10)]);
     assert!(
@@ -572,7 +544,7 @@ fn a_gateway_behind_a_proxyjump_is_controlled_through_the_jump_host() {
     // With the jump host dark, the gateway behind it is unreachable too: the jump was used.
     let sshd = |verb: &str| lab.sshd(verb, &lab.config.gateway[0].name);
     sshd("stop");
-    let o = lab.cutover(&["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(s["gateways"][1]["error"].is_string(), "{s}");
     sshd("start");
@@ -600,7 +572,7 @@ fn headless_step_is_refused_while_green_is_slower_and_an_override_reason_is_audi
     lab.fault(&["--color", "green", "ttft_ms=210", "tokens=2"]); // 40 % slower
     let before = std::fs::read(&lab.config.gateway[0].nginx_conf).unwrap();
 
-    let o = lab.cutover(&["step", "--by", "10", "--gateway", &g]);
+    let o = lab.run(&["step", "--by", "10", "--gateway", &g]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -617,7 +589,7 @@ fn headless_step_is_refused_while_green_is_slower_and_an_override_reason_is_audi
     );
     assert_eq!(lab.greens(), vec![Some(10)]);
 
-    let o = lab.cutover(&[
+    let o = lab.run(&[
         "--actor",
         "oncall",
         "step",
@@ -641,10 +613,10 @@ fn headless_step_is_refused_while_green_is_slower_and_an_override_reason_is_audi
 
     // A jump of several steps needs a reason too; an empty one is bad usage.
     // (Down to 0: blue answers, so only the jump itself asks.)
-    let o = lab.cutover(&["step", "--to", "0", "--gateway", &g]);
+    let o = lab.run(&["step", "--to", "0", "--gateway", &g]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("20 points"), "{}", text(&o));
-    let o = lab.cutover(&["step", "--to", "0", "--gateway", &g, "--override", " "]);
+    let o = lab.run(&["step", "--to", "0", "--gateway", &g, "--override", " "]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(lab.greens(), vec![Some(20)]);
     lab.down();
@@ -663,22 +635,18 @@ fn headless_rollback_under_streaming_load_cuts_no_stream() {
             "tokens_per_sec=10",
         ]);
     }
-    let url = format!("http://{}:8080/v1/chat/completions", lab.state.hosts[0].ip);
-    let stop = Arc::new(AtomicBool::new(false));
-    let loader = load(vec![url], 6, 20, stop.clone());
+    let loader = Load::new(6, 20).start(lab.chat_urls());
     std::thread::sleep(Duration::from_millis(2500));
     let g = lab.config.gateway[0].name.clone();
-    let o = lab.cutover(&["rollback", "--gateway", &g]);
+    let o = lab.run(&["rollback", "--gateway", &g]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     std::thread::sleep(Duration::from_millis(1000));
-    stop.store(true, Ordering::Relaxed);
-    let done = loader.join().unwrap();
+    let done = loader.stop();
     assert_none_failed(&done);
     let green_done = done.iter().filter(|d| d.color == "green").count();
     assert!(green_done >= 3, "green carried streams: {green_done}");
-    let green: std::net::SocketAddr = lab.config.gateway[0].green.addr.parse().unwrap();
     assert!(
-        std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_err(),
+        !listens(&lab.config.gateway[0].green.addr),
         "green stopped after its streams"
     );
     assert_eq!(lab.greens(), vec![Some(0)]);
@@ -720,7 +688,7 @@ fn status_exits_1_with_a_dark_host_and_lists_the_live_verdicts() {
     }
     let dark = lab.state.hosts[1].name.clone();
     lab.sshd("stop", &dark);
-    let o = lab.cutover(&["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("still one JSON object");
     let gws = v["gateways"].as_array().unwrap();
@@ -737,7 +705,7 @@ fn status_exits_1_with_a_dark_host_and_lists_the_live_verdicts() {
         "{}",
         text(&o)
     );
-    let o = lab.cutover(&["status"]);
+    let o = lab.run(&["status"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     lab.sshd("start", &dark);
     lab.down();

@@ -23,11 +23,8 @@ fn fleet(lab: &Lab) -> String {
 
 /// `cutover -c DIR/fleet.toml ARGS...` and how long it took.
 fn run(lab: &Lab, args: &[&str]) -> (Output, Duration) {
-    let f = fleet(lab);
-    let mut all = vec!["-c", f.as_str()];
-    all.extend_from_slice(args);
     let started = Instant::now();
-    let o = cutover(&all);
+    let o = lab.run(args);
     (o, started.elapsed())
 }
 
@@ -570,14 +567,7 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
         r.len() == 1 && r[0].1 == 1.0
     });
 
-    let urls: Vec<String> = lab
-        .state
-        .hosts
-        .iter()
-        .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let loader = common::load::load(urls, 3, 1, stop.clone());
+    let loader = common::load::Load::new(3, 1).start(lab.chat_urls());
     std::thread::sleep(Duration::from_secs(2));
     let (o, _) = run(
         &lab,
@@ -657,13 +647,7 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
             }
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    let served = loader
-        .join()
-        .unwrap()
-        .iter()
-        .filter(|d| d.problem.is_none())
-        .count() as u64;
+    let served = loader.stop().iter().filter(|d| d.problem.is_none()).count() as u64;
     assert!(served > 50, "too little load: {served} requests");
 
     let (code, stderr) = watch.stop();
@@ -696,17 +680,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The fleet-table row of gateway `name`.
-fn row<'a>(screen: &'a str, name: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.trim_start_matches(['▸', ' ']).starts_with(name))
-        .unwrap_or("")
-}
-
 #[test]
 fn the_cockpit_serves_metrics_and_annotates_its_steps_with_the_token_kept_out_of_its_records() {
-    use common::tmux::Tmux;
+    use common::tmux::{Tmux, row};
     let lab = Lab::up("annot-cockpit", 1, &[]);
     let token_file = lab.dir.join("grafana.token");
     std::fs::write(&token_file, TOKEN).unwrap();
@@ -723,13 +699,11 @@ fn the_cockpit_serves_metrics_and_annotates_its_steps_with_the_token_kept_out_of
         ),
     );
     let cast = lab.dir.join("cockpit.cast");
-    let cmd = format!(
-        "{} -c {} --actor bob --ticket CHG-9 --record {} 2>{}; echo \"exit=$?\"; sleep 60",
-        env!("CARGO_BIN_EXE_cutover"),
-        fleet(&lab),
+    let cmd = lab.cockpit_cmd(&format!(
+        "--actor bob --ticket CHG-9 --record {} 2>{}",
         cast.display(),
         lab.dir.join("cockpit.stderr").display()
-    );
+    ));
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
     t.keys("]");

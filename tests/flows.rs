@@ -1,15 +1,18 @@
 //! End-to-end flows through keys, `update`, the planner and the simulated fleet,
 //! on the virtual clock (no sleeping).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use cutover::app::driver::Driver;
 use cutover::app::keymap::KeyMap;
+use cutover::app::keys::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::app::msg::Msg;
+use cutover::app::plan::{OpKind, Origin};
 use cutover::app::state::Popup;
+use cutover::front::session::{Event, GatewayInfo, Header, Session, SessionLog, parse_session};
+use cutover::front::ui::theme::ThemeSet;
 use cutover::guard::GuardConfig;
 use cutover::guard::fivexx::FivexxState;
-use cutover::model::{Color, Weights};
+use cutover::model::{Color, Ms, Weights};
 use cutover::sim::{self, Scenario, SimFleet};
-use cutover::ui::theme::ThemeSet;
 
 fn demo(name: &str) -> Driver<SimFleet> {
     demo_with(name, GuardConfig::default())
@@ -17,7 +20,13 @@ fn demo(name: &str) -> Driver<SimFleet> {
 
 fn demo_with(name: &str, cfg: GuardConfig) -> Driver<SimFleet> {
     let s = Scenario::find(name).unwrap();
-    let mut d = sim::demo(s, 1, cfg, KeyMap::default(), ThemeSet::builtin());
+    let mut d = sim::demo(
+        s,
+        1,
+        cfg,
+        KeyMap::default(),
+        ThemeSet::builtin().owned_names(),
+    );
     // 25 s: enough TTFT probes (one a second) for the guardrails to judge a step up.
     d.advance_to(25_000);
     d
@@ -314,34 +323,199 @@ fn command_line_step_to_validates_whole_steps() {
     assert_eq!(d.world.true_weights(0), w(30));
 }
 
-#[test]
-fn same_seed_same_session() {
-    let run = || {
-        let mut d = demo("green-5xx");
-        press(&mut d, "ss]y");
-        later(&mut d, 300);
-        (0..6)
-            .map(|i| {
-                (
-                    weights(&d, i),
-                    d.state.gateways[i].model.summary.green.ratio_window,
-                )
-            })
-            .collect::<Vec<_>>()
+/// A session log kept in memory.
+#[derive(Clone, Default)]
+struct Memory(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Memory {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The reason typed for the override in `logged_green_5xx`.
+const REASON: &str = "canary under watch";
+
+/// green-5xx with `seed` and a 30 s rollback countdown, its session logged from the start:
+/// at 25 s the operator steps the whole fleet up (`ss]`), which gw-b1's inconclusive
+/// guardrails hold, overrides with a reason (`O`, REASON, Enter), then watches for
+/// `watch_secs`. The driver (its simulator keeps every operation asked of it) and the session
+/// log, read back as `cutover replay` reads it.
+fn logged_green_5xx(seed: u64, watch_secs: u64) -> (Driver<SimFleet>, Session) {
+    let s = Scenario::find("green-5xx").unwrap();
+    let cfg = GuardConfig {
+        fivexx_hold_secs: 30,
+        ..GuardConfig::default()
     };
-    assert_eq!(run(), run());
+    let mut d = sim::demo(
+        s,
+        seed,
+        cfg,
+        KeyMap::default(),
+        ThemeSet::builtin().owned_names(),
+    );
+    let gateways = d
+        .world
+        .gateways()
+        .into_iter()
+        .map(|(name, az)| GatewayInfo { name, az })
+        .collect();
+    let memory = Memory::default();
+    let mut log = SessionLog::to_writer(Box::new(memory.clone()));
+    let header = Header {
+        guardrails: cfg,
+        ..Header::new("demo", "tester", false, gateways)
+    };
+    log.header(&header).unwrap();
+    d.log_session(log);
+    d.advance_to(25_000);
+    press(&mut d, "ss]O");
+    press(&mut d, REASON);
+    enter(&mut d);
+    later(&mut d, watch_secs);
+    let text = String::from_utf8(memory.0.lock().unwrap().clone()).unwrap();
+    let session = parse_session(&text).unwrap_or_else(|e| panic!("session log: {e}"));
+    (d, session)
+}
+
+/// The telemetry of a session, in order.
+fn telemetry(s: &Session) -> Vec<(Ms, &Msg)> {
+    s.events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::Msg(m @ Msg::Telemetry { .. }) => Some((*t, m)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_seed_fixes_the_session_and_the_session_holds_what_the_keys_did() {
+    let (a, session) = logged_green_5xx(1, 75);
+    let b1 = 2;
+
+    // The keys, all at 25 s: `ss]O`, the reason, Enter.
+    let keys: Vec<Ms> = session
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Msg(Msg::Key(_))))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(keys, vec![25_000; 4 + REASON.len() + 1]);
+
+    // What they asked of the fleet: one step to 80/20 on each of the six gateways, the
+    // override's reason on every one; then the guardrail's rollback of gw-b1 (100/0, then
+    // green stopped), and nothing else.
+    let asked: Vec<(usize, OpKind, Origin, Option<&str>)> = a
+        .world
+        .executed
+        .iter()
+        .map(|(_, op)| (op.gateway, op.kind.clone(), op.origin, op.reason.as_deref()))
+        .collect();
+    let mut want: Vec<(usize, OpKind, Origin, Option<&str>)> = (0..6)
+        .map(|i| {
+            let step = OpKind::SetWeights { to: w(20) };
+            (i, step, Origin::Operator, Some(REASON))
+        })
+        .collect();
+    want.push((
+        b1,
+        OpKind::SetWeights {
+            to: Weights::STEADY,
+        },
+        Origin::Guardrail,
+        None,
+    ));
+    want.push((
+        b1,
+        OpKind::Stop {
+            color: Color::Green,
+        },
+        Origin::Guardrail,
+        None,
+    ));
+    assert_eq!(asked, want, "operations asked of the fleet");
+
+    // Their outcomes are in the session, read back from the hosts, and the hosts agree.
+    let read_back: Vec<(usize, Option<Weights>)> = session
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Msg(Msg::OpDone(o)) if o.error.is_none() => Some((o.gateway, o.weights)),
+            _ => None,
+        })
+        .collect();
+    for i in 0..6 {
+        assert!(
+            read_back.contains(&(i, Some(w(20)))),
+            "gateway {i} not read back at 80/20: {read_back:?}"
+        );
+        let now = if i == b1 { Weights::STEADY } else { w(20) };
+        assert_eq!(a.world.true_weights(i), now, "gateway {i}");
+        assert_eq!(weights(&a, i), now, "gateway {i} on screen");
+    }
+    assert!(
+        read_back.contains(&(b1, Some(Weights::STEADY))),
+        "{read_back:?}"
+    );
+    let markers = session.markers();
+    for (what, label) in [
+        ("the override", "(guardrail overridden)"),
+        ("the rollback", "gw-b1: AUTO-ROLLBACK"),
+    ] {
+        assert!(
+            markers.iter().any(|(_, m)| m.contains(label)),
+            "{what} is not marked: {markers:?}"
+        );
+    }
+    // 100 s of six gateways' telemetry: TTFT probes alone come ten a second on each.
+    let events = telemetry(&session).len();
+    assert!(events > 6 * 10 * 90, "only {events} telemetry events");
+    assert!(session.end() >= 99_900, "session ends at {}", session.end());
+
+    // The same seed: the same session, event for event, and the same operations.
+    let (again, same) = logged_green_5xx(1, 75);
+    assert_eq!(same.events.len(), session.events.len());
+    assert!(same.events == session.events, "same seed, another session");
+    assert_eq!(again.world.executed, a.world.executed);
+
+    // Another seed: other requests and probes, so another telemetry trace. A shorter run is
+    // enough: with the same seed its trace would be the start of the first one.
+    let (_, other) = logged_green_5xx(2, 5);
+    let (first, other) = (telemetry(&session), telemetry(&other));
+    assert!(
+        other.len() > 6 * 10 * 25,
+        "only {} telemetry events",
+        other.len()
+    );
+    assert!(
+        other != first[..other.len()],
+        "seed 2 gave seed 1's {} telemetry events",
+        other.len()
+    );
 }
 
 #[test]
 fn remapped_keys_act_and_old_keys_do_not() {
+    use cutover::app::action::Action;
     use cutover::app::keymap::{KeyList, KeysConfig};
-    let keys = KeysConfig {
-        step_up: Some(KeyList(vec!["+".into()])),
-        ..KeysConfig::default()
-    };
+    let keys: KeysConfig = [(Action::StepUp, KeyList(vec!["+".into()]))]
+        .into_iter()
+        .collect();
     let keymap = KeyMap::from_config(&keys).unwrap();
     let s = Scenario::find("happy-path").unwrap();
-    let mut d = sim::demo(s, 1, GuardConfig::default(), keymap, ThemeSet::builtin());
+    let mut d = sim::demo(
+        s,
+        1,
+        GuardConfig::default(),
+        keymap,
+        ThemeSet::builtin().owned_names(),
+    );
     d.advance_to(25_000);
     press(&mut d, "]");
     later(&mut d, 3);

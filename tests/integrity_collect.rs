@@ -7,7 +7,7 @@ mod common;
 
 use common::live::{cockpit, run_until};
 use common::{Lab, runtime};
-use crossterm::event::{KeyCode, KeyEvent};
+use cutover::app::keys::{KeyCode, KeyEvent};
 use cutover::app::state::Popup;
 use std::time::{Duration, Instant};
 

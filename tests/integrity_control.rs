@@ -4,22 +4,15 @@
 
 mod common;
 
+use common::load::Conn;
 use common::tmux::Tmux;
-use common::{Lab, cutover, text};
+use common::{Lab, text};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// Both output streams with every run of white space made one space (tables wrap).
 fn words(o: &Output) -> String {
     text(o).split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `cutover -c DIR/fleet.toml ARGS...`.
-fn run(lab: &Lab, args: &[&str]) -> Output {
-    let fleet = lab.dir.join("fleet.toml");
-    let mut all = vec!["-c", fleet.to_str().unwrap()];
-    all.extend_from_slice(args);
-    cutover(&all)
 }
 
 /// Replace `from` with `to` in the lab's fleet.toml (the lab writes `[ssh]` and
@@ -58,12 +51,12 @@ fn signal(sig: &str, pid: &str) {
 
 /// Green's share of 40 requests through gateway `i`'s nginx, in percent.
 fn served_green(lab: &Lab, i: usize) -> u64 {
-    let colors = common::load::colors_through_nginx(lab.state.hosts[i].ip, 40);
+    let colors = common::load::colors_through_nginx(lab.state.hosts[i].ip, 40, Conn::Fresh);
     colors.iter().filter(|c| *c == "green").count() as u64 * 100 / 40
 }
 
 fn green_weight(lab: &Lab, i: usize) -> Option<u64> {
-    let o = run(lab, &["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     v["gateways"][i]["weights"]["green"].as_u64()
 }
@@ -108,7 +101,7 @@ fn a_stop_needs_a_read_showing_the_color_at_zero() {
     // A client still connected to blue keeps the drain waiting past the edit.
     let blue_addr: std::net::SocketAddr = g.blue.addr.parse().unwrap();
     let held = std::net::TcpStream::connect(blue_addr).unwrap();
-    let o = run(&lab, &["drain", "blue", "--gateway", &g.name]);
+    let o = lab.run(&["drain", "blue", "--gateway", &g.name]);
     drop(held);
     editor.join().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -144,7 +137,7 @@ fn a_timed_out_step_reports_unknown_weights_then_the_next_run_records_the_truth(
     signal("-STOP", &pid);
     // Down a step: blue answers its probes, so no guardrail holds it; the reload cannot
     // happen while the master is stopped.
-    let o = run(&lab, &["step", "--by", "-10", "--gateway", &name]);
+    let o = lab.run(&["step", "--by", "-10", "--gateway", &name]);
     signal("-CONT", &pid);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("outcome unknown"), "{}", text(&o));
@@ -164,7 +157,7 @@ fn a_timed_out_step_reports_unknown_weights_then_the_next_run_records_the_truth(
     // it holds, and that is what nginx serves.
     let deadline = Instant::now() + Duration::from_secs(30);
     let green = loop {
-        let o = run(&lab, &["status", "--json"]);
+        let o = lab.run(&["status", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         if v["gateways"][0]["lock"].is_null() {
             break v["gateways"][0]["weights"]["green"].as_u64().unwrap();
@@ -195,12 +188,7 @@ fn a_hangup_lets_the_cockpits_operations_finish_and_be_audited() {
         "config = \"ssh_config\"\n",
         "config = \"ssh_config\"\ncommand_timeout_secs = 3\n",
     );
-    let fleet = lab.dir.join("fleet.toml");
-    let cmd = format!(
-        "{} -c {} --actor hup-op --no-session-log; echo \"exit=$?\"; sleep 60",
-        env!("CARGO_BIN_EXE_cutover"),
-        fleet.display()
-    );
+    let cmd = lab.cockpit_cmd("--actor hup-op --no-session-log");
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
     let stopped = master(&lab, 1);
@@ -246,7 +234,7 @@ fn a_hangup_lets_the_cockpits_operations_finish_and_be_audited() {
 #[test]
 fn check_fails_for_a_pid_file_of_another_nginx_and_for_a_dead_master() {
     let lab = Lab::up("int-master", 2, &[]);
-    let o = run(&lab, &["check"]);
+    let o = lab.run(&["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // gw-a1's pid file pointed at gw-b1's nginx, as /run/nginx.pid would be on a host that
     // also runs a system nginx.
@@ -257,7 +245,7 @@ fn check_fails_for_a_pid_file_of_another_nginx_and_for_a_dead_master() {
         &format!("nginx_pid = \"{a1}\""),
         &format!("nginx_pid = \"{b1}\""),
     );
-    let o = run(&lab, &["check"]);
+    let o = lab.run(&["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         words(&o).contains("belongs to another nginx"),
@@ -268,10 +256,7 @@ fn check_fails_for_a_pid_file_of_another_nginx_and_for_a_dead_master() {
     // other nginx's workers.
     let gw = lab.config.gateway[0].name.clone();
     let conf = std::fs::read(&lab.config.gateway[0].nginx_conf).unwrap();
-    let o = run(
-        &lab,
-        &["step", "--to", "50", "--gateway", &gw, "--override", "test"],
-    );
+    let o = lab.run(&["step", "--to", "50", "--gateway", &gw, "--override", "test"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         words(&o).contains("belongs to another nginx"),
@@ -291,7 +276,7 @@ fn check_fails_for_a_pid_file_of_another_nginx_and_for_a_dead_master() {
     // gw-a1's nginx stops (master and workers; the pid file goes with them).
     signal("-TERM", &master(&lab, 0));
     std::thread::sleep(Duration::from_millis(500));
-    let o = run(&lab, &["check"]);
+    let o = lab.run(&["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(words(&o).contains("no nginx master"), "{}", text(&o));
     lab.down();

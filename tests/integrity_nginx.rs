@@ -5,21 +5,12 @@
 
 mod common;
 
-use common::load::colors_through_nginx;
-use common::{Lab, cutover, text};
+use common::load::{Conn, colors_through_nginx};
+use common::{Lab, text};
 use cutover::config::GatewayConfig;
 use cutover::model::Weights;
 use cutover::nginx::upstream::Upstream;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// `cutover -c LAB/fleet.toml ARGS...`.
-fn run(lab: &Lab, args: &[&str]) -> Output {
-    let fleet = lab.dir.join("fleet.toml");
-    let mut all = vec!["-c", fleet.to_str().unwrap()];
-    all.extend_from_slice(args);
-    cutover(&all)
-}
 
 /// The weights an upstream file says, for gateway `g`.
 fn weights_in(text: &str, g: &GatewayConfig) -> Weights {
@@ -50,18 +41,15 @@ fn a_symlinked_upstream_file_is_edited_at_its_target_and_stays_a_link() {
     std::fs::rename(&link, &target).unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();
 
-    let o = run(
-        &lab,
-        &[
-            "step",
-            "--to",
-            "50",
-            "--gateway",
-            &g.name,
-            "--override",
-            "test",
-        ],
-    );
+    let o = lab.run(&[
+        "step",
+        "--to",
+        "50",
+        "--gateway",
+        &g.name,
+        "--override",
+        "test",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("100/0 -> 50/50"), "{}", text(&o));
 
@@ -87,12 +75,12 @@ fn a_symlinked_upstream_file_is_edited_at_its_target_and_stays_a_link() {
 
     // nginx serves what the target says: 50/50 (smooth round robin alternates).
     lab.fast_answers();
-    let colors = colors_through_nginx(lab.state.hosts[0].ip, 40);
+    let colors = colors_through_nginx(lab.state.hosts[0].ip, 40, Conn::Fresh);
     let green = colors.iter().filter(|c| *c == "green").count();
     assert!((15..=25).contains(&green), "50/50 in force: {colors:?}");
 
     // The read-back through the link says the same.
-    let s = run(&lab, &["status", "--json"]);
+    let s = lab.run(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&s.stdout).expect("status --json");
     assert_eq!(v["gateways"][0]["weights"]["green"], 50, "{}", text(&s));
     lab.down();
@@ -118,27 +106,24 @@ fn servers_from_an_include_in_the_upstream_fail_check_and_refuse_the_step() {
 
     let named = format!("{} (from {})", g.blue.addr, extra.display());
     // JSON: the table wraps long reasons (paths) to 80 columns.
-    let c = run(&lab, &["check", "--json"]);
+    let c = lab.run(&["check", "--json"]);
     assert_eq!(c.status.code(), Some(1), "{}", text(&c));
     assert!(text(&c).contains(&named), "{}", text(&c));
 
-    let s = run(&lab, &["status", "--json"]);
+    let s = lab.run(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&s.stdout).expect("status --json");
     let guardrails = v["gateways"][0]["guardrails"].to_string();
     assert!(guardrails.contains(&named), "{}", text(&s));
 
-    let o = run(
-        &lab,
-        &[
-            "step",
-            "--to",
-            "10",
-            "--gateway",
-            &g.name,
-            "--override",
-            "test",
-        ],
-    );
+    let o = lab.run(&[
+        "step",
+        "--to",
+        "10",
+        "--gateway",
+        &g.name,
+        "--override",
+        "test",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("refused"), "{}", text(&o));
     assert!(text(&o).contains(&named), "{}", text(&o));
@@ -158,25 +143,22 @@ fn servers_from_an_include_in_the_upstream_fail_check_and_refuse_the_step() {
     assert_ne!(moved, main_text);
     std::fs::write(&main, moved).unwrap();
     // JSON: the table wraps long reasons (paths) to 80 columns.
-    let c = run(&lab, &["check", "--json"]);
+    let c = lab.run(&["check", "--json"]);
     assert_eq!(c.status.code(), Some(1), "{}", text(&c));
     assert!(
         text(&c).contains("is not in the configuration nginx loads"),
         "{}",
         text(&c)
     );
-    let o = run(
-        &lab,
-        &[
-            "step",
-            "--to",
-            "10",
-            "--gateway",
-            &g.name,
-            "--override",
-            "test",
-        ],
-    );
+    let o = lab.run(&[
+        "step",
+        "--to",
+        "10",
+        "--gateway",
+        &g.name,
+        "--override",
+        "test",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("is not in the configuration nginx loads"),
@@ -225,18 +207,15 @@ fn hand_written_server_lines_come_back_byte_for_byte() {
     std::fs::write(&conf, &hand).unwrap();
 
     for (to, expect) in [("10", 10), ("30", 30), ("0", 0)] {
-        let o = run(
-            &lab,
-            &[
-                "step",
-                "--to",
-                to,
-                "--gateway",
-                &g.name,
-                "--override",
-                "test",
-            ],
-        );
+        let o = lab.run(&[
+            "step",
+            "--to",
+            to,
+            "--gateway",
+            &g.name,
+            "--override",
+            "test",
+        ]);
         assert_eq!(o.status.code(), Some(0), "step --to {to}: {}", text(&o));
         let now = std::fs::read_to_string(&conf).unwrap();
         assert_eq!(weights_in(&now, &g), Weights::with_green(expect).unwrap());

@@ -3,30 +3,11 @@
 
 mod common;
 
-use common::{Lab, client, cutover, cutover_env, runtime, test_dir, text};
+use common::load::{Conn, chat, chat_url, colors_through_nginx};
+use common::{Lab, cutover, cutover_env, listens, runtime, test_dir, text};
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-/// POST a non-streaming chat request and return the color that answered.
-async fn chat_color(client: &reqwest::Client, url: &str) -> String {
-    let resp = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#)
-        .send()
-        .await
-        .expect("request through nginx");
-    assert_eq!(resp.status(), 200, "chat through {url}");
-    let color = resp
-        .headers()
-        .get("x-gateway-color")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("none")
-        .to_string();
-    resp.bytes().await.expect("body");
-    color
-}
 
 /// Chat requests in an access log, counted by the color in `upstream_addr`; every line must be
 /// the documented JSON.
@@ -77,16 +58,12 @@ fn lab_serves_weighted_traffic_over_real_nginx_and_sshd_then_leaves_nothing() {
 
     // Fast answers, so 400 requests per host take no time; this also exercises `lab fault`.
     lab.fast_answers();
-    let rt = runtime();
-    let client = client();
     for (g, host) in lab.config.gateway.iter().zip(&lab.state.hosts) {
-        let url = format!("http://{}:8080/v1/chat/completions", host.ip);
+        // One keep-alive connection: one nginx worker's round robin.
         let mut by_color: HashMap<String, u32> = HashMap::new();
-        rt.block_on(async {
-            for _ in 0..400 {
-                *by_color.entry(chat_color(&client, &url).await).or_default() += 1;
-            }
-        });
+        for color in colors_through_nginx(host.ip, 400, Conn::Pooled) {
+            *by_color.entry(color).or_default() += 1;
+        }
         // nginx's smooth weighted round robin splits 70/30 exactly with one worker; allow
         // 5 points either way (blue 260..=300 of 400) so a retry or a second worker passes.
         let blue = by_color.get("blue").copied().unwrap_or(0);
@@ -126,38 +103,11 @@ fn lab_serves_weighted_traffic_over_real_nginx_and_sshd_then_leaves_nothing() {
             "tokens_per_sec=5",
         ]);
     }
-    let url = format!("http://{}:8080/v1/chat/completions", first.ip);
-    let (first_token, end) = rt.block_on(async {
-        let started = Instant::now();
-        let mut resp = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(r#"{"model":"lab","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
-            .send()
-            .await
-            .expect("stream through nginx");
-        assert_eq!(resp.status(), 200);
-        let mut buf = String::new();
-        let mut first_token = None;
-        while let Some(chunk) = resp.chunk().await.expect("chunk") {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(i) = buf.find("\n\n") {
-                let event: String = buf.drain(..i + 2).collect();
-                let Some(data) = event.trim().strip_prefix("data: ") else {
-                    continue;
-                };
-                if data == "[DONE]" {
-                    continue;
-                }
-                let v: serde_json::Value = serde_json::from_str(data).expect("chunk JSON");
-                let content = v["choices"][0]["delta"]["content"].as_str().unwrap_or("");
-                if !content.is_empty() && first_token.is_none() {
-                    first_token = Some(started.elapsed());
-                }
-            }
-        }
-        (first_token.expect("a content token"), started.elapsed())
-    });
+    let url = chat_url(first.ip);
+    let d = runtime().block_on(chat(&Conn::Pooled.client(), &url, true, 8));
+    assert!(d.problem.is_none(), "stream through nginx: {d:?}");
+    let first_token = d.first_token.expect("a content token") - d.started;
+    let end = d.ended - d.started;
     assert!(
         first_token >= Duration::from_millis(800),
         "first token after {first_token:?}, before the configured 800 ms TTFT"
@@ -196,7 +146,7 @@ fn lab_serves_weighted_traffic_over_real_nginx_and_sshd_then_leaves_nothing() {
         for port in [2222, 8080, 8081, 8787, 8788] {
             let addr = SocketAddr::from((ip, port));
             assert!(
-                TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err(),
+                !listens(addr),
                 "{addr} still accepts connections after lab down"
             );
         }
@@ -227,7 +177,7 @@ fn a_lab_that_is_up_is_not_started_twice_and_colors_restart_like_services() {
     let stop = lab.ssh(&g.ssh, &g.green.stop);
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     let green: SocketAddr = g.green.addr.parse().unwrap();
-    assert!(TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_err());
+    assert!(!listens(green));
     let dead = lab.ssh(&g.ssh, &g.green.version);
     assert_eq!(
         dead.status.code(),

@@ -7,29 +7,13 @@
 mod common;
 
 use common::{Lab, cutover, runtime, text};
-use crossterm::event::{KeyCode, KeyEvent};
+use cutover::app::keys::{KeyCode, KeyEvent};
 use cutover::app::state::Popup;
-use std::process::Output;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// `cutover -c DIR/FLEET ARGS...`.
-fn with_fleet(lab: &Lab, fleet: &str, args: &[&str]) -> Output {
-    let fleet = lab.dir.join(fleet);
-    let mut all = vec!["-c", fleet.to_str().unwrap()];
-    all.extend_from_slice(args);
-    cutover(&all)
-}
-
-/// `cutover -c DIR/fleet.toml ARGS...`.
-fn run(lab: &Lab, args: &[&str]) -> Output {
-    with_fleet(lab, "fleet.toml", args)
-}
 
 /// `check --json`, parsed, with its exit code.
 fn check_json(lab: &Lab) -> (Option<i32>, serde_json::Value) {
-    let o = run(lab, &["check", "--json"]);
+    let o = lab.run(&["check", "--json"]);
     let v = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("check --json is one JSON object ({e}): {}", text(&o)));
     (o.status.code(), v)
@@ -95,7 +79,7 @@ fn a_plain_lab_passes_every_check_and_the_table_fits_80_columns() {
     ] {
         row(&v, "gw-c1", check);
     }
-    let o = run(&lab, &["check", "--strict"]);
+    let o = lab.run(&["check", "--strict"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -122,7 +106,7 @@ fn another_revision_on_green_refuses_steps_and_fails_check_naming_both() {
         why.contains("green runs r43") && why.contains("blue runs r42"),
         "{why}"
     );
-    let o = run(&lab, &["check"]);
+    let o = lab.run(&["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let table = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = table.lines().collect();
@@ -137,7 +121,7 @@ fn another_revision_on_green_refuses_steps_and_fails_check_naming_both() {
 
     // Headless: refused, both revisions named, nothing written.
     let conf = std::fs::read(&lab.config.gateway[0].nginx_conf).unwrap();
-    let o = run(&lab, &["step", "--by", "10", "--gateway", "gw-a1"]);
+    let o = lab.run(&["step", "--by", "10", "--gateway", "gw-a1"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -160,7 +144,7 @@ fn another_revision_on_green_refuses_steps_and_fails_check_naming_both() {
     )
     .unwrap();
     lab.fault(&["--color", "green", "revision=r42"]);
-    let o = with_fleet(&lab, "expected.toml", &["check", "--json"]);
+    let o = lab.run_with("expected.toml", &["check", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let why = row(&v, "gw-a1", "revision")["reason"]
         .as_str()
@@ -246,7 +230,7 @@ fn lint_and_low_nofile_are_reported_with_file_and_line() {
     assert_eq!(row(&v, "gw-a1", "nofile")["result"], "ok");
 
     // The table: summary first, the two failures next, 80 columns.
-    let o = run(&lab, &["check"]);
+    let o = lab.run(&["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let table = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = table.lines().collect();
@@ -318,7 +302,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
         .to_string();
     assert!(l.contains("unix:/"), "{l}");
     // TTFT probes reach each color through its socket over SSH: they answer.
-    let o = run(&lab, &["status", "--json"]);
+    let o = lab.run(&["status", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for g in s["gateways"].as_array().unwrap() {
         let ttft = g["verdicts"]
@@ -334,30 +318,20 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
         );
     }
 
-    let urls: Vec<String> = lab
-        .state
-        .hosts
-        .iter()
-        .map(|h| format!("http://{}:8080/v1/chat/completions", h.ip))
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let loader = common::load::load(urls, 3, 10, stop.clone());
+    let loader = common::load::Load::new(3, 10).start(lab.chat_urls());
     std::thread::sleep(Duration::from_millis(1000));
     for step in 1..=10u64 {
-        let o = run(
-            &lab,
-            &[
-                "step",
-                "--by",
-                "10",
-                "--all",
-                "--override",
-                "lab ramp: load below the 5xx window minimum",
-            ],
-        );
+        let o = lab.run(&[
+            "step",
+            "--by",
+            "10",
+            "--all",
+            "--override",
+            "lab ramp: load below the 5xx window minimum",
+        ]);
         assert_eq!(o.status.code(), Some(0), "step {step}: {}", text(&o));
         // Read back from the hosts, and from the files nginx loads.
-        let o = run(&lab, &["status", "--json"]);
+        let o = lab.run(&["status", "--json"]);
         let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         for g in s["gateways"].as_array().unwrap() {
             assert_eq!(g["weights"]["green"], step * 10, "{g}");
@@ -375,7 +349,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
         std::thread::sleep(Duration::from_millis(300));
     }
     let started = Instant::now();
-    let o = run(&lab, &["drain", "blue", "--all"]);
+    let o = lab.run(&["drain", "blue", "--all"]);
     assert_eq!(o.status.code(), Some(0), "drain: {}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout)
@@ -392,8 +366,7 @@ fn unix_socket_colors_ramp_and_drain_under_load_without_losing_a_request() {
         started.elapsed()
     );
     std::thread::sleep(Duration::from_millis(1000));
-    stop.store(true, Ordering::Relaxed);
-    let done = loader.join().unwrap();
+    let done = loader.stop();
     common::load::assert_none_failed(&done);
     assert!(done.len() > 50, "too little load: {}", done.len());
     assert!(done.iter().any(|d| d.color == "blue") && done.iter().any(|d| d.color == "green"));
@@ -423,11 +396,11 @@ fn check_wall_time_on_16_gateways_sequential_and_parallel() {
         .unwrap();
     }
     // A first run opens nothing that the timed runs reuse (every run is its own process).
-    let o = with_fleet(&lab, "par.toml", &["check"]);
+    let o = lab.run_with("par.toml", &["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     for name in ["seq.toml", "par.toml", "seq.toml", "par.toml"] {
         let t = Instant::now();
-        let o = with_fleet(&lab, name, &["check"]);
+        let o = lab.run_with(name, &["check"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         println!("check, 16 gateways, {name}: {:?}", t.elapsed());
     }

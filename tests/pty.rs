@@ -3,16 +3,8 @@
 
 mod common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, row};
 use std::process::Command;
-
-/// The fleet-table row of gateway `name` (not the header, which may name it as the scope).
-fn row<'a>(screen: &'a str, name: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.trim_start_matches(['▸', ' ']).starts_with(name))
-        .unwrap_or("")
-}
 
 /// The cockpit exited and the shell printed the tty mode after it.
 fn exited(s: &str) -> bool {
@@ -127,12 +119,7 @@ fn ctrl_c_quits_and_restores_the_terminal() {
 #[test]
 fn live_cockpit_keys_change_real_nginx_weights_through_ssh() {
     let lab = common::Lab::up("pty-live", 2, &[]);
-    let fleet = lab.dir.join("fleet.toml");
-    let cmd = format!(
-        "{} -c {} --actor pty-op --ticket CHG-3; echo \"exit=$?\"; sleep 30",
-        env!("CARGO_BIN_EXE_cutover"),
-        fleet.display()
-    );
+    let cmd = lab.cockpit_cmd("--actor pty-op --ticket CHG-3");
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("both gateways read back", |s| {
         s.contains("LIVE") && row(s, "gw-a1").contains("100/0") && row(s, "gw-b1").contains("100/0")

@@ -1,12 +1,12 @@
 //! `--record FILE.cast`: asciicast v2 from the real binary, headless and under pseudo-terminals,
-//! checked with `cutover::record::validate` and played by Debian's asciinema 2.2 (required:
+//! checked with `cutover::front::record::validate` and played by Debian's asciinema 2.2 (required:
 //! scripts/test installs it; a missing asciinema fails these tests, it does not skip them).
 
 mod common;
 
 use common::tmux::Tmux;
-use common::{test_dir, text};
-use cutover::record::{Summary, validate};
+use common::{cutover, test_dir, text};
+use cutover::front::record::{Summary, validate};
 use cutover::sim::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -17,15 +17,6 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Largest cast accepted in recordings/.
 const MAX_CAST_BYTES: u64 = 1_000_000;
-
-fn cutover(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cutover")
-}
 
 fn recordings() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings")

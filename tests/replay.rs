@@ -3,17 +3,17 @@
 
 mod common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, row};
 use common::{cutover, test_dir, text};
-use crossterm::event::KeyEvent;
 use cutover::app::driver::Driver;
 use cutover::app::keymap::KeyMap;
+use cutover::app::keys::KeyEvent;
 use cutover::app::world::World;
+use cutover::front::session::{self, GatewayInfo, Header, SessionLog};
+use cutover::front::ui::theme::ThemeSet;
 use cutover::guard::GuardConfig;
 use cutover::model::Ms;
-use cutover::session::{self, GatewayInfo, Header, SessionLog};
 use cutover::sim::{self, Scenario, scenario::ScriptedKeys};
-use cutover::ui::theme::ThemeSet;
 
 /// Past the scenario's auto-rollback (about 205 s in).
 const UNTIL: Ms = 240_000;
@@ -72,9 +72,9 @@ fn a_session_replays_to_the_same_weights_and_verdicts_at_every_marker() {
         4,
         GuardConfig::default(),
         KeyMap::default(),
-        ThemeSet::builtin(),
+        ThemeSet::builtin().owned_names(),
     );
-    let buf = cutover::record::SharedBuffer::default();
+    let buf = cutover::front::record::SharedBuffer::default();
     let mut log = SessionLog::to_writer(Box::new(buf.clone()));
     let gateways = original
         .state
@@ -99,7 +99,8 @@ fn a_session_replays_to_the_same_weights_and_verdicts_at_every_marker() {
     let s = session::parse_session(&text).unwrap();
     let recorded: Vec<(Ms, String)> = seen.iter().map(|(t, l, _)| (*t, l.clone())).collect();
     assert_eq!(s.markers(), recorded);
-    let mut replay = session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin());
+    let mut replay =
+        session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin().owned_names());
     let replayed = play(&mut replay, UNTIL, &[]);
     assert_eq!(replayed, seen);
     // The rollback's outcome arrived as recorded: green is at 0 where it fired.
@@ -145,7 +146,8 @@ fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
         markers.iter().any(|(_, l)| l.contains("AUTO-ROLLBACK")),
         "{markers:#?}"
     );
-    let mut replay = session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin());
+    let mut replay =
+        session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin().owned_names());
     let mut got = Vec::new();
     for (t, _) in &markers {
         replay.advance_to(*t);
@@ -156,7 +158,7 @@ fn a_headless_demo_writes_a_session_that_replays_to_its_markers() {
         "the replay makes the recorded markers at their times"
     );
     // The cast made in the same run carries the same chapters.
-    let c = cutover::record::validate(&std::fs::read_to_string(&cast).unwrap()).unwrap();
+    let c = cutover::front::record::validate(&std::fs::read_to_string(&cast).unwrap()).unwrap();
     let chapters: Vec<&String> = c.markers.iter().map(|(_, l)| l).collect();
     assert_eq!(chapters, markers.iter().map(|(_, l)| l).collect::<Vec<_>>());
     let _ = std::fs::remove_dir_all(&dir);
@@ -246,7 +248,7 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     t.keys("q");
     t.wait_for("the exit", |s| !s.contains("REPLAY"));
     let cast = std::fs::read_to_string(&replay_cast).unwrap();
-    let c = cutover::record::validate(&cast).unwrap_or_else(|e| panic!("replay.cast: {e}"));
+    let c = cutover::front::record::validate(&cast).unwrap_or_else(|e| panic!("replay.cast: {e}"));
     assert!(
         c.output.contains("REPLAY"),
         "the replay's screen is in its cast"
@@ -254,25 +256,11 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The fleet-table row of gateway `name` (not the header, which may name it as the scope).
-fn row<'a>(screen: &'a str, name: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.trim_start_matches(['▸', ' ']).starts_with(name))
-        .unwrap_or("")
-}
-
 #[test]
 fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
     let lab = common::Lab::up("replay-live", 2, &[]);
-    let fleet = lab.dir.join("fleet.toml");
     let cast = lab.dir.join("live.cast");
-    let cmd = format!(
-        "{} -c {} --actor replay-op --record {}; echo \"exit=$?\"; sleep 30",
-        env!("CARGO_BIN_EXE_cutover"),
-        fleet.display(),
-        cast.display()
-    );
+    let cmd = lab.cockpit_cmd(&format!("--actor replay-op --record {}", cast.display()));
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("both gateways read back", |s| {
         s.contains("LIVE") && row(s, "gw-a1").contains("100/0") && row(s, "gw-b1").contains("100/0")
@@ -321,7 +309,8 @@ fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
     assert_eq!(markers.len(), 2, "{markers:#?}");
     assert!(markers[1].1.contains("rollback"), "{markers:#?}");
 
-    let mut replay = session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin());
+    let mut replay =
+        session::replay::driver(&s, KeyMap::default(), ThemeSet::builtin().owned_names());
     let weights = |d: &Driver<session::replay::ReplayWorld>| {
         d.state.gateways[0].model.weights.map(|w| w.to_string())
     };
@@ -341,7 +330,7 @@ fn a_live_lab_session_is_logged_and_replays_to_the_same_markers_and_weights() {
 
     // The cast recorded beside it is valid and carries the same chapters at the same times.
     let text = std::fs::read_to_string(&cast).unwrap();
-    let c = cutover::record::validate(&text).unwrap_or_else(|e| panic!("live.cast: {e}"));
+    let c = cutover::front::record::validate(&text).unwrap_or_else(|e| panic!("live.cast: {e}"));
     let cast_markers: Vec<String> = c.markers.iter().map(|(_, l)| l.clone()).collect();
     let log_markers: Vec<String> = markers.iter().map(|(_, l)| l.clone()).collect();
     assert_eq!(cast_markers, log_markers);

@@ -1,8 +1,11 @@
 //! `cutover report` as a user runs it: the real binary on files in a temp dir.
 
+mod common;
+
+use common::cutover;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -34,14 +37,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn cutover(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run cutover")
 }
 
 fn path_arg(p: &Path) -> &str {

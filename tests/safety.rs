@@ -1,16 +1,16 @@
 //! The safety rules on every path that changes traffic (issue 12), end to end through keys,
 //! `update`, the planner and the simulated fleet, on the virtual clock.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use cutover::app::driver::Driver;
 use cutover::app::keymap::KeyMap;
+use cutover::app::keys::{KeyCode, KeyEvent, KeyModifiers};
 use cutover::app::plan::OpKind;
 use cutover::app::state::{Input, Popup};
+use cutover::front::ui::theme::ThemeSet;
 use cutover::guard::GuardConfig;
 use cutover::guard::ttft::TtftVerdict;
 use cutover::model::{Color, Weights};
 use cutover::sim::{self, Scenario, SimFleet};
-use cutover::ui::theme::ThemeSet;
 
 fn demo_at(scenario: Scenario, seed: u64, at_ms: u64) -> Driver<SimFleet> {
     let mut d = sim::demo(
@@ -18,7 +18,7 @@ fn demo_at(scenario: Scenario, seed: u64, at_ms: u64) -> Driver<SimFleet> {
         seed,
         GuardConfig::default(),
         KeyMap::default(),
-        ThemeSet::builtin(),
+        ThemeSet::builtin().owned_names(),
     );
     d.advance_to(at_ms);
     d
@@ -41,7 +41,7 @@ fn slow_drain() -> Driver<SimFleet> {
         1,
         cfg,
         KeyMap::default(),
-        ThemeSet::builtin(),
+        ThemeSet::builtin().owned_names(),
     );
     d.advance_to(25_000);
     d

@@ -160,12 +160,7 @@ fn planted_secrets_reach_no_file_and_no_output() {
 
     // The cockpit, recorded: drain green (at 0 after the rollback), whose stop fails again.
     let cast = lab.dir.join("live.cast");
-    let cmd = format!(
-        "{} -c {} --record {}; echo \"exit=$?\"; sleep 30",
-        env!("CARGO_BIN_EXE_cutover"),
-        fleet.display(),
-        cast.display()
-    );
+    let cmd = lab.cockpit_cmd(&format!("--record {}", cast.display()));
     let t = Tmux::start(120, 40, &cmd);
     t.wait_for("gw-a1 read back at 100/0", |s| {
         s.contains("LIVE")
@@ -222,13 +217,13 @@ fn planted_secrets_reach_no_file_and_no_output() {
         "{audit}"
     );
     let session = read_one(&lab.dir, "cutover-session-");
-    cutover::session::parse_session(&session).expect("the session log still reads");
+    cutover::front::session::parse_session(&session).expect("the session log still reads");
     assert!(
         session.contains("Authorization: Bearer ********"),
         "{session}"
     );
     let cast = std::fs::read_to_string(&cast).unwrap();
-    cutover::record::validate(&cast).expect("the cast is still asciicast v2");
+    cutover::front::record::validate(&cast).expect("the cast is still asciicast v2");
     assert!(cast.contains("Bearer ********"), "{cast}");
     lab.down();
 }

@@ -7,12 +7,13 @@
 mod common;
 
 use common::live::{cockpit, run_until};
-use common::{Lab, runtime, text};
-use crossterm::event::{KeyCode, KeyEvent};
+use common::load::{Conn, Load, Loader};
+use common::{Lab, listens, runtime, text};
 use cutover::app::driver::Driver;
+use cutover::app::keys::{KeyCode, KeyEvent};
 use cutover::app::state::{Popup, State};
 use cutover::config::Config;
-use cutover::control::live::LiveFleet;
+use cutover::fleet::live::LiveFleet;
 use cutover::guard::fivexx::FivexxState;
 use cutover::guard::ttft::TtftVerdict;
 use std::time::{Duration, Instant};
@@ -40,8 +41,7 @@ fn weights_of(lab: &Lab, i: usize) -> String {
 }
 
 fn green_listens(lab: &Lab, i: usize) -> bool {
-    let green: std::net::SocketAddr = lab.config.gateway[i].green.addr.parse().unwrap();
-    std::net::TcpStream::connect_timeout(&green, Duration::from_millis(300)).is_ok()
+    listens(&lab.config.gateway[i].green.addr)
 }
 
 #[test]
@@ -172,50 +172,13 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
     lab.down();
 }
 
-/// Requests through every gateway's nginx while it lives (inside the test's runtime).
-struct Load(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl Load {
-    fn start(lab: &Lab) -> Load {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        tokio::spawn(load(chat_urls(lab), stop.clone()));
-        Load(stop)
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// Requests through every gateway's nginx until `stop` is set.
-async fn load(urls: Vec<String>, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-    let client = common::client();
-    let body = r#"{"model":"lab","stream":false,"messages":[{"role":"user","content":"hi"}]}"#;
-    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-        for u in &urls {
-            let c = client.clone();
-            let u = u.clone();
-            tokio::spawn(async move {
-                let _ = c
-                    .post(u)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn chat_urls(lab: &Lab) -> Vec<String> {
-    lab.config
-        .gateway
-        .iter()
-        .map(|g| g.health_url.replace("/health", "/v1/chat/completions"))
-        .collect()
+/// A light, steady load through every gateway's nginx (answers of one token, so about 40
+/// requests a second each) until dropped; what the requests came to is not asserted.
+fn light_load(lab: &Lab) -> Loader {
+    Load::new(1, 1)
+        .conn(Conn::Pooled)
+        .pause(Duration::from_millis(25))
+        .start(lab.chat_urls())
 }
 
 /// The 5xx guard on a 20 s window with a `hold`-second countdown; no TTFT probes.
@@ -238,7 +201,7 @@ fn green_5xx_rolls_back_for_real_unless_vetoed() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let _load = Load::start(&lab);
+        let _load = light_load(&lab);
         let mut d = cockpit(&lab, |c| short_fivexx(c, 8));
         let start = Instant::now();
         // Both breach: the countdown runs on both; the operator vetoes gw-b1's.
@@ -312,7 +275,7 @@ fn with_auto_rollback_off_the_5xx_alarm_never_acts() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let _load = Load::start(&lab);
+        let _load = light_load(&lab);
         let mut d = cockpit(&lab, |c| {
             short_fivexx(c, 4);
             c.guardrails.auto_rollback = false;
@@ -397,7 +360,7 @@ fn the_tail_sampler_and_probes_fill_the_model() {
     let rt = runtime();
     // Boxed: the test's future is large in debug builds and test threads have small stacks.
     rt.block_on(Box::pin(async {
-        let _load = Load::start(&lab);
+        let _load = light_load(&lab);
         let mut d = cockpit(&lab, |c| c.probes.ttft_every_secs = 1);
         let start = Instant::now();
         let filled = run_until(&mut d, start, Duration::from_secs(20), |s| {

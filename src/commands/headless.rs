@@ -4,7 +4,8 @@
 use crate::app::plan::{Op, OpKind, OpOutcome, Origin, Plan, PlanKind};
 use crate::app::planner::{self, Planned};
 use crate::app::rules;
-use crate::fleet::service::{CmdError, Fleet, SNAPSHOT_AT, Target, failed};
+use crate::commands::error::CommandError;
+use crate::fleet::service::{Fleet, SNAPSHOT_AT, Target};
 use crate::guard::drain::DrainStatus;
 use crate::guard::verdict::{GuardVerdict, Judgement};
 use crate::model::{Color, HealthStatus, Weights};
@@ -17,17 +18,17 @@ use tokio::sync::Semaphore;
 
 /// How the operator qualified a headless change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActOptions {
+pub(crate) struct ActOptions {
     /// `--override REASON`: run past guardrails that do not pass, and steps across more than
     /// one step; the reason is audited.
-    pub override_reason: Option<String>,
+    pub(crate) override_reason: Option<String>,
     /// `rollback --now`: stop green right after 100/0, without its grace window.
-    pub stop_now: bool,
+    pub(crate) stop_now: bool,
 }
 
 /// The plan to run, or the refusal: the same rules as the cockpit, with `--override` in
 /// place of the override key and the reason prompt.
-fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line>>, CmdError> {
+fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line>>, CommandError> {
     let hint = "--override REASON runs it anyway (audited)";
     match planned {
         Planned::Ready(mut plan) if plan.needs_reason() => match reason {
@@ -35,7 +36,7 @@ fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line
                 plan.reason = Some(r.to_string());
                 Ok(Ok(plan))
             }
-            None => Err(failed(format!(
+            None => Err(CommandError::failed(format!(
                 "refused: {}; a step across more than one step needs a reason: {hint}",
                 plan.jumps
                     .iter()
@@ -56,7 +57,7 @@ fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line
                 plan.reason = Some(r.to_string());
                 Ok(Ok(plan))
             }
-            None => Err(failed(format!(
+            None => Err(CommandError::failed(format!(
                 "refused by a guardrail: {}; {hint}",
                 reasons.join("; ")
             ))),
@@ -71,13 +72,13 @@ fn admit(planned: Planned, reason: Option<&str>) -> Result<Result<Plan, Vec<Line
                 failed: false,
             }]))
         }
-        Planned::Nothing { why, .. } => Err(failed(why)),
+        Planned::Nothing { why, .. } => Err(CommandError::failed(why)),
     }
 }
 
 /// The operation a headless command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     /// Move green by this many points.
     By(i16),
     /// Move green to this weight.
@@ -90,25 +91,27 @@ pub enum Request {
 
 /// One gateway's line in a command's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// Gateway name.
-    pub gateway: String,
+    pub(crate) gateway: String,
     /// What happened.
-    pub text: String,
+    pub(crate) text: String,
     /// Whether it counts as a failure.
-    pub failed: bool,
+    pub(crate) failed: bool,
 }
 
 /// Plan and run `req` on `target`; one line per gateway in scope. Err only for usage errors
 /// and refusals of the whole request.
-pub async fn act(
+pub(crate) async fn act(
     fleet: &Fleet,
     target: &Target,
     req: Request,
     opts: &ActOptions,
-) -> Result<Vec<Line>, CmdError> {
+) -> Result<Vec<Line>, CommandError> {
     if fleet.exec.actor().read_only {
-        return Err(failed("refused: --read-only disables every change"));
+        return Err(CommandError::failed(
+            "refused: --read-only disables every change",
+        ));
     }
     let snaps = fleet.snapshot_all().await;
     let state = fleet.state(&snaps, target)?;
@@ -263,40 +266,40 @@ pub async fn act(
 
 /// One gateway in `status --json`. Field names are a contract: extend, never rename.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatusEntry {
+pub(crate) struct StatusEntry {
     /// Name.
-    pub name: String,
+    pub(crate) name: String,
     /// AZ.
-    pub az: String,
+    pub(crate) az: String,
     /// Weights read back from the host.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub weights: Option<Weights>,
+    pub(crate) weights: Option<Weights>,
     /// Cutover phase.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub(crate) phase: Option<String>,
     /// `ok`, `degraded`, `down` or `unknown`.
-    pub health: String,
+    pub(crate) health: String,
     /// The probed URL (its password masked in JSON).
     #[serde(serialize_with = "crate::redact::serialize")]
-    pub health_url: String,
+    pub(crate) health_url: String,
     /// Whether the data is old (headless status reads fresh, so false unless unreachable).
-    pub stale: bool,
+    pub(crate) stale: bool,
     /// Lock holder, or null.
-    pub lock: Option<String>,
+    pub(crate) lock: Option<String>,
     /// Guardrails that do not pass (fail or inconclusive), each as "name verdict: sentence".
-    pub guardrails: Vec<String>,
+    pub(crate) guardrails: Vec<String>,
     /// Every guardrail's live verdict: `guardrail`, `verdict` (pass/fail/inconclusive), `sentence`.
-    pub verdicts: Vec<GuardVerdict>,
+    pub(crate) verdicts: Vec<GuardVerdict>,
     /// Why the host could not be read; no guessed values then (secrets masked in JSON).
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "crate::redact::serialize_opt"
     )]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 /// `status`: every gateway's weights, lock, health and live guardrail verdicts, from fresh
 /// data (the same burst `step` judges by).
-pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
+pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
     fleet.read_all().await; // A first read asks nginx what it loads (nginx -T); snapshots carry it.
     let snaps = fleet.snapshot_all().await;
     let state = fleet.state(&snaps, &Target::All).ok();
@@ -366,7 +369,7 @@ pub async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
 /// configuration order: SSH and host key, the upstream, `nginx -t`, the nginx master, the log
 /// format, the nginx lint, clock skew, listeners, versions, open-files limits, revision parity,
 /// health, probe p95 and, for https, the certificate. At most `[ssh] max_parallel` gateways at once.
-pub async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
+pub(crate) async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
     use crate::fleet::preflight::remote::{CheckSettings, check_gateway};
     let settings = Arc::new(CheckSettings {
         guard: fleet.config.guardrails,

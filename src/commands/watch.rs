@@ -7,7 +7,8 @@
 
 use crate::app::keymap::KeyMap;
 use crate::app::state::Session;
-use crate::commands::run::Failure;
+use crate::commands::error::CommandError;
+use crate::commands::runtime;
 use crate::config::Config;
 use crate::export::Exports;
 use crate::export::annotate::Reporter;
@@ -24,30 +25,22 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(60);
 /// How often the driver is advanced (as the cockpit's loop does).
 const STEP: Duration = Duration::from_millis(100);
 
-fn fail(code: u8, message: String) -> Failure {
-    Failure { code, message }
-}
-
 /// Run `watch` on `config` as `actor` (named in the audit log if anything were written).
-pub fn run(config: Option<Config>, actor: String) -> Result<(), Failure> {
+pub(crate) fn run(config: Option<Config>, actor: String) -> Result<(), CommandError> {
     let Some(config) = config else {
-        return Err(fail(
-            2,
-            "watch needs the fleet: cutover -c fleet.toml watch".into(),
+        return Err(CommandError::usage(
+            "watch needs the fleet: cutover -c fleet.toml watch",
         ));
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(1, format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(watch(config, actor))
+    runtime("the async runtime")?.block_on(watch(config, actor))
 }
 
-async fn watch(config: Config, actor: String) -> Result<(), Failure> {
+async fn watch(config: Config, actor: String) -> Result<(), CommandError> {
     init_stderr_logging();
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| fail(1, e.to_string()))?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| fail(1, e.to_string()))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| fail(1, e.to_string()))?;
+    let handler = |k| signal(k).map_err(|e| CommandError::failed(e.to_string()));
+    let mut int = handler(SignalKind::interrupt())?;
+    let mut term = handler(SignalKind::terminate())?;
+    let mut hup = handler(SignalKind::hangup())?;
     let guard = config.guardrails;
     let mut exports = Exports::start(&config, Reporter::Tracing);
     let grafana = config.export.grafana_url.clone();
@@ -57,7 +50,7 @@ async fn watch(config: Config, actor: String) -> Result<(), Failure> {
         ticket: None,
         read_only: true,
     };
-    let mut fleet = Fleet::new(config, actor.clone()).map_err(|e| fail(e.code, e.message))?;
+    let mut fleet = Fleet::new(config, actor.clone())?;
     if let Some(h) = exports.hook() {
         fleet.exec.set_hook(h);
     }
@@ -69,7 +62,7 @@ async fn watch(config: Config, actor: String) -> Result<(), Failure> {
         ..Session::default()
     };
     exports.observe(&mut driver);
-    let serving = exports.serve().map_err(|e| fail(1, e))?;
+    let serving = exports.serve().map_err(CommandError::failed)?;
     let mut says = format!("watch: {n} gateways, read-only");
     match serving {
         Some(addr) => {

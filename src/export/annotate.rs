@@ -14,10 +14,10 @@
 
 use super::Shared;
 use super::spool::{self, Claim};
-use crate::app::plan::{Op, OpKind};
+use crate::app::plan::{Op, OpKind, Origin};
 use crate::config::export::Secret;
 use crate::fleet::control::host::ColorCommand;
-use crate::fleet::control::{ExecHook, Executed, Host};
+use crate::fleet::control::{ExecHook, Executed, Host, OpStatus};
 use crate::model::{Color, Weights};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -29,9 +29,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Failures in a row after which Grafana is taken as down and the queue is spooled.
-pub const MAX_ATTEMPTS: u32 = 4;
+pub(crate) const MAX_ATTEMPTS: u32 = 4;
 /// How often a process tries the spool again while Grafana is down.
-pub const RESPOOL_EVERY: Duration = Duration::from_secs(30);
+pub(crate) const RESPOOL_EVERY: Duration = Duration::from_secs(30);
 /// Longest wait for one POST.
 const POST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for green's version command before an annotation goes without it.
@@ -39,15 +39,15 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One annotation, as spooled. `id` is ours (spool bookkeeping) and is never sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Annotation {
+pub(crate) struct Annotation {
     /// Unique per annotation: process, time and sequence.
-    pub id: String,
+    pub(crate) id: String,
     /// When the reload or stop happened, ms since the epoch.
-    pub time: i64,
+    pub(crate) time: i64,
     /// `cutover`, the gateway, its AZ, the action and the ticket when set.
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// What happened, e.g. `gw-a1 90/10 -> 80/20 by alice (CHG-7); green 8d41e07`.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// The body of `POST /api/annotations` (Grafana's HTTP API).
@@ -62,21 +62,21 @@ struct Body<'a> {
 
 /// Where annotations go.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Grafana's base URL.
-    pub url: String,
+    pub(crate) url: String,
     /// The service-account token.
-    pub token: Secret,
+    pub(crate) token: Secret,
     /// The dashboard, if any.
-    pub dashboard_uid: Option<String>,
+    pub(crate) dashboard_uid: Option<String>,
     /// The spool file.
-    pub spool: PathBuf,
+    pub(crate) spool: PathBuf,
 }
 
 impl Target {
     /// From `[export]`, or `None` when annotations are not configured. The spool goes beside
     /// the audit log.
-    pub fn from_config(config: &crate::config::Config) -> Option<Target> {
+    pub(crate) fn from_config(config: &crate::config::Config) -> Option<Target> {
         let e = &config.export;
         let (url, token) = (e.grafana_url.clone()?, e.grafana_token.clone()?);
         Some(Target {
@@ -89,13 +89,13 @@ impl Target {
 }
 
 /// The spool beside the audit log at `audit`.
-pub fn spool_path(audit: &std::path::Path) -> PathBuf {
+pub(crate) fn spool_path(audit: &std::path::Path) -> PathBuf {
     audit.with_file_name("cutover-annotations.spool.jsonl")
 }
 
 /// How the worker tells the operator what went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reporter {
+pub(crate) enum Reporter {
     /// Through `tracing` (the cockpit's log panel, `watch`'s stderr).
     Tracing,
     /// Straight to stderr (the headless commands, which have no log).
@@ -158,15 +158,15 @@ enum Job {
 
 /// What the worker did with the annotations it had at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Delivered during the run.
-    pub sent: u64,
+    pub(crate) sent: u64,
     /// Left in the spool for a later process.
-    pub spooled: u64,
+    pub(crate) spooled: u64,
 }
 
 /// The annotation queue: a handle to its worker task.
-pub struct Annotator {
+pub(crate) struct Annotator {
     tx: mpsc::UnboundedSender<Job>,
     worker: JoinHandle<()>,
     shared: Arc<Shared>,
@@ -175,7 +175,7 @@ pub struct Annotator {
 impl Annotator {
     /// Start the worker on the current tokio runtime. It first takes over what earlier
     /// processes spooled.
-    pub fn start(target: Target, shared: Arc<Shared>, report: Reporter) -> Annotator {
+    pub(crate) fn start(target: Target, shared: Arc<Shared>, report: Reporter) -> Annotator {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = client(&target.url);
         let worker = Worker {
@@ -196,7 +196,7 @@ impl Annotator {
     }
 
     /// The hook to give the executor (`Executor::set_hook`).
-    pub fn hook(&self) -> Arc<dyn ExecHook> {
+    pub(crate) fn hook(&self) -> Arc<dyn ExecHook> {
         Arc::new(Hook {
             tx: self.tx.clone(),
             shared: self.shared.clone(),
@@ -204,7 +204,7 @@ impl Annotator {
     }
 
     /// Deliver or spool everything queued within `within`, then stop the worker.
-    pub async fn finish(self, within: Duration) -> Outcome {
+    pub(crate) async fn finish(self, within: Duration) -> Outcome {
         let (done, got) = oneshot::channel();
         let deadline = Instant::now() + within;
         if self.tx.send(Job::Finish { deadline, done }).is_err() {
@@ -255,7 +255,7 @@ impl ExecHook for Hook {
 
     fn executed(&self, host: &Host, op: &Op, done: &Executed) {
         let r = &done.record;
-        if r.outcome != "ok" {
+        if done.status != OpStatus::Ok {
             return;
         }
         let stopped = match op.kind {
@@ -271,7 +271,7 @@ impl ExecHook for Hook {
             host: host.clone(),
             time: now_ms(),
             action: r.action.clone(),
-            guardrail: r.origin == "guardrail",
+            guardrail: op.origin == Origin::Guardrail,
             before: r.before,
             after: r.after,
             stopped,

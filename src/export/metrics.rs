@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 /// Upper bounds of the TTFT histogram buckets, in milliseconds, with their `le` label.
 /// From 50 ms to 30 s; 20 ms apart from 100 to 200 ms and never more than 25 % apart up to
 /// 2 s, so `histogram_quantile` lands within a bucket's width of the truth where TTFT lives.
-pub const TTFT_BUCKETS: [(u32, &str); 31] = [
+pub(crate) const TTFT_BUCKETS: [(u32, &str); 31] = [
     (50, "0.05"),
     (75, "0.075"),
     (100, "0.1"),
@@ -59,24 +59,24 @@ pub const TTFT_BUCKETS: [(u32, &str); 31] = [
 ];
 
 /// `code_class` label values, by `status / 100 - 1`; `other` for anything outside 100-599.
-pub const CODE_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+pub(crate) const CODE_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
 /// Guardrails always exported, so a series exists (inconclusive) before there is data.
 const GUARDRAILS: [&str; 6] = ["freshness", "ttft", "5xx", "burn", "listeners", "health"];
 
 /// Snapshots older than this are not served as current: the gauges are dropped (the cockpit
 /// stopped ticking; its figures would be frozen).
-pub const SNAPSHOT_STALE: Duration = Duration::from_secs(10);
+pub(crate) const SNAPSHOT_STALE: Duration = Duration::from_secs(10);
 
 /// A cumulative histogram of TTFT probe results (counts per bucket, not yet cumulative).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TtftHistogram {
+pub(crate) struct TtftHistogram {
     /// Observations per bucket of [`TTFT_BUCKETS`]; the last slot is above 30 s.
-    pub buckets: [u64; TTFT_BUCKETS.len() + 1],
+    pub(crate) buckets: [u64; TTFT_BUCKETS.len() + 1],
     /// Observations.
-    pub count: u64,
+    pub(crate) count: u64,
     /// Sum of the observations, ms.
-    pub sum_ms: u64,
+    pub(crate) sum_ms: u64,
 }
 
 impl Default for TtftHistogram {
@@ -91,7 +91,7 @@ impl Default for TtftHistogram {
 
 impl TtftHistogram {
     /// Count one probe result of `ms`.
-    pub fn observe(&mut self, ms: u32) {
+    pub(crate) fn observe(&mut self, ms: u32) {
         let i = TTFT_BUCKETS.partition_point(|&(le, _)| le < ms);
         self.buckets[i] += 1;
         self.count += 1;
@@ -103,40 +103,40 @@ impl TtftHistogram {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewaySnap {
     /// `gateway="…",az="…"`, escaped once.
-    pub labels: Arc<str>,
+    pub(crate) labels: Arc<str>,
     /// Weights read back from the host.
-    pub weights: Option<Weights>,
+    pub(crate) weights: Option<Weights>,
     /// Established connections per color, from a host sample that is not stale.
-    pub conns: Option<PerColor<u32>>,
+    pub(crate) conns: Option<PerColor<u32>>,
     /// 5xx ratio per color over the guardrail window (`None` without requests).
-    pub ratio: PerColor<Option<f64>>,
+    pub(crate) ratio: PerColor<Option<f64>>,
     /// 0 down, 1 degraded, 2 ok; `None` before the first probe.
-    pub health: Option<u8>,
+    pub(crate) health: Option<u8>,
     /// Per guardrail: 0 pass, 1 inconclusive, 2 fail.
-    pub guardrails: Vec<(&'static str, u8)>,
+    pub(crate) guardrails: Vec<(&'static str, u8)>,
     /// Seconds since the host last answered over SSH (`None`: never).
-    pub age_secs: Option<f64>,
+    pub(crate) age_secs: Option<f64>,
     /// The host's data is stale or it is unreachable: host-derived gauges are dropped.
-    pub stale: bool,
+    pub(crate) stale: bool,
     /// Requests per color and [`CODE_CLASSES`] since the exporter started.
-    pub requests: PerColor<[u64; 6]>,
+    pub(crate) requests: PerColor<[u64; 6]>,
     /// TTFT probe results per color since the exporter started.
-    pub ttft: PerColor<TtftHistogram>,
+    pub(crate) ttft: PerColor<TtftHistogram>,
     /// Weight changes read back (each one an nginx reload) since the exporter started.
-    pub reloads: u64,
+    pub(crate) reloads: u64,
 }
 
 /// Everything `/metrics` serves, taken at one tick.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// When it was taken.
-    pub taken: Instant,
+    pub(crate) taken: Instant,
     /// Gateways in the cockpit's order.
     pub gateways: Vec<GatewaySnap>,
     /// Annotations delivered to Grafana by this process.
-    pub annotations_sent: u64,
+    pub(crate) annotations_sent: u64,
     /// Annotations that failed after their retries and went to the spool.
-    pub annotations_failed: u64,
+    pub(crate) annotations_failed: u64,
 }
 
 impl Snapshot {
@@ -169,7 +169,7 @@ impl Published {
     }
 
     /// Make `snap` the latest.
-    pub fn set(&self, snap: Snapshot) {
+    pub(crate) fn set(&self, snap: Snapshot) {
         let snap = Arc::new(snap);
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = snap;
     }
@@ -368,7 +368,7 @@ pub enum Format {
 impl Format {
     /// The format a scraper asks for in its `Accept` header: OpenMetrics when named,
     /// otherwise the 0.0.4 text format.
-    pub fn negotiate(accept: Option<&str>) -> Format {
+    pub(crate) fn negotiate(accept: Option<&str>) -> Format {
         match accept {
             Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
             _ => Format::Text,
@@ -376,7 +376,7 @@ impl Format {
     }
 
     /// The response's `Content-Type`.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -448,7 +448,7 @@ const COLOR_LABEL: PerColor<&str> = PerColor {
 };
 
 /// Render `snap`, `age` old, in `format` into `out` (cleared first). Gauges of a stale
-/// gateway, and every gauge of a snapshot older than [`SNAPSHOT_STALE`], are left out:
+/// gateway, and every gauge of a snapshot older than `SNAPSHOT_STALE` (10 s), are left out:
 /// `cutover_data_age_seconds` says why, and counters keep their last value.
 pub fn render(snap: &Snapshot, age: Duration, format: Format, out: &mut String) {
     out.clear();

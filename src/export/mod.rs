@@ -2,7 +2,7 @@
 //! `GET /metrics` and Grafana annotations at every reload and stop (`[export]` in
 //! fleet.toml; docs/observability.md).
 //!
-//! - `metrics.rs`: the [`Collector`](metrics::Collector) watches the driver (an
+//! - `metrics.rs`: the [`Collector`] watches the driver (an
 //!   [`Observer`](crate::app::driver::Observer)): it counts requests and TTFT probes as
 //!   messages pass and, after every tick, publishes a [`Snapshot`](metrics::Snapshot) of
 //!   the state; `render` writes it in the Prometheus text format or OpenMetrics.
@@ -12,10 +12,10 @@
 //! - `watch.rs`: `cutover -c fleet.toml watch`, the collectors, guardrails and exports with
 //!   no terminal.
 
-pub mod annotate;
+pub(crate) mod annotate;
 pub mod metrics;
 pub mod server;
-pub mod spool;
+pub(crate) mod spool;
 
 use crate::app::driver::Driver;
 use crate::app::world::World;
@@ -30,22 +30,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a process may spend at exit delivering (or spooling) its last annotations.
-pub const EXIT_BUDGET: Duration = Duration::from_secs(5);
+pub(crate) const EXIT_BUDGET: Duration = Duration::from_secs(5);
 
 /// State shared by the collector (driver thread), the annotation worker and the server.
 #[derive(Debug, Default)]
 pub struct Shared {
     /// Annotations delivered.
-    pub annotations_sent: AtomicU64,
+    pub(crate) annotations_sent: AtomicU64,
     /// Annotations that failed and were spooled.
-    pub annotations_failed: AtomicU64,
+    pub(crate) annotations_failed: AtomicU64,
     /// Green's version per gateway, as last heard (host sampler or version command).
     versions: Mutex<HashMap<String, String>>,
 }
 
 impl Shared {
     /// Remember green's version on `gateway`.
-    pub fn set_version(&self, gateway: &str, version: &str) {
+    pub(crate) fn set_version(&self, gateway: &str, version: &str) {
         let mut v = self.versions.lock().unwrap_or_else(|e| e.into_inner());
         if v.get(gateway).map(String::as_str) != Some(version) {
             v.insert(gateway.to_string(), version.to_string());
@@ -53,7 +53,7 @@ impl Shared {
     }
 
     /// Green's version on `gateway`, if known.
-    pub fn version(&self, gateway: &str) -> Option<String> {
+    pub(crate) fn version(&self, gateway: &str) -> Option<String> {
         self.versions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -63,11 +63,11 @@ impl Shared {
 }
 
 /// What one process exports, as `[export]` asks.
-pub struct Exports {
+pub(crate) struct Exports {
     /// The latest snapshot, for the server.
-    pub published: Published,
+    pub(crate) published: Published,
     /// Counters and versions.
-    pub shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     metrics_addr: Option<SocketAddr>,
     server: Option<MetricsServer>,
     annotator: Option<Annotator>,
@@ -76,7 +76,7 @@ pub struct Exports {
 impl Exports {
     /// Start the annotation worker when Grafana is configured (on the current tokio
     /// runtime); the metrics server starts with [`Exports::serve`].
-    pub fn start(config: &Config, report: Reporter) -> Exports {
+    pub(crate) fn start(config: &Config, report: Reporter) -> Exports {
         let shared = Arc::new(Shared::default());
         let annotator =
             Target::from_config(config).map(|t| Annotator::start(t, shared.clone(), report));
@@ -90,18 +90,18 @@ impl Exports {
     }
 
     /// The executor hook that queues annotations, when Grafana is configured.
-    pub fn hook(&self) -> Option<Arc<dyn crate::fleet::control::ExecHook>> {
+    pub(crate) fn hook(&self) -> Option<Arc<dyn crate::fleet::control::ExecHook>> {
         self.annotator.as_ref().map(Annotator::hook)
     }
 
     /// Watch `driver`: count as messages pass, publish a snapshot at every tick.
-    pub fn observe<W: World>(&self, driver: &mut Driver<W>) {
+    pub(crate) fn observe<W: World>(&self, driver: &mut Driver<W>) {
         let c = Collector::new(&driver.state, self.published.clone(), self.shared.clone());
         driver.observe(Box::new(c));
     }
 
     /// Listen on `[export] metrics_listen`, if set; the address served, or why not.
-    pub fn serve(&mut self) -> Result<Option<SocketAddr>, String> {
+    pub(crate) fn serve(&mut self) -> Result<Option<SocketAddr>, String> {
         let Some(addr) = self.metrics_addr else {
             return Ok(None);
         };
@@ -112,12 +112,12 @@ impl Exports {
     }
 
     /// The server's counters, when serving.
-    pub fn server_stats(&self) -> Option<Arc<server::ServerStats>> {
+    pub(crate) fn server_stats(&self) -> Option<Arc<server::ServerStats>> {
         self.server.as_ref().map(|s| s.stats.clone())
     }
 
     /// Stop serving, and deliver or spool the last annotations within `within`.
-    pub async fn finish(mut self, within: Duration) -> Option<annotate::Outcome> {
+    pub(crate) async fn finish(mut self, within: Duration) -> Option<annotate::Outcome> {
         drop(self.server.take());
         match self.annotator.take() {
             Some(a) => Some(a.finish(within).await),

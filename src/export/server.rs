@@ -27,13 +27,13 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the server has done, for `watch`'s progress lines and the figures.
 #[derive(Debug, Default)]
-pub struct ServerStats {
+pub(crate) struct ServerStats {
     /// `/metrics` responses sent.
-    pub scrapes: AtomicU64,
+    pub(crate) scrapes: AtomicU64,
     /// Microseconds the last render took.
-    pub last_render_us: AtomicU64,
+    pub(crate) last_render_us: AtomicU64,
     /// Bytes of the last body before compression.
-    pub last_bytes: AtomicU64,
+    pub(crate) last_bytes: AtomicU64,
 }
 
 /// A running metrics server; stopped when dropped.
@@ -42,7 +42,7 @@ pub struct MetricsServer {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// Its counters.
-    pub stats: Arc<ServerStats>,
+    pub(crate) stats: Arc<ServerStats>,
 }
 
 impl MetricsServer {

@@ -50,7 +50,7 @@ fn lines(items: &[Annotation]) -> Vec<u8> {
 }
 
 /// Append `items` to the spool at `path` (created if missing) in one write, then fsync.
-pub fn append(path: &Path, items: &[Annotation]) -> Result<(), String> {
+pub(crate) fn append(path: &Path, items: &[Annotation]) -> Result<(), String> {
     if items.is_empty() {
         return Ok(());
     }
@@ -79,7 +79,7 @@ pub fn append(path: &Path, items: &[Annotation]) -> Result<(), String> {
 
 /// Parse a spool or claim file's text: the annotations and the number of unreadable lines
 /// (a write torn by a crash).
-pub fn parse(text: &str) -> (Vec<Annotation>, usize) {
+pub(crate) fn parse(text: &str) -> (Vec<Annotation>, usize) {
     let mut out = Vec::new();
     let mut bad = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -93,9 +93,9 @@ pub fn parse(text: &str) -> (Vec<Annotation>, usize) {
 
 /// A claimed file: this process is the only one that reads or rewrites it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
+pub(crate) struct Claim {
     /// Where it is.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 fn claim_name(spool: &Path, n: u64) -> PathBuf {
@@ -105,7 +105,7 @@ fn claim_name(spool: &Path, n: u64) -> PathBuf {
 }
 
 /// Take the spool at `path` whole, if there is one, as claim number `n` of this process.
-pub fn claim(path: &Path, n: u64) -> Result<Option<Claim>, String> {
+pub(crate) fn claim(path: &Path, n: u64) -> Result<Option<Claim>, String> {
     let fail = |e: io::Error| format!("annotation spool {}: {e}", path.display());
     let f = match File::open(path) {
         Ok(f) => f,
@@ -123,7 +123,7 @@ pub fn claim(path: &Path, n: u64) -> Result<Option<Claim>, String> {
 }
 
 /// Claims left by processes that are gone, renamed to claims of this one (numbers from `n`).
-pub fn adopt_orphans(spool: &Path, mut n: u64) -> Vec<Claim> {
+pub(crate) fn adopt_orphans(spool: &Path, mut n: u64) -> Vec<Claim> {
     let (Some(dir), Some(base)) = (spool.parent(), spool.file_name()) else {
         return Vec::new();
     };
@@ -164,14 +164,14 @@ pub fn adopt_orphans(spool: &Path, mut n: u64) -> Vec<Claim> {
 
 impl Claim {
     /// The annotations in the claim and the number of unreadable lines.
-    pub fn read(&self) -> Result<(Vec<Annotation>, usize), String> {
+    pub(crate) fn read(&self) -> Result<(Vec<Annotation>, usize), String> {
         std::fs::read_to_string(&self.path)
             .map(|t| parse(&t))
             .map_err(|e| format!("annotation spool {}: {e}", self.path.display()))
     }
 
     /// Keep only `left` in the claim (atomically: beside, then rename); remove it when empty.
-    pub fn rewrite(&self, left: &[Annotation]) -> Result<(), String> {
+    pub(crate) fn rewrite(&self, left: &[Annotation]) -> Result<(), String> {
         let fail = |e: io::Error| format!("annotation spool {}: {e}", self.path.display());
         if left.is_empty() {
             return match std::fs::remove_file(&self.path) {

@@ -8,70 +8,69 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One remote command as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CommandRecord {
+pub(crate) struct CommandRecord {
     /// What ran, in words an operator recognises (scripts are named, not pasted).
-    pub cmd: String,
+    pub(crate) cmd: String,
     /// Exit code, or `None` when it did not run to an exit (connection lost, timeout).
-    pub exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
     /// Wall time in milliseconds, round trip included.
-    pub ms: u64,
+    pub(crate) ms: u64,
 }
 
 /// One audited action on one gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     /// When the action finished, RFC 3339 UTC with milliseconds.
-    pub time: String,
+    pub(crate) time: String,
     /// Who did it (`--actor`, default the login user).
-    pub actor: String,
+    pub(crate) actor: String,
     /// The change ticket (`--ticket`).
-    pub ticket: Option<String>,
+    pub(crate) ticket: Option<String>,
     /// The gateway.
-    pub host: String,
+    pub(crate) host: String,
     /// `step`, `rollback`, `drain`, `stop`, ...
-    pub action: String,
+    pub(crate) action: String,
     /// `operator` or `guardrail`.
-    pub origin: String,
+    pub(crate) origin: String,
     /// Weights read back before the change.
-    pub before: Option<Weights>,
+    pub(crate) before: Option<Weights>,
     /// Weights read back after the change (the truth, not the request).
-    pub after: Option<Weights>,
+    pub(crate) after: Option<Weights>,
     /// The weights that were asked for.
-    pub target: Option<Weights>,
+    pub(crate) target: Option<Weights>,
     /// Every remote command, with exit code and duration.
-    pub commands: Vec<CommandRecord>,
+    pub(crate) commands: Vec<CommandRecord>,
     /// Wall time of the whole action.
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// `ok`, `failed` or `refused`.
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// Why it failed or was refused.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// The operator's reason for an override, a jump or a veto.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// What a decision record (veto, abandoned work) decided, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
     /// Ties an operation's `intent` record to its `outcome` (or `reconciled`) record.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// `intent` (written before anything is sent), `outcome` (after), `reconciled` (found on
     /// the host by a later run when the process that wrote the intent died first).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
+    pub(crate) stage: Option<String>,
     /// The process that wrote an intent, so a later run can tell a dead one from one still
     /// working.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
 }
 
 /// An append-only JSON-lines file.
 #[derive(Debug)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     path: PathBuf,
     file: Mutex<File>,
     /// Masks secrets in every string of every record (see `append`).
@@ -80,7 +79,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// Open (create) `path` for appending; the error names the file.
-    pub fn open(path: &Path) -> Result<AuditLog, String> {
+    pub(crate) fn open(path: &Path) -> Result<AuditLog, String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 format!(
@@ -103,17 +102,18 @@ impl AuditLog {
     }
 
     /// The same log masking with `redactor` (by default, the one installed for the process).
-    pub fn with_redactor(self, redactor: Redactor) -> AuditLog {
+    #[cfg(test)]
+    pub(crate) fn with_redactor(self, redactor: Redactor) -> AuditLog {
         AuditLog { redactor, ..self }
     }
 
     /// Where the log is.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Append one record, secrets masked: one `write` of the whole line (O_APPEND), then fsync.
-    pub fn append(&self, rec: &AuditRecord) -> Result<(), String> {
+    pub(crate) fn append(&self, rec: &AuditRecord) -> Result<(), String> {
         let json = serde_json::to_string(rec).map_err(|e| e.to_string())?;
         // Every string field, here rather than where records are built, so no caller can
         // forget: commands carry configured secrets, errors carry what hosts echoed.
@@ -126,15 +126,7 @@ impl AuditLog {
     }
 }
 
-/// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-22T00:43:55.123Z`.
-pub fn now_rfc3339() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(d.as_secs(), d.subsec_millis())
-}
-
-pub use crate::model::civil::{civil_from_days, rfc3339};
+pub(crate) use crate::model::civil::{now_rfc3339, rfc3339};
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,7 @@ pub struct LiveFleet {
 
 impl LiveFleet {
     /// Start every collector of every host; needs a tokio runtime. They stop with the fleet.
-    pub fn start(exec: Executor, settings: &Settings) -> LiveFleet {
+    pub(crate) fn start(exec: Executor, settings: &Settings) -> LiveFleet {
         let (tx, rx) = mpsc::unbounded_channel();
         collect::spawn_all(&exec.hosts, settings, &tx);
         LiveFleet {

@@ -3,11 +3,11 @@
 //! (`control`), the audit log, preflight checks, and the fleet service the live cockpit and
 //! the headless commands share.
 
-pub mod audit;
-pub mod collect;
+pub(crate) mod audit;
+pub(crate) mod collect;
 pub mod control;
 pub mod live;
-pub mod preflight;
+pub(crate) mod preflight;
 pub mod probe;
-pub mod remote;
+pub(crate) mod remote;
 pub mod service;

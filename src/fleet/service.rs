@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 /// Which gateways a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// One gateway by name.
     Gateway(String),
     /// Every gateway of an AZ.
@@ -29,49 +29,45 @@ pub enum Target {
     All,
 }
 
-/// A headless command's failure: exit code and message.
+/// Why the fleet service cannot be set up, or cannot judge what it was asked. Its own type:
+/// the fleet sits below the commands, which turn it into their exit codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError {
-    /// 1 operation failed or refused; 2 bad usage.
-    pub code: u8,
-    /// What went wrong.
-    pub message: String,
+pub enum FleetError {
+    /// The configuration or the request names what is not there (no gateway, an unknown name).
+    Invalid(String),
+    /// Setting up failed: the SSH options, the audit log.
+    Setup(String),
 }
 
-/// A usage error (exit 2).
-pub fn usage(m: impl Into<String>) -> CmdError {
-    CmdError {
-        code: 2,
-        message: m.into(),
+impl std::fmt::Display for FleetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FleetError::Invalid(m) | FleetError::Setup(m) => f.write_str(m),
+        }
     }
 }
-/// A failure (exit 1).
-pub fn failed(m: impl Into<String>) -> CmdError {
-    CmdError {
-        code: 1,
-        message: m.into(),
-    }
-}
+
+impl std::error::Error for FleetError {}
 
 /// The fleet reached over SSH.
 pub struct Fleet {
     /// The configuration.
-    pub config: Config,
+    pub(crate) config: Config,
     /// The executor (hosts, audit, actor).
     pub exec: Executor,
     /// Most gateways worked on at once (`[ssh] max_parallel`).
-    pub max_parallel: usize,
+    pub(crate) max_parallel: usize,
     /// Set by SIGINT, SIGTERM or SIGHUP: operations already sent finish and are audited, no
     /// new one starts, waits end.
-    pub interrupted: Arc<AtomicBool>,
+    pub(crate) interrupted: Arc<AtomicBool>,
 }
 
 impl Fleet {
     /// Connect-free set-up: SSH options, hosts, audit log.
-    pub fn new(config: Config, actor: Actor) -> Result<Fleet, CmdError> {
+    pub fn new(config: Config, actor: Actor) -> Result<Fleet, FleetError> {
         if config.gateway.is_empty() {
-            return Err(usage(
-                "the configuration has no [[gateway]]: a real fleet needs at least one",
+            return Err(FleetError::Invalid(
+                "the configuration has no [[gateway]]: a real fleet needs at least one".into(),
             ));
         }
         let s = &config.ssh;
@@ -80,14 +76,14 @@ impl Fleet {
             Duration::from_secs(s.connect_timeout_secs),
             Duration::from_secs(s.command_timeout_secs),
         )
-        .map_err(failed)?;
+        .map_err(FleetError::Setup)?;
         let ssh = Ssh::new(opts);
         let hosts = config
             .gateway
             .iter()
             .map(|g| Host::new(g.clone(), ssh.clone()))
             .collect();
-        let audit = AuditLog::open(&config.audit_log_path()).map_err(failed)?;
+        let audit = AuditLog::open(&config.audit_log_path()).map_err(FleetError::Setup)?;
         Ok(Fleet {
             max_parallel: s.max_parallel,
             exec: Executor::new(hosts, audit, actor),
@@ -120,7 +116,7 @@ impl Fleet {
 
     /// Fresh data on every gateway: weights, host sample, health, a burst of TTFT probes per
     /// color and the access log of the 5xx window; the same telemetry the cockpit folds.
-    pub async fn snapshot_all(&self) -> Vec<Snapshot> {
+    pub(crate) async fn snapshot_all(&self) -> Vec<Snapshot> {
         let g = &self.config.guardrails;
         let client = crate::fleet::probe::tls::client(
             Duration::from_secs(3),
@@ -177,7 +173,7 @@ impl Fleet {
     /// A cockpit state that folded the snapshots through `update`, so the planner and the
     /// safety rules judge exactly as in the cockpit.
     /// A cockpit state judged from `snaps` at `SNAPSHOT_AT`, with `target` in scope.
-    pub fn state(&self, snaps: &[Snapshot], target: &Target) -> Result<State, CmdError> {
+    pub(crate) fn state(&self, snaps: &[Snapshot], target: &Target) -> Result<State, FleetError> {
         let guard: GuardConfig = self.config.guardrails;
         let windows = crate::sim::windows_for(&guard);
         let gateways: Vec<Gateway> = self
@@ -211,7 +207,7 @@ impl Fleet {
         let (selected, scope) = match target {
             Target::Gateway(n) => (
                 names(&|g: &Gateway| g.name == *n).ok_or_else(|| {
-                    usage(format!(
+                    FleetError::Invalid(format!(
                         "--gateway {n}: no such gateway in the configuration (have {})",
                         self.config
                             .gateway
@@ -224,8 +220,9 @@ impl Fleet {
                 Scope::Gateway,
             ),
             Target::Az(az) => (
-                names(&|g: &Gateway| g.az == *az)
-                    .ok_or_else(|| usage(format!("--az {az}: no gateway in that AZ")))?,
+                names(&|g: &Gateway| g.az == *az).ok_or_else(|| {
+                    FleetError::Invalid(format!("--az {az}: no gateway in that AZ"))
+                })?,
                 Scope::Az,
             ),
             Target::All => (0, Scope::Fleet),
@@ -237,8 +234,8 @@ impl Fleet {
 }
 
 /// Fewest TTFT probes per color a headless burst sends.
-pub const BURST_TTFT_SAMPLES: u64 = 20;
+pub(crate) const BURST_TTFT_SAMPLES: u64 = 20;
 
 /// The instant a headless state is judged at: the snapshots all arrive then, so they are
 /// fresh, and a gateway never heard from is stale.
-pub const SNAPSHOT_AT: Ms = 3_600_000;
+pub(crate) const SNAPSHOT_AT: Ms = 3_600_000;

@@ -5,13 +5,13 @@ use crate::model::Ms;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Fewest milliseconds between two frames drawn for telemetry (about 10 per second).
-pub const FRAME_MS: u64 = 100;
+pub(crate) const FRAME_MS: u64 = 100;
 /// How often the loop wakes when nothing happens.
-pub const WAKE_MS: u64 = 50;
+pub(crate) const WAKE_MS: u64 = 50;
 
 /// The world's clock: wall time since start, times the speed.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     start: Instant,
     origin: Ms,
     speed: f64,
@@ -19,7 +19,7 @@ pub struct Clock {
 
 impl Clock {
     /// A clock reading `origin` now and running `speed` times faster than the wall.
-    pub fn new(origin: Ms, speed: f64) -> Clock {
+    pub(crate) fn new(origin: Ms, speed: f64) -> Clock {
         Clock {
             start: Instant::now(),
             origin,
@@ -28,23 +28,23 @@ impl Clock {
     }
 
     /// The current reading.
-    pub fn now(&self) -> Ms {
+    pub(crate) fn now(&self) -> Ms {
         self.origin + (self.start.elapsed().as_secs_f64() * 1000.0 * self.speed) as Ms
     }
 
     /// The wall-clock instant the clock read `origin`.
-    pub fn started(&self) -> Instant {
+    pub(crate) fn started(&self) -> Instant {
         self.start
     }
 
     /// Wall microseconds after the start at which the clock read `at`.
-    pub fn wall_us_at(&self, at: Ms) -> u64 {
+    pub(crate) fn wall_us_at(&self, at: Ms) -> u64 {
         (at.saturating_sub(self.origin) as f64 * 1000.0 / self.speed).round() as u64
     }
 }
 
 /// Wall clock as `HH:MM:SSZ` (UTC), for the header.
-pub fn utc_clock() -> String {
+pub(crate) fn utc_clock() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -53,12 +53,12 @@ pub fn utc_clock() -> String {
 }
 
 /// `T+HH:MM:SS` since the start of the simulation: the header clock of a headless recording.
-pub fn sim_clock(at: Ms) -> String {
+pub(crate) fn sim_clock(at: Ms) -> String {
     format!("T+{}", hms(at))
 }
 
 /// `HH:MM:SS` of a session time.
-pub fn hms(at: Ms) -> String {
+pub(crate) fn hms(at: Ms) -> String {
     let s = at / 1000;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

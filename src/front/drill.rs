@@ -23,18 +23,18 @@ const LOG_SLICE_MS: Ms = 100;
 
 /// What to record and how.
 #[derive(Debug, Clone)]
-pub struct Drill {
+pub(crate) struct Drill {
     /// Simulated seconds per second of the cast (the scenario's demo speed, so the cast
     /// plays like the cockpit a trainee would see).
-    pub speed: f64,
+    pub(crate) speed: f64,
     /// Simulated time at which the recording stops, ms.
-    pub until: Ms,
+    pub(crate) until: Ms,
     /// Screen columns.
-    pub width: u16,
+    pub(crate) width: u16,
     /// Screen rows.
-    pub height: u16,
+    pub(crate) height: u16,
     /// Keys pressed on the way, in time order.
-    pub keys: Vec<ScriptedKeys>,
+    pub(crate) keys: Vec<ScriptedKeys>,
 }
 
 /// Simulated ms of a scenario time in seconds.
@@ -43,7 +43,7 @@ fn ms(secs: f64) -> Ms {
 }
 
 /// Play `driver` until `drill.until` and record every frame into `rec`.
-pub fn record<W: World>(
+pub(crate) fn record<W: World>(
     driver: &mut Driver<W>,
     themes: &ThemeSet,
     drill: &Drill,
@@ -122,7 +122,7 @@ fn press<W: World>(driver: &mut Driver<W>, key: KeyEvent) {
 }
 
 /// Log `text` at simulated time `at`, as the recording's log panel shows it.
-pub fn log_line(at: Ms, text: &str) {
+pub(crate) fn log_line(at: Ms, text: &str) {
     let _span = tracing::info_span!("sim", message = %hms(at)).entered();
     tracing::info!(target: "cutover", "{text}");
 }

@@ -2,9 +2,9 @@
 //! headless recording loop (`drill`), their clocks, the drawing (`ui`), recordings
 //! (`record`) and session logs with their replay (`session`).
 
-pub mod clock;
-pub mod drill;
+pub(crate) mod clock;
+pub(crate) mod drill;
 pub mod record;
 pub mod session;
-pub mod tui;
+pub(crate) mod tui;
 pub mod ui;

@@ -8,6 +8,7 @@ use crate::front::clock::{Clock, FRAME_MS, WAKE_MS, utc_clock};
 use crate::front::record::{Recorder, Tee};
 use crate::front::session::replay::{Control, Controls};
 use crate::front::ui::theme::ThemeSet;
+use crate::model::Ms;
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{
     self, BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen,
@@ -24,19 +25,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 /// Raw mode and the alternate screen, undone on drop (and by the panic hook).
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     restored: bool,
 }
 
 impl TerminalGuard {
-    /// Enter raw mode and the alternate screen.
-    pub fn enter() -> io::Result<TerminalGuard> {
-        TerminalGuard::enter_with(&mut io::stdout())
-    }
-
     /// Enter raw mode, and the alternate screen through `out` (the terminal, or a `Tee`
     /// that also records it).
-    pub fn enter_with(out: &mut impl Write) -> io::Result<TerminalGuard> {
+    pub(crate) fn enter_with(out: &mut impl Write) -> io::Result<TerminalGuard> {
         install_panic_hook();
         terminal::enable_raw_mode()?;
         let guard = TerminalGuard { restored: false };
@@ -45,7 +41,7 @@ impl TerminalGuard {
     }
 
     /// Leave the alternate screen through `out` and raw mode; the guard has nothing left to do.
-    pub fn leave_with(mut self, out: &mut impl Write) {
+    pub(crate) fn leave_with(mut self, out: &mut impl Write) {
         let _ = leave_screen(out);
         let _ = terminal::disable_raw_mode();
         self.restored = true;
@@ -61,7 +57,7 @@ impl Drop for TerminalGuard {
 }
 
 /// The alternate screen, cleared, cursor hidden.
-pub fn enter_screen(out: &mut impl Write) -> io::Result<()> {
+pub(crate) fn enter_screen(out: &mut impl Write) -> io::Result<()> {
     // Clear here rather than with Terminal::clear, which asks the terminal for the
     // cursor position: a round trip that stalls on a slow link and fails when unanswered.
     execute!(
@@ -73,7 +69,7 @@ pub fn enter_screen(out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Back to the main screen with the cursor shown.
-pub fn leave_screen(out: &mut impl Write) -> io::Result<()> {
+pub(crate) fn leave_screen(out: &mut impl Write) -> io::Result<()> {
     execute!(
         out,
         EndSynchronizedUpdate,
@@ -83,7 +79,7 @@ pub fn leave_screen(out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Put the terminal back as the shell expects it; safe to call twice.
-pub fn restore() {
+pub(crate) fn restore() {
     let mut out = io::stdout();
     let _ = leave_screen(&mut out);
     let _ = terminal::disable_raw_mode();
@@ -126,37 +122,132 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
     rx
 }
 
-/// Run the cockpit full-screen until the operator quits or a signal arrives; with `rec`,
-/// everything written to the terminal is recorded, with a marker at every chapter.
-pub async fn run<W: World>(
-    driver: Driver<W>,
-    themes: ThemeSet,
-    clock: Clock,
-    rec: Option<Recorder>,
-) -> io::Result<()> {
-    run_loop(driver, &themes, clock, rec, None).await
-}
-
-/// Play a recorded session full-screen: the operator's keys steer the playback only.
-pub async fn run_replay<W: World>(
-    driver: Driver<W>,
-    themes: ThemeSet,
-    controls: Controls,
-    rec: Option<Recorder>,
-) -> io::Result<()> {
-    run_loop(driver, &themes, Clock::new(0, 1.0), rec, Some(controls)).await
+/// Where a cockpit's time comes from and where the operator's keys go: the world's clock and
+/// the state ([`Clock`]), or a replay's controls ([`Replay`]). The loop asks it, never
+/// whether it plays a replay.
+pub(crate) trait Playback {
+    /// The wall instant the recording of the screen counts from.
+    fn cast_start(&self) -> Instant;
+    /// Microseconds into the recording at which the cockpit's time `at` is marked.
+    fn cast_us(&self, at: Ms) -> u64;
+    /// Hand over one of the operator's keys.
+    fn key<W: World>(&mut self, driver: &mut Driver<W>, key: keys::KeyEvent);
+    /// Bring `driver` to now and its header up to date; true if the header changed.
+    fn advance<W: World>(&mut self, driver: &mut Driver<W>) -> bool;
+    /// Once the loop has ended: let what the session started finish.
+    fn finish<W: World>(&mut self, driver: &mut Driver<W>) -> impl Future<Output = ()>;
 }
 
 /// Longest wait at exit for operations already sent to report their outcome: above the
 /// ssh command timeout a change can take.
 const FINISH_SECS: u64 = 40;
 
-async fn run_loop<W: World>(
+/// A cockpit: the world runs on this clock, the operator's keys act on the state, and the
+/// header shows the wall clock.
+impl Playback for Clock {
+    fn cast_start(&self) -> Instant {
+        self.started()
+    }
+
+    fn cast_us(&self, at: Ms) -> u64 {
+        self.wall_us_at(at)
+    }
+
+    fn key<W: World>(&mut self, driver: &mut Driver<W>, key: keys::KeyEvent) {
+        driver.advance_to(self.now());
+        driver.key(key);
+    }
+
+    fn advance<W: World>(&mut self, driver: &mut Driver<W>) -> bool {
+        driver.advance_to(self.now());
+        set_clock(driver, utc_clock())
+    }
+
+    async fn finish<W: World>(&mut self, driver: &mut Driver<W>) {
+        // Whatever ended the loop (q, a signal, a dropped session): nothing new starts,
+        // and the operations already sent finish and are audited before the process ends.
+        let fx = crate::app::update::shutdown(&mut driver.state);
+        driver.run_effects(fx);
+        let deadline = Instant::now() + Duration::from_secs(FINISH_SECS);
+        while crate::app::update::in_flight(&driver.state) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            driver.advance_to(self.now());
+        }
+    }
+}
+
+/// A replay: the controls own the clock, and the operator's keys steer the playback only.
+pub(crate) struct Replay {
+    controls: Controls,
+    /// Times the recording of the replay: wall time from its start, markers at their
+    /// recorded time.
+    cast: Clock,
+}
+
+impl Replay {
+    /// Playback steered by `controls`; a recording of it counts from now.
+    pub(crate) fn new(controls: Controls) -> Replay {
+        Replay {
+            controls,
+            cast: Clock::new(0, 1.0),
+        }
+    }
+}
+
+impl Playback for Replay {
+    fn cast_start(&self) -> Instant {
+        self.cast.started()
+    }
+
+    fn cast_us(&self, at: Ms) -> u64 {
+        self.cast.wall_us_at(at)
+    }
+
+    fn key<W: World>(&mut self, driver: &mut Driver<W>, key: keys::KeyEvent) {
+        // A replay never hands a key to the state: nothing can act.
+        let now = self.controls.now();
+        driver.advance_to(now);
+        match self.controls.key(&key, driver.state.now) {
+            Control::Quit => driver.state.quit = true,
+            Control::Jump(t) => driver.advance_to(t),
+            Control::Changed | Control::Ignored => {}
+        }
+    }
+
+    fn advance<W: World>(&mut self, driver: &mut Driver<W>) -> bool {
+        driver.advance_to(self.controls.now());
+        let detail = Some(self.controls.detail(driver.state.now));
+        let changed = detail != driver.state.session.detail;
+        if changed {
+            driver.state.session.detail = detail;
+        }
+        // The recording's own clock: it stops while paused.
+        let now = driver.state.now;
+        set_clock(driver, crate::front::clock::sim_clock(now)) | changed
+    }
+
+    async fn finish<W: World>(&mut self, _driver: &mut Driver<W>) {
+        // Nothing to wait for: a replay starts no operation.
+    }
+}
+
+/// Show `text` as the header clock; true if it changed.
+fn set_clock<W: World>(driver: &mut Driver<W>, text: String) -> bool {
+    let changed = text != driver.state.clock;
+    if changed {
+        driver.state.clock = text;
+    }
+    changed
+}
+
+/// Run the cockpit full-screen until the operator quits or a signal arrives, its time and
+/// keys going where `playback` says; with `rec`, everything written to the terminal is
+/// recorded, with a marker at every chapter.
+pub(crate) async fn run<W: World, P: Playback>(
     mut driver: Driver<W>,
-    themes: &ThemeSet,
-    clock: Clock,
+    themes: ThemeSet,
     rec: Option<Recorder>,
-    mut replay: Option<Controls>,
+    mut playback: P,
 ) -> io::Result<()> {
     let mut tee = Tee::new(io::stdout(), rec.clone());
     let guard = TerminalGuard::enter_with(&mut tee)?;
@@ -175,23 +266,7 @@ async fn run_loop<W: World>(
         tokio::select! {
             ev = input.recv() => match ev {
                 Some(Event::Key(k)) if k.kind != KeyEventKind::Release => {
-                    let k = key_event(k);
-                    match replay.as_mut() {
-                        // A replay never hands a key to the state: nothing can act.
-                        Some(c) => {
-                            let now = c.now();
-                            driver.advance_to(now);
-                            match c.key(&k, driver.state.now) {
-                                Control::Quit => driver.state.quit = true,
-                                Control::Jump(t) => driver.advance_to(t),
-                                Control::Changed | Control::Ignored => {}
-                            }
-                        }
-                        None => {
-                            driver.advance_to(clock.now());
-                            driver.key(k);
-                        }
-                    }
+                    playback.key(&mut driver, key_event(k));
                     urgent = true;
                 }
                 Some(Event::Resize(w, h)) => {
@@ -211,26 +286,7 @@ async fn run_loop<W: World>(
             _ = int.recv() => break Ok(()),
             _ = hup.recv() => break Ok(()),
         }
-        let clock_text = match replay.as_mut() {
-            Some(c) => {
-                driver.advance_to(c.now());
-                let detail = Some(c.detail(driver.state.now));
-                if detail != driver.state.session.detail {
-                    driver.state.session.detail = detail;
-                    pending = true;
-                }
-                // The recording's own clock: it stops while paused.
-                crate::front::clock::sim_clock(driver.state.now)
-            }
-            None => {
-                driver.advance_to(clock.now());
-                utc_clock()
-            }
-        };
-        if clock_text != driver.state.clock {
-            driver.state.clock = clock_text;
-            pending = true;
-        }
+        pending |= playback.advance(&mut driver);
         if driver.state.quit {
             break Ok(());
         }
@@ -238,7 +294,7 @@ async fn run_loop<W: World>(
         let markers = driver.take_markers();
         if let Some(r) = &rec {
             for (at, label) in markers {
-                r.marker(Some(clock.wall_us_at(at)), &label);
+                r.marker(Some(playback.cast_us(at)), &label);
             }
             if let Some(e) = r.take_error() {
                 tracing::error!(target: "cutover", "{e}");
@@ -250,22 +306,12 @@ async fn run_loop<W: World>(
         // A key or resize is drawn at once; telemetry at most every FRAME_MS.
         let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(FRAME_MS));
         if urgent || (pending && due) {
-            draw(&mut terminal, &driver, themes, rec.as_ref())?;
+            draw(&mut terminal, &driver, &themes, rec.as_ref())?;
             last_draw = Some(Instant::now());
             pending = false;
         }
     };
-    if replay.is_none() {
-        // Whatever ended the loop (q, a signal, a dropped session): nothing new starts,
-        // and the operations already sent finish and are audited before the process ends.
-        let fx = crate::app::update::shutdown(&mut driver.state);
-        driver.run_effects(fx);
-        let deadline = Instant::now() + Duration::from_secs(FINISH_SECS);
-        while crate::app::update::in_flight(&driver.state) > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            driver.advance_to(clock.now());
-        }
-    }
+    playback.finish(&mut driver).await;
     stop.store(true, Ordering::Relaxed);
     // Through the backend, so the recording ends with the screen put back too.
     guard.leave_with(terminal.backend_mut());
@@ -279,7 +325,7 @@ async fn run_loop<W: World>(
 
 /// Draw one frame in synchronized-update brackets; with `rec` (the recorder of the backend's
 /// `Tee`), the frame is recorded as one event.
-pub fn draw<W: Write, Wd: World>(
+pub(crate) fn draw<W: Write, Wd: World>(
     terminal: &mut Terminal<CrosstermBackend<Tee<W>>>,
     driver: &Driver<Wd>,
     themes: &ThemeSet,
@@ -307,7 +353,7 @@ fn draw_frame<W: Write, Wd: World>(
 }
 
 /// The core's view of a terminal key event.
-pub fn key_event(k: event::KeyEvent) -> keys::KeyEvent {
+pub(crate) fn key_event(k: event::KeyEvent) -> keys::KeyEvent {
     use event::{KeyCode as C, KeyModifiers as M};
     use keys::KeyCode as K;
     let code = match k.code {
@@ -355,12 +401,12 @@ pub fn key_event(k: event::KeyEvent) -> keys::KeyEvent {
 
 /// A log sink that writes the cockpit's log lines as `tracing` events, where the log panel
 /// (tui-logger) and the stderr logger of the headless commands read them.
-pub fn tracing_sink() -> crate::app::driver::LogSink {
+pub(crate) fn tracing_sink() -> crate::app::driver::LogSink {
     Box::new(|_, line| emit(line))
 }
 
 /// One log line as a `tracing` event (its target must be a constant, hence the match).
-pub fn emit(line: &crate::app::msg::LogLine) {
+pub(crate) fn emit(line: &crate::app::msg::LogLine) {
     use crate::app::msg::{LogLevel as L, LogTarget as T};
     macro_rules! at {
         ($target:literal) => {

@@ -17,7 +17,7 @@ const FIRST: u8 = 2;
 const LAST: u8 = 254;
 
 /// The machine-wide claims directory.
-pub fn claims_dir() -> PathBuf {
+pub(crate) fn claims_dir() -> PathBuf {
     std::env::temp_dir().join("cutover-lab-claims")
 }
 
@@ -49,7 +49,7 @@ fn stale(ip: Ipv4Addr, path: &Path) -> bool {
 }
 
 /// Claim `n` addresses for the lab in `dir`; all or none.
-pub fn claim(n: usize, dir: &Path) -> Result<Vec<Ipv4Addr>, String> {
+pub(crate) fn claim(n: usize, dir: &Path) -> Result<Vec<Ipv4Addr>, String> {
     let cdir = claims_dir();
     std::fs::create_dir_all(&cdir)
         .map_err(|e| format!("cannot create the claims directory {}: {e}", cdir.display()))?;
@@ -97,7 +97,7 @@ pub fn claim(n: usize, dir: &Path) -> Result<Vec<Ipv4Addr>, String> {
 }
 
 /// Give the addresses back.
-pub fn release(ips: &[Ipv4Addr]) {
+pub(crate) fn release(ips: &[Ipv4Addr]) {
     for &ip in ips {
         let _ = std::fs::remove_file(claim_path(ip));
     }

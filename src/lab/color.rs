@@ -19,14 +19,14 @@ fn marker(state: &LabState) -> &str {
 }
 
 /// The pid in a color's pid file, if that process is alive and ours.
-pub fn running_pid(layout: &Layout, state: &LabState, host: &str, c: Color) -> Option<u32> {
+pub(crate) fn running_pid(layout: &Layout, state: &LabState, host: &str, c: Color) -> Option<u32> {
     let text = std::fs::read_to_string(layout.color_pid(host, c)).ok()?;
     let pid = text.trim().parse().ok()?;
     process::ours(pid, marker(state)).then_some(pid)
 }
 
 /// Where a color listens: its unix socket in a `--unix-sockets` lab, else its TCP address.
-pub fn endpoint(
+pub(crate) fn endpoint(
     layout: &Layout,
     state: &LabState,
     host: &HostState,
@@ -44,7 +44,7 @@ pub fn endpoint(
 const DEFAULT_NOFILE: u64 = 65_536;
 
 /// The behaviour a color starts with: its saved file, or the defaults.
-pub fn saved_behaviour(layout: &Layout, host: &str, c: Color) -> Result<Behaviour, String> {
+pub(crate) fn saved_behaviour(layout: &Layout, host: &str, c: Color) -> Result<Behaviour, String> {
     let path = layout.color_behaviour(host, c);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -60,7 +60,12 @@ pub fn saved_behaviour(layout: &Layout, host: &str, c: Color) -> Result<Behaviou
 }
 
 /// Save the behaviour a color starts with next time.
-pub fn save_behaviour(layout: &Layout, host: &str, c: Color, b: &Behaviour) -> Result<(), String> {
+pub(crate) fn save_behaviour(
+    layout: &Layout,
+    host: &str,
+    c: Color,
+    b: &Behaviour,
+) -> Result<(), String> {
     let path = layout.color_behaviour(host, c);
     let text = serde_json::to_string_pretty(b).map_err(|e| e.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
@@ -68,7 +73,7 @@ pub fn save_behaviour(layout: &Layout, host: &str, c: Color, b: &Behaviour) -> R
 
 /// Start a color like a service manager would: detached, and return once it listens.
 /// Starting a running color is not an error (as `systemctl start`).
-pub fn start(
+pub(crate) fn start(
     layout: &Layout,
     state: &LabState,
     host: &HostState,
@@ -139,7 +144,7 @@ pub fn start(
 }
 
 /// Stop a color; stopping a stopped color is not an error (as `systemctl stop`).
-pub fn stop(
+pub(crate) fn stop(
     layout: &Layout,
     state: &LabState,
     host: &HostState,
@@ -163,7 +168,7 @@ pub fn stop(
 }
 
 /// Ask a running color for its version.
-pub fn version(state: &LabState, host: &HostState, c: Color) -> Result<String, String> {
+pub(crate) fn version(state: &LabState, host: &HostState, c: Color) -> Result<String, String> {
     let addr = endpoint(&Layout::new(Path::new(&state.dir)), state, host, c);
     let rt = runtime()?;
     rt.block_on(gateway::get_version(addr, Duration::from_secs(3)))
@@ -171,7 +176,12 @@ pub fn version(state: &LabState, host: &HostState, c: Color) -> Result<String, S
 }
 
 /// Serve one color in this process until SIGTERM or SIGINT (`lab serve`, started by [`start`]).
-pub fn serve(layout: &Layout, state: &LabState, host: &HostState, c: Color) -> Result<(), String> {
+pub(crate) fn serve(
+    layout: &Layout,
+    state: &LabState,
+    host: &HostState,
+    c: Color,
+) -> Result<(), String> {
     let behaviour = saved_behaviour(layout, &host.name, c)?;
     // The open-files limit is the service manager's to set, at start.
     let start_limit = Behaviour {
@@ -231,7 +241,7 @@ pub fn serve(layout: &Layout, state: &LabState, host: &HostState, c: Color) -> R
 }
 
 /// A small runtime for one command's worth of async IO.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -239,7 +249,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Load a lab's state for a color command run on a "host" of the lab.
-pub fn load(dir: &Path) -> Result<(Layout, LabState), String> {
+pub(crate) fn load(dir: &Path) -> Result<(Layout, LabState), String> {
     let layout = Layout::new(dir);
     let state =
         LabState::load(&layout.state()).map_err(|e| format!("no lab in {}: {e}", dir.display()))?;

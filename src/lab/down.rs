@@ -13,18 +13,18 @@ use std::time::Duration;
 
 /// What `lab down` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DownReport {
+pub(crate) struct DownReport {
     /// The lab directory.
-    pub dir: String,
+    pub(crate) dir: String,
     /// Processes stopped, with labels (`gw-a1 nginx`).
-    pub stopped: Vec<(String, u32)>,
+    pub(crate) stopped: Vec<(String, u32)>,
     /// Hosts whose addresses were released.
-    pub hosts: usize,
+    pub(crate) hosts: usize,
 }
 
 /// Stop the lab in `dir`. A lab that is not there is an error; a lab whose processes already died
 /// is cleaned up without one.
-pub fn down(dir: &Path) -> Result<DownReport, LabError> {
+pub(crate) fn down(dir: &Path) -> Result<DownReport, LabError> {
     let dir = dir
         .canonicalize()
         .map_err(|e| LabError::Failed(format!("no lab in {}: {e}", dir.display())))?;

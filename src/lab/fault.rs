@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// Apply `key=value` assignments to `color` on the named gateways (all when empty).
 /// The change is live at once and kept for the color's next start.
-pub fn fault(
+pub(crate) fn fault(
     dir: &Path,
     gateways: &[String],
     c: Color,

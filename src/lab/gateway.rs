@@ -32,16 +32,16 @@ use crate::model::Color;
 use crate::sim::rng::Rng;
 
 /// Largest request body accepted (chat and behaviour patches); larger gets 413.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Largest `tokens` value accepted: a non-streaming answer is built in memory.
-pub const MAX_TOKENS: u32 = 100_000;
+pub(crate) const MAX_TOKENS: u32 = 100_000;
 
 /// Queue depth from which health reports `degraded`.
-pub const DEGRADED_QUEUE_DEPTH: u32 = 100;
+pub(crate) const DEGRADED_QUEUE_DEPTH: u32 = 100;
 
 /// The fields of [`Behaviour`], in declaration order (for error messages and the CLI).
-pub const BEHAVIOUR_FIELDS: [&str; 10] = [
+pub(crate) const BEHAVIOUR_FIELDS: [&str; 10] = [
     "ttft_ms",
     "tokens_per_sec",
     "tokens",
@@ -55,7 +55,7 @@ pub const BEHAVIOUR_FIELDS: [&str; 10] = [
 ];
 
 /// The configuration/secret revision every lab color reports until `lab fault ... revision=R`.
-pub const DEFAULT_REVISION: &str = "r42";
+pub(crate) const DEFAULT_REVISION: &str = "r42";
 
 const COLOR_HEADER: HeaderName = HeaderName::from_static("x-gateway-color");
 const VERSION_HEADER: HeaderName = HeaderName::from_static("x-gateway-version");
@@ -67,24 +67,24 @@ pub struct Behaviour {
     /// Delay before the first content token, in milliseconds.
     pub ttft_ms: u64,
     /// Token rate after the first one; finite and above 0.
-    pub tokens_per_sec: f64,
+    pub(crate) tokens_per_sec: f64,
     /// Content tokens per response; at least 1.
-    pub tokens: u32,
+    pub(crate) tokens: u32,
     /// Probability in [0, 1] that a chat request gets HTTP 500.
-    pub error_rate: f64,
+    pub(crate) error_rate: f64,
     /// Accept chat and health requests but never answer them.
-    pub hang: bool,
+    pub(crate) hang: bool,
     /// Disk check of the composite health; false means `down`.
-    pub disk: bool,
+    pub(crate) disk: bool,
     /// Webhook check of the composite health; false means `degraded`.
-    pub webhook: bool,
+    pub(crate) webhook: bool,
     /// Reported queue depth; from [`DEGRADED_QUEUE_DEPTH`] on, health is `degraded`.
-    pub queue_depth: u32,
+    pub(crate) queue_depth: u32,
     /// The configuration/secret revision the health answer reports (`revision`).
-    pub revision: String,
+    pub(crate) revision: String,
     /// The process's open-files limit (soft `RLIMIT_NOFILE`), set when it changes and at
     /// start; 0 leaves the inherited limit.
-    pub nofile: u64,
+    pub(crate) nofile: u64,
 }
 
 impl Default for Behaviour {
@@ -106,7 +106,7 @@ impl Default for Behaviour {
 
 impl Behaviour {
     /// Check the values serde cannot; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if !(self.tokens_per_sec.is_finite() && self.tokens_per_sec > 0.0) {
             return Err(format!(
                 "tokens_per_sec must be a finite number above 0, got {}",
@@ -148,7 +148,7 @@ impl Behaviour {
 
     /// Set this process's soft open-files limit to `nofile` (no-op at 0), as a service
     /// manager's `LimitNOFILE=` would; never above the hard limit.
-    pub fn apply_nofile(&self) -> Result<(), String> {
+    pub(crate) fn apply_nofile(&self) -> Result<(), String> {
         if self.nofile == 0 {
             return Ok(());
         }
@@ -168,7 +168,7 @@ impl Behaviour {
     }
 
     /// This behaviour with a partial JSON object merged onto it, validated; the error names the field.
-    pub fn merged(&self, patch: &Value) -> Result<Behaviour, String> {
+    pub(crate) fn merged(&self, patch: &Value) -> Result<Behaviour, String> {
         let Value::Object(patch) = patch else {
             return Err(format!(
                 "a behaviour patch must be a JSON object, got {}",
@@ -233,7 +233,7 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// Turn CLI words such as `ttft_ms=900 disk=false` into a behaviour patch, typed per field.
-pub fn patch_from_assignments(words: &[String]) -> Result<Value, String> {
+pub(crate) fn patch_from_assignments(words: &[String]) -> Result<Value, String> {
     let mut patch = Map::new();
     for word in words {
         let Some((key, raw)) = word.split_once('=') else {
@@ -278,13 +278,13 @@ pub fn patch_from_assignments(words: &[String]) -> Result<Value, String> {
 
 /// A gateway to serve.
 #[derive(Debug, Clone)]
-pub struct GatewaySpec {
+pub(crate) struct GatewaySpec {
     /// Which color this process plays.
-    pub color: Color,
+    pub(crate) color: Color,
     /// Build version reported by `/version`, health and headers (e.g. a git SHA).
-    pub version: String,
+    pub(crate) version: String,
     /// Behaviour at start.
-    pub behaviour: Behaviour,
+    pub(crate) behaviour: Behaviour,
 }
 
 /// State shared by every connection of one gateway.
@@ -312,20 +312,11 @@ impl Shared {
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Where a lab gateway listens: a TCP address, or a unix socket (`lab up --unix-sockets`).
-pub enum Listener {
+pub(crate) enum Listener {
     /// A TCP listener.
     Tcp(TcpListener),
     /// A unix-socket listener.
     Unix(UnixListener),
-}
-
-/// Serve on a TCP listener until `shutdown` resolves (see [`serve_on`]).
-pub async fn serve(
-    listener: TcpListener,
-    spec: GatewaySpec,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    serve_on(Listener::Tcp(listener), spec, shutdown).await
 }
 
 /// One connection served with keep-alive until the client goes.
@@ -347,7 +338,7 @@ where
 }
 
 /// Serve until `shutdown` resolves (then stop accepting; in-flight streams may be dropped).
-pub async fn serve_on(
+pub(crate) async fn serve_on(
     listener: Listener,
     spec: GatewaySpec,
     shutdown: impl Future<Output = ()>,
@@ -845,7 +836,7 @@ impl Endpoint {
 }
 
 /// Apply a JSON patch (a partial Behaviour object) over HTTP (`PUT /_lab/behaviour`); returns the result.
-pub async fn patch_behaviour(
+pub(crate) async fn patch_behaviour(
     addr: impl Into<Endpoint>,
     patch: &Value,
     timeout: Duration,
@@ -880,7 +871,10 @@ pub async fn get_behaviour(
 }
 
 /// Fetch the gateway's version (`GET /version`), trimmed.
-pub async fn get_version(addr: impl Into<Endpoint>, timeout: Duration) -> Result<String, String> {
+pub(crate) async fn get_version(
+    addr: impl Into<Endpoint>,
+    timeout: Duration,
+) -> Result<String, String> {
     let addr = addr.into();
     let url = addr.url("/version");
     let text = send(
@@ -1011,7 +1005,7 @@ mod tests {
             version: "v1.2.3-test".to_string(),
             behaviour,
         };
-        let task = tokio::spawn(serve(listener, spec, async {
+        let task = tokio::spawn(serve_on(Listener::Tcp(listener), spec, async {
             let _ = stopped.await;
         }));
         Running {
@@ -1558,7 +1552,7 @@ mod tests {
             version: "bad\nversion".to_string(),
             behaviour: Behaviour::default(),
         };
-        let err = serve(listener, spec, async {})
+        let err = serve_on(Listener::Tcp(listener), spec, async {})
             .await
             .expect_err("bad version");
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

@@ -5,22 +5,22 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// sshd's port on every lab host (each host has its own address, so ports repeat).
-pub const SSH_PORT: u16 = 2222;
+pub(crate) const SSH_PORT: u16 = 2222;
 /// nginx's public listener: chat and health through the weighted upstream.
-pub const HTTP_PORT: u16 = 8080;
+pub(crate) const HTTP_PORT: u16 = 8080;
 /// nginx's stub_status listener.
-pub const STATUS_PORT: u16 = 8081;
+pub(crate) const STATUS_PORT: u16 = 8081;
 /// The blue build's port.
-pub const BLUE_PORT: u16 = 8787;
+pub(crate) const BLUE_PORT: u16 = 8787;
 /// The green build's port.
-pub const GREEN_PORT: u16 = 8788;
+pub(crate) const GREEN_PORT: u16 = 8788;
 /// Every port a lab host listens on.
-pub const PORTS: [u16; 5] = [SSH_PORT, HTTP_PORT, STATUS_PORT, BLUE_PORT, GREEN_PORT];
+pub(crate) const PORTS: [u16; 5] = [SSH_PORT, HTTP_PORT, STATUS_PORT, BLUE_PORT, GREEN_PORT];
 /// Name of the upstream block in every lab nginx.
-pub const UPSTREAM: &str = "gateway";
+pub(crate) const UPSTREAM: &str = "gateway";
 
 /// The port of a color's build.
-pub fn color_port(c: Color) -> u16 {
+pub(crate) fn color_port(c: Color) -> u16 {
     match c {
         Color::Blue => BLUE_PORT,
         Color::Green => GREEN_PORT,
@@ -28,7 +28,7 @@ pub fn color_port(c: Color) -> u16 {
 }
 
 /// The version each color reports: stand-ins for the git SHAs of two builds.
-pub fn color_version(c: Color) -> &'static str {
+pub(crate) fn color_version(c: Color) -> &'static str {
     match c {
         Color::Blue => "3f9a2c1",
         Color::Green => "8d41e07",
@@ -36,12 +36,12 @@ pub fn color_version(c: Color) -> &'static str {
 }
 
 /// The socket address of a color on a host.
-pub fn color_addr(ip: Ipv4Addr, c: Color) -> SocketAddr {
+pub(crate) fn color_addr(ip: Ipv4Addr, c: Color) -> SocketAddr {
     SocketAddr::from((ip, color_port(c)))
 }
 
 /// Name and AZ of host `i` of `n`: AZs `az-a`, `az-b`, `az-c` in turn, names `gw-a1`, `gw-b1`, ...
-pub fn host_name(i: usize, n: usize) -> (String, String) {
+pub(crate) fn host_name(i: usize, n: usize) -> (String, String) {
     let azs = n.clamp(1, 3);
     let letter = (b'a' + (i % azs) as u8) as char;
     (
@@ -52,118 +52,118 @@ pub fn host_name(i: usize, n: usize) -> (String, String) {
 
 /// Paths inside a lab directory (which is absolute and canonical).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The lab directory.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 impl Layout {
     /// The layout of `dir`.
-    pub fn new(dir: &Path) -> Layout {
+    pub(crate) fn new(dir: &Path) -> Layout {
         Layout {
             dir: dir.to_path_buf(),
         }
     }
     /// The lab's state: addresses and process ids.
-    pub fn state(&self) -> PathBuf {
+    pub(crate) fn state(&self) -> PathBuf {
         self.dir.join("lab.json")
     }
     /// The fleet file for `cutover -c`.
-    pub fn fleet_toml(&self) -> PathBuf {
+    pub(crate) fn fleet_toml(&self) -> PathBuf {
         self.dir.join("fleet.toml")
     }
     /// The ssh client configuration for `ssh -F`.
-    pub fn ssh_config(&self) -> PathBuf {
+    pub(crate) fn ssh_config(&self) -> PathBuf {
         self.dir.join("ssh_config")
     }
     /// The host keys of every lab host.
-    pub fn known_hosts(&self) -> PathBuf {
+    pub(crate) fn known_hosts(&self) -> PathBuf {
         self.dir.join("known_hosts")
     }
     /// The lab's client key (private half).
-    pub fn client_key(&self) -> PathBuf {
+    pub(crate) fn client_key(&self) -> PathBuf {
         self.dir.join("ssh").join("id_ed25519")
     }
     /// The keys every lab sshd accepts.
-    pub fn authorized_keys(&self) -> PathBuf {
+    pub(crate) fn authorized_keys(&self) -> PathBuf {
         self.dir.join("ssh").join("authorized_keys")
     }
     /// A host's own directory.
-    pub fn host(&self, name: &str) -> PathBuf {
+    pub(crate) fn host(&self, name: &str) -> PathBuf {
         self.dir.join("hosts").join(name)
     }
     /// A host's sshd configuration.
-    pub fn sshd_config(&self, name: &str) -> PathBuf {
+    pub(crate) fn sshd_config(&self, name: &str) -> PathBuf {
         self.host(name).join("sshd_config")
     }
     /// A host's private host key.
-    pub fn host_key(&self, name: &str) -> PathBuf {
+    pub(crate) fn host_key(&self, name: &str) -> PathBuf {
         self.host(name).join("ssh_host_ed25519_key")
     }
     /// A host's sshd log.
-    pub fn sshd_log(&self, name: &str) -> PathBuf {
+    pub(crate) fn sshd_log(&self, name: &str) -> PathBuf {
         self.host(name).join("sshd.log")
     }
     /// A host's nginx prefix (`-p`), ending in `/` as nginx expects.
-    pub fn nginx_prefix(&self, name: &str) -> PathBuf {
+    pub(crate) fn nginx_prefix(&self, name: &str) -> PathBuf {
         self.host(name).join("nginx/")
     }
     /// A host's main nginx.conf.
-    pub fn nginx_conf(&self, name: &str) -> PathBuf {
+    pub(crate) fn nginx_conf(&self, name: &str) -> PathBuf {
         self.nginx_prefix(name).join("conf").join("nginx.conf")
     }
     /// The included file holding the upstream block and the server blocks.
-    pub fn gateway_conf(&self, name: &str) -> PathBuf {
+    pub(crate) fn gateway_conf(&self, name: &str) -> PathBuf {
         self.nginx_prefix(name).join("conf").join("gateway.conf")
     }
     /// A host's nginx access log (cutover JSON format).
-    pub fn access_log(&self, name: &str) -> PathBuf {
+    pub(crate) fn access_log(&self, name: &str) -> PathBuf {
         self.nginx_prefix(name).join("logs").join("access.log")
     }
     /// A host's nginx error log.
-    pub fn error_log(&self, name: &str) -> PathBuf {
+    pub(crate) fn error_log(&self, name: &str) -> PathBuf {
         self.nginx_prefix(name).join("logs").join("error.log")
     }
     /// A host's nginx pid file.
-    pub fn nginx_pid(&self, name: &str) -> PathBuf {
+    pub(crate) fn nginx_pid(&self, name: &str) -> PathBuf {
         self.nginx_prefix(name).join("logs").join("nginx.pid")
     }
     /// The pid file of a color's gateway process.
-    pub fn color_pid(&self, name: &str, c: Color) -> PathBuf {
+    pub(crate) fn color_pid(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.pid", c.name()))
     }
     /// The log of a color's gateway process.
-    pub fn color_log(&self, name: &str, c: Color) -> PathBuf {
+    pub(crate) fn color_log(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.log", c.name()))
     }
     /// The behaviour a color starts with (kept across restarts, updated by `lab fault`).
-    pub fn color_behaviour(&self, name: &str, c: Color) -> PathBuf {
+    pub(crate) fn color_behaviour(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.json", c.name()))
     }
     /// The unix socket a color listens on in a `--unix-sockets` lab.
-    pub fn color_socket(&self, name: &str, c: Color) -> PathBuf {
+    pub(crate) fn color_socket(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.sock", c.name()))
     }
     /// The lab's private CA (`--tls`): its certificate, which fleet.toml's `probes.ca_file` names.
-    pub fn tls_ca(&self) -> PathBuf {
+    pub(crate) fn tls_ca(&self) -> PathBuf {
         self.dir.join("tls").join("ca.pem")
     }
     /// The CA's private key.
-    pub fn tls_ca_key(&self) -> PathBuf {
+    pub(crate) fn tls_ca_key(&self) -> PathBuf {
         self.dir.join("tls").join("ca.key")
     }
     /// A host's certificate for its public listener (`--tls`).
-    pub fn tls_cert(&self, name: &str) -> PathBuf {
+    pub(crate) fn tls_cert(&self, name: &str) -> PathBuf {
         self.host(name).join("tls").join("server.crt")
     }
     /// A host's private key for its public listener.
-    pub fn tls_key(&self, name: &str) -> PathBuf {
+    pub(crate) fn tls_key(&self, name: &str) -> PathBuf {
         self.host(name).join("tls").join("server.key")
     }
 }
 
 /// Check that `dir` can be written into configs and shell commands unquoted-safe.
-pub fn check_path_chars(path: &Path) -> Result<(), String> {
+pub(crate) fn check_path_chars(path: &Path) -> Result<(), String> {
     let s = path
         .to_str()
         .ok_or_else(|| format!("{}: the path is not valid UTF-8", path.display()))?;

@@ -1,21 +1,21 @@
 //! The lab: a real local fleet of nginx, sshd and gateway processes on loopback addresses.
 
-pub mod claims;
-pub mod color;
-pub mod down;
-pub mod fault;
+pub(crate) mod claims;
+pub(crate) mod color;
+pub(crate) mod down;
+pub(crate) mod fault;
 pub mod gateway;
-pub mod layout;
+pub(crate) mod layout;
 pub mod process;
-pub mod prometheus;
-pub mod render;
+pub(crate) mod prometheus;
+pub(crate) mod render;
 pub mod state;
-pub mod tools;
-pub mod up;
+pub(crate) mod tools;
+pub(crate) mod up;
 
 /// Why a lab command failed: bad usage (exit 2) or a failed operation (exit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LabError {
+pub(crate) enum LabError {
     /// The request itself is wrong.
     Usage(String),
     /// The request was fine; doing it failed.

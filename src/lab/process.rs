@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Start `cmd` in its own session (so it outlives `lab up` and can be stopped as a group),
 /// stdin from /dev/null, stdout and stderr appended to `log`.
-pub fn spawn_detached(cmd: &mut Command, log: &Path) -> io::Result<Child> {
+pub(crate) fn spawn_detached(cmd: &mut Command, log: &Path) -> io::Result<Child> {
     let out = OpenOptions::new().create(true).append(true).open(log)?;
     let err = out.try_clone()?;
     cmd.stdin(Stdio::null()).stdout(out).stderr(err);
@@ -52,7 +52,7 @@ fn zombie(pid: u32) -> bool {
 }
 
 /// The command line of `pid`, arguments joined by spaces (nginx and sshd rewrite theirs; both keep their flags).
-pub fn cmdline(pid: u32) -> Option<String> {
+pub(crate) fn cmdline(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     Some(
         String::from_utf8_lossy(&raw)
@@ -65,7 +65,7 @@ pub fn cmdline(pid: u32) -> Option<String> {
 
 /// True when `pid` is alive and its command line mentions `marker` (the lab directory):
 /// a pid file that outlived its process must never make us signal a stranger.
-pub fn ours(pid: u32, marker: &str) -> bool {
+pub(crate) fn ours(pid: u32, marker: &str) -> bool {
     alive(pid) && cmdline(pid).is_some_and(|c| c.contains(marker))
 }
 
@@ -83,7 +83,7 @@ fn signal_group(pid: u32, sig: libc::c_int) {
 
 /// SIGTERM each process group, wait up to `grace` for them to exit, then SIGKILL what is left.
 /// Returns the pids that were still alive at the end (normally none).
-pub fn terminate(pids: &[u32], grace: Duration) -> Vec<u32> {
+pub(crate) fn terminate(pids: &[u32], grace: Duration) -> Vec<u32> {
     for &pid in pids {
         signal_group(pid, libc::SIGTERM);
     }
@@ -102,7 +102,7 @@ pub fn terminate(pids: &[u32], grace: Duration) -> Vec<u32> {
 }
 
 /// The name of the effective user, from the password database.
-pub fn user_name() -> Option<String> {
+pub(crate) fn user_name() -> Option<String> {
     // SAFETY: geteuid cannot fail; getpwuid's static result is copied before any other call.
     unsafe {
         let pw = libc::getpwuid(libc::geteuid());
@@ -119,7 +119,7 @@ pub fn user_name() -> Option<String> {
 }
 
 /// Every live descendant of `pid` (children first found, then theirs), from /proc.
-pub fn descendants(pid: u32) -> Vec<u32> {
+pub(crate) fn descendants(pid: u32) -> Vec<u32> {
     let mut parent_of: Vec<(u32, u32)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
@@ -152,17 +152,17 @@ pub fn descendants(pid: u32) -> Vec<u32> {
 }
 
 /// True when something accepts TCP connections on `addr`.
-pub fn listening(addr: SocketAddr) -> bool {
+pub(crate) fn listening(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
 /// True when something accepts connections on the unix socket `path`.
-pub fn listening_unix(path: &Path) -> bool {
+pub(crate) fn listening_unix(path: &Path) -> bool {
     std::os::unix::net::UnixStream::connect(path).is_ok()
 }
 
 /// Wait until the unix socket `path` accepts connections; fail early if `child` exits first.
-pub fn wait_listening_unix(
+pub(crate) fn wait_listening_unix(
     path: &Path,
     child: &mut Child,
     timeout: Duration,
@@ -174,7 +174,7 @@ pub fn wait_listening_unix(
 }
 
 /// Wait until `addr` accepts connections; fail early if `child` exits first.
-pub fn wait_listening(
+pub(crate) fn wait_listening(
     addr: SocketAddr,
     child: &mut Child,
     timeout: Duration,
@@ -223,7 +223,7 @@ fn wait_until(
 }
 
 /// The last lines of a log, on one line, for error messages.
-pub fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     match std::fs::read_to_string(log) {
         Ok(s) => {
             let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();

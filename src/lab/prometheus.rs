@@ -16,22 +16,22 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Prometheus's port on the lab's first address.
-pub const PROMETHEUS_PORT: u16 = 9090;
+pub(crate) const PROMETHEUS_PORT: u16 = 9090;
 /// The port on the lab's first address where the cockpit or `watch` serves `/metrics`.
-pub const METRICS_PORT: u16 = 9464;
+pub(crate) const METRICS_PORT: u16 = 9464;
 /// Each host's prometheus-nginx-exporter port.
-pub const NGINX_EXPORTER_PORT: u16 = 9113;
+pub(crate) const NGINX_EXPORTER_PORT: u16 = 9113;
 /// How long Prometheus may take to be ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The Prometheus server.
-pub const PROMETHEUS: Tool = Tool {
+pub(crate) const PROMETHEUS: Tool = Tool {
     name: "prometheus",
     env: "CUTOVER_LAB_PROMETHEUS",
     package: "prometheus",
 };
 /// nginx's stub_status as Prometheus metrics (optional).
-pub const NGINX_EXPORTER: Tool = Tool {
+pub(crate) const NGINX_EXPORTER: Tool = Tool {
     name: "prometheus-nginx-exporter",
     env: "CUTOVER_LAB_NGINX_EXPORTER",
     package: "prometheus-nginx-exporter",
@@ -39,26 +39,26 @@ pub const NGINX_EXPORTER: Tool = Tool {
 
 /// What `lab.json` records of the lab's Prometheus (under the key `prometheus`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrometheusState {
+pub(crate) struct PrometheusState {
     /// Prometheus's URL: its HTTP API (`/api/v1/query`) and UI.
-    pub url: String,
+    pub(crate) url: String,
     /// Its pid, once started.
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
     /// The address it scrapes for cutover's metrics (`[export] metrics_listen`).
-    pub metrics_listen: String,
+    pub(crate) metrics_listen: String,
     /// One nginx exporter per host; empty when the package is not installed.
-    pub nginx_exporters: Vec<ExporterState>,
+    pub(crate) nginx_exporters: Vec<ExporterState>,
 }
 
 /// One host's prometheus-nginx-exporter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExporterState {
+pub(crate) struct ExporterState {
     /// The gateway whose stub_status it reads.
-    pub gateway: String,
+    pub(crate) gateway: String,
     /// Where it listens.
-    pub listen: String,
+    pub(crate) listen: String,
     /// Its pid, once started.
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
 }
 
 /// `DIR/prometheus`.
@@ -67,12 +67,12 @@ fn home(layout: &Layout) -> PathBuf {
 }
 
 /// The address cutover serves its metrics on in a lab whose first host is `first`.
-pub fn metrics_listen(first: Ipv4Addr) -> SocketAddr {
+pub(crate) fn metrics_listen(first: Ipv4Addr) -> SocketAddr {
     SocketAddr::from((first, METRICS_PORT))
 }
 
 /// The `[export]` section appended to the lab's fleet.toml.
-pub fn fleet_export(first: Ipv4Addr) -> String {
+pub(crate) fn fleet_export(first: Ipv4Addr) -> String {
     format!(
         "\n# `lab up --prometheus`: the lab's Prometheus scrapes this every second; run\n\
          # `cutover -c fleet.toml watch` (or the cockpit) to serve it.\n\
@@ -83,7 +83,7 @@ pub fn fleet_export(first: Ipv4Addr) -> String {
 }
 
 /// prometheus.yml: cutover's metrics and the nginx exporters, every second. Pure.
-pub fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -> String {
+pub(crate) fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -> String {
     let mut s = format!(
         "# Written by `cutover lab up --prometheus`.\n\
          global:\n\
@@ -109,7 +109,11 @@ pub fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -> Strin
 
 /// Start the exporters (when installed) and Prometheus, recording their pids in `state` as
 /// they start; returns once Prometheus says it is ready.
-pub fn start(layout: &Layout, state: &mut LabState, hosts: &[HostSpec]) -> Result<(), String> {
+pub(crate) fn start(
+    layout: &Layout,
+    state: &mut LabState,
+    hosts: &[HostSpec],
+) -> Result<(), String> {
     let prometheus = PROMETHEUS.find()?;
     let exporter = NGINX_EXPORTER.find().ok();
     let Some(first) = hosts.first() else {
@@ -226,7 +230,7 @@ fn wait_ready(
 }
 
 /// The lab's Prometheus processes that are alive and ours, labelled, for `lab down`.
-pub fn live(state: &LabState) -> Vec<(String, u32)> {
+pub(crate) fn live(state: &LabState) -> Vec<(String, u32)> {
     let Some(p) = &state.prometheus else {
         return Vec::new();
     };
@@ -251,7 +255,7 @@ pub fn live(state: &LabState) -> Vec<(String, u32)> {
 }
 
 /// The addresses the lab's Prometheus processes listen on, for `lab down`'s final check.
-pub fn addresses(state: &LabState) -> Vec<SocketAddr> {
+pub(crate) fn addresses(state: &LabState) -> Vec<SocketAddr> {
     let Some(p) = &state.prometheus else {
         return Vec::new();
     };

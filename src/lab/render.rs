@@ -9,35 +9,35 @@ use std::path::Path;
 
 /// One host of a lab, as the renderers need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostSpec {
+pub(crate) struct HostSpec {
     /// Gateway name (`gw-a1`).
-    pub name: String,
+    pub(crate) name: String,
     /// Availability zone (`az-a`).
-    pub az: String,
+    pub(crate) az: String,
     /// The host's own loopback address.
-    pub ip: Ipv4Addr,
+    pub(crate) ip: Ipv4Addr,
 }
 
 /// How a lab's hosts differ from the plain one: https on the public listener (`--tls`),
 /// colors on unix sockets (`--unix-sockets`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Flavor {
+pub(crate) struct Flavor {
     /// The public listener speaks https with the lab's CA.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// The colors listen on unix sockets in the host's directory.
-    pub unix_sockets: bool,
+    pub(crate) unix_sockets: bool,
 }
 
 /// The idle ceiling the lab's colors declare (`idle_timeout_secs`): under the 300 s
 /// `proxy_read_timeout` of the lab's nginx, so the lint passes.
-pub const IDLE_TIMEOUT_SECS: u64 = 120;
+pub(crate) const IDLE_TIMEOUT_SECS: u64 = 120;
 
 fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
 /// A color's upstream address on a host: `ip:port`, or `unix:PATH` in a unix-socket lab.
-pub fn color_upstream(layout: &Layout, host: &HostSpec, c: Color, flavor: Flavor) -> String {
+pub(crate) fn color_upstream(layout: &Layout, host: &HostSpec, c: Color, flavor: Flavor) -> String {
     if flavor.unix_sockets {
         format!("unix:{}", p(&layout.color_socket(&host.name, c)))
     } else {
@@ -46,7 +46,7 @@ pub fn color_upstream(layout: &Layout, host: &HostSpec, c: Color, flavor: Flavor
 }
 
 /// The main nginx.conf of a host: foreground master, logs in its prefix, the cutover log format.
-pub fn nginx_conf(layout: &Layout, host: &HostSpec) -> String {
+pub(crate) fn nginx_conf(layout: &Layout, host: &HostSpec) -> String {
     let name = &host.name;
     format!(
         "# Written by `cutover lab up` for lab host {name}.\n\
@@ -79,13 +79,9 @@ pub fn nginx_conf(layout: &Layout, host: &HostSpec) -> String {
     )
 }
 
-/// The included file with the weighted upstream, the public listener and stub_status.
-pub fn gateway_conf(host: &HostSpec, w: Weights) -> String {
-    gateway_conf_with(&Layout::new(Path::new("/")), host, w, Flavor::default())
-}
-
-/// [`gateway_conf`] for a lab of another [`Flavor`] (socket and certificate paths in `layout`).
-pub fn gateway_conf_with(layout: &Layout, host: &HostSpec, w: Weights, flavor: Flavor) -> String {
+/// The included file with the weighted upstream, the public listener and stub_status, for a
+/// lab of `flavor` (socket and certificate paths in `layout`).
+pub(crate) fn gateway_conf(layout: &Layout, host: &HostSpec, w: Weights, flavor: Flavor) -> String {
     let ip = host.ip;
     let block = upstream::render_block(
         layout::UPSTREAM,
@@ -143,7 +139,7 @@ pub fn gateway_conf_with(layout: &Layout, host: &HostSpec, w: Weights, flavor: F
 }
 
 /// A host's sshd_config: its own address, host key and pid file; public keys only.
-pub fn sshd_config(layout: &Layout, host: &HostSpec, user: &str) -> String {
+pub(crate) fn sshd_config(layout: &Layout, host: &HostSpec, user: &str) -> String {
     let name = &host.name;
     format!(
         "# Written by `cutover lab up` for lab host {name}.\n\
@@ -176,7 +172,7 @@ pub fn sshd_config(layout: &Layout, host: &HostSpec, user: &str) -> String {
 }
 
 /// The ssh client configuration: one `Host` per gateway, strict host keys, batch mode.
-pub fn ssh_config(layout: &Layout, hosts: &[HostSpec], user: &str) -> String {
+pub(crate) fn ssh_config(layout: &Layout, hosts: &[HostSpec], user: &str) -> String {
     let mut s = format!(
         "# Written by `cutover lab up`. Use: ssh -F {} gw-a1 ...\n",
         p(&layout.ssh_config())
@@ -211,7 +207,7 @@ pub fn ssh_config(layout: &Layout, hosts: &[HostSpec], user: &str) -> String {
 }
 
 /// One known_hosts line for a host, from its public key file's contents (`type base64 comment`).
-pub fn known_hosts_line(host: &HostSpec, public_key: &str) -> Result<String, String> {
+pub(crate) fn known_hosts_line(host: &HostSpec, public_key: &str) -> Result<String, String> {
     let mut parts = public_key.split_whitespace();
     match (parts.next(), parts.next()) {
         (Some(kind), Some(key)) => Ok(format!("[{}]:{} {kind} {key}\n", host.ip, layout::SSH_PORT)),
@@ -232,14 +228,9 @@ fn color_command(binary: &Path, layout: &Layout, host: &str, c: Color, verb: &st
     )
 }
 
-/// `fleet.toml` for the lab: `cutover -c DIR/fleet.toml` drives it unchanged.
-pub fn fleet_toml(layout: &Layout, hosts: &[HostSpec], binary: &Path, nginx_bin: &Path) -> String {
-    fleet_toml_with(layout, hosts, binary, nginx_bin, Flavor::default())
-}
-
-/// [`fleet_toml`] for a lab of another [`Flavor`]: https health URLs and the lab's CA file,
-/// or `unix:` color addresses.
-pub fn fleet_toml_with(
+/// `fleet.toml` for the lab: `cutover -c DIR/fleet.toml` drives it unchanged. A lab of another
+/// [`Flavor`] gets https health URLs and the lab's CA file, or `unix:` color addresses.
+pub(crate) fn fleet_toml(
     layout: &Layout,
     hosts: &[HostSpec],
     binary: &Path,
@@ -346,6 +337,7 @@ mod tests {
             &hosts(),
             Path::new("/opt/cutover/bin/cutover"),
             Path::new("/usr/sbin/nginx"),
+            Flavor::default(),
         );
         let cfg = Config::parse(&text, Path::new("/tmp/lab-x/fleet.toml")).unwrap();
         assert_eq!(cfg.gateway.len(), 3);
@@ -369,11 +361,13 @@ mod tests {
     fn gateway_conf_has_the_weighted_upstream_and_unbuffered_proxy() {
         let h = &hosts()[0];
         let text = gateway_conf(
+            &Layout::new(Path::new("/")),
             h,
             Weights {
                 blue: 70,
                 green: 30,
             },
+            Flavor::default(),
         );
         let up = upstream::Upstream::parse(&text, "gateway", "127.0.1.10:8787", "127.0.1.10:8788")
             .unwrap();
@@ -397,14 +391,14 @@ mod tests {
             unix_sockets: true,
         };
         let h = &hosts()[0];
-        let conf = gateway_conf_with(&layout, h, Weights::STEADY, flavor);
+        let conf = gateway_conf(&layout, h, Weights::STEADY, flavor);
         assert!(
             conf.contains("server unix:/tmp/lab-x/hosts/gw-a1/green.sock down max_fails=3"),
             "{conf}"
         );
         assert!(conf.contains("listen 127.0.1.10:8080 ssl;"), "{conf}");
         assert!(conf.contains("ssl_certificate /tmp/lab-x/hosts/gw-a1/tls/server.crt;"));
-        let text = fleet_toml_with(
+        let text = fleet_toml(
             &layout,
             &hosts(),
             Path::new("/opt/cutover"),
@@ -422,7 +416,13 @@ mod tests {
         );
         // The plain lab is unchanged: TCP colors, plain HTTP, no CA.
         let plain = Config::parse(
-            &fleet_toml(&layout, &hosts(), Path::new("/x"), Path::new("/n")),
+            &fleet_toml(
+                &layout,
+                &hosts(),
+                Path::new("/x"),
+                Path::new("/n"),
+                Flavor::default(),
+            ),
             Path::new("/tmp/lab-x/fleet.toml"),
         )
         .unwrap();

@@ -8,20 +8,20 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabState {
     /// The lab directory (canonical).
-    pub dir: String,
+    pub(crate) dir: String,
     /// The cutover binary the color commands run.
-    pub binary: String,
+    pub(crate) binary: String,
     /// The hosts, in order.
     pub hosts: Vec<HostState>,
     /// The lab's Prometheus (`lab up --prometheus`); its URL is `prometheus.url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prometheus: Option<super::prometheus::PrometheusState>,
+    pub(crate) prometheus: Option<super::prometheus::PrometheusState>,
     /// The public listeners speak https with the lab's own CA (`lab up --tls`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// The colors listen on unix sockets, not TCP ports (`lab up --unix-sockets`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub unix_sockets: bool,
+    pub(crate) unix_sockets: bool,
 }
 
 /// One host of the lab.
@@ -30,7 +30,7 @@ pub struct HostState {
     /// Gateway name.
     pub name: String,
     /// Availability zone.
-    pub az: String,
+    pub(crate) az: String,
     /// Its loopback address.
     pub ip: Ipv4Addr,
     /// nginx master pid, once started.
@@ -48,7 +48,7 @@ impl LabState {
     }
 
     /// Write `path` atomically (beside, then rename), so a crash never leaves half a file.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, text + "\n")
@@ -57,7 +57,7 @@ impl LabState {
     }
 
     /// The host called `name`.
-    pub fn host(&self, name: &str) -> Result<&HostState, String> {
+    pub(crate) fn host(&self, name: &str) -> Result<&HostState, String> {
         self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
             let names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
             format!(

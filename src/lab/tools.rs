@@ -4,36 +4,36 @@ use std::path::{Path, PathBuf};
 
 /// A program the lab runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tool {
+pub(crate) struct Tool {
     /// Executable name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Environment variable that overrides where it is.
-    pub env: &'static str,
+    pub(crate) env: &'static str,
     /// The Debian/Ubuntu package that provides it.
-    pub package: &'static str,
+    pub(crate) package: &'static str,
 }
 
 /// nginx, for each host's proxy.
-pub const NGINX: Tool = Tool {
+pub(crate) const NGINX: Tool = Tool {
     name: "nginx",
     env: "CUTOVER_LAB_NGINX",
     package: "nginx-light",
 };
 /// The OpenSSH server, one per host.
-pub const SSHD: Tool = Tool {
+pub(crate) const SSHD: Tool = Tool {
     name: "sshd",
     env: "CUTOVER_LAB_SSHD",
     package: "openssh-server",
 };
 /// ssh-keygen, for host and client keys.
-pub const SSH_KEYGEN: Tool = Tool {
+pub(crate) const SSH_KEYGEN: Tool = Tool {
     name: "ssh-keygen",
     env: "CUTOVER_LAB_SSH_KEYGEN",
     package: "openssh-client",
 };
 
 /// openssl, for the CA and certificates of `lab up --tls`.
-pub const OPENSSL: Tool = Tool {
+pub(crate) const OPENSSL: Tool = Tool {
     name: "openssl",
     env: "CUTOVER_LAB_OPENSSL",
     package: "openssl",
@@ -48,7 +48,7 @@ fn executable(p: &Path) -> bool {
 
 impl Tool {
     /// Where the tool is, or an error that says how to install it.
-    pub fn find(self) -> Result<PathBuf, String> {
+    pub(crate) fn find(self) -> Result<PathBuf, String> {
         if let Some(v) = std::env::var_os(self.env) {
             let p = PathBuf::from(&v);
             return if executable(&p) {

@@ -15,26 +15,26 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Most gateways one lab may have (addresses 127.0.1.2-254 are shared by all labs).
-pub const MAX_GATEWAYS: usize = 100;
+pub(crate) const MAX_GATEWAYS: usize = 100;
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `lab up` was asked for.
 #[derive(Debug, Clone)]
-pub struct UpOptions {
+pub(crate) struct UpOptions {
     /// Number of gateway hosts.
-    pub gateways: usize,
+    pub(crate) gateways: usize,
     /// The lab directory (created if missing).
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Upstream weights every host starts with.
-    pub weights: Weights,
+    pub(crate) weights: Weights,
     /// Also start a real Prometheus scraping the exports (`--prometheus`).
-    pub prometheus: bool,
+    pub(crate) prometheus: bool,
     /// The public listeners speak https, signed by a CA made for the lab (`--tls`).
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Days the hosts' certificates are valid (`--tls-days`): a short one tests the TLS row.
-    pub tls_days: u32,
+    pub(crate) tls_days: u32,
     /// The colors listen on unix sockets (`--unix-sockets`).
-    pub unix_sockets: bool,
+    pub(crate) unix_sockets: bool,
 }
 
 /// The programs `lab up` runs.
@@ -91,7 +91,7 @@ fn prepare_dir(dir: &Path) -> Result<PathBuf, LabError> {
 }
 
 /// Every process a lab's state says it started that is still alive and ours, with a label.
-pub fn live_processes(layout: &Layout, state: &LabState) -> Vec<(String, u32)> {
+pub(crate) fn live_processes(layout: &Layout, state: &LabState) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     for h in &state.hosts {
         for c in Color::BOTH {
@@ -164,7 +164,7 @@ fn login_user() -> String {
 }
 
 /// Bring a lab up; on any failure, everything started so far is stopped again.
-pub fn up(opts: &UpOptions) -> Result<LabState, LabError> {
+pub(crate) fn up(opts: &UpOptions) -> Result<LabState, LabError> {
     if opts.gateways == 0 || opts.gateways > MAX_GATEWAYS {
         return Err(LabError::Usage(format!(
             "--gateways {}: a lab has 1 to {MAX_GATEWAYS} gateways",
@@ -290,7 +290,7 @@ fn start_all(
         write(&layout.nginx_conf(name), &render::nginx_conf(layout, h))?;
         write(
             &layout.gateway_conf(name),
-            &render::gateway_conf_with(layout, h, weights, flavor),
+            &render::gateway_conf(layout, h, weights, flavor),
         )?;
         write(
             &layout.sshd_config(name),
@@ -379,7 +379,7 @@ fn start_all(
     )?;
     write(
         &layout.fleet_toml(),
-        &render::fleet_toml_with(layout, hosts, &bins.cutover, &bins.nginx, flavor),
+        &render::fleet_toml(layout, hosts, &bins.cutover, &bins.nginx, flavor),
     )?;
     Ok(())
 }
@@ -478,7 +478,7 @@ fn load_host(dir: &Path, gateway: &str) -> Result<(Layout, LabState, usize), Lab
 }
 
 /// Take a host's sshd down with every session on it: the host goes dark for SSH.
-pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
+pub(crate) fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
     let (layout, mut state, i) = load_host(dir, gateway)?;
     let Some(pid) = state.hosts[i]
         .sshd_pid
@@ -500,7 +500,7 @@ pub fn sshd_stop(dir: &Path, gateway: &str) -> Result<String, LabError> {
 }
 
 /// Start a host's sshd again.
-pub fn sshd_start(dir: &Path, gateway: &str) -> Result<String, LabError> {
+pub(crate) fn sshd_start(dir: &Path, gateway: &str) -> Result<String, LabError> {
     let (layout, mut state, i) = load_host(dir, gateway)?;
     if let Some(pid) = state.hosts[i]
         .sshd_pid
@@ -525,7 +525,7 @@ pub fn sshd_start(dir: &Path, gateway: &str) -> Result<String, LabError> {
 }
 
 /// What `lab up` prints: where everything is and what to type next.
-pub fn summary(layout: &Layout, state: &LabState, weights: Weights) -> String {
+pub(crate) fn summary(layout: &Layout, state: &LabState, weights: Weights) -> String {
     let dir = &state.dir;
     let mut s = format!("lab up: {} gateways in {dir}\n", state.hosts.len());
     for h in &state.hosts {

@@ -4,7 +4,7 @@ use super::Lab;
 use cutover::app::driver::Driver;
 use cutover::app::state::State;
 use cutover::config::Config;
-use cutover::control::live::LiveFleet;
+use cutover::fleet::live::LiveFleet;
 use std::time::{Duration, Instant};
 
 /// The live cockpit on `lab` (sampler every second), with `tweak` applied to its configuration.
@@ -14,14 +14,14 @@ pub fn cockpit(lab: &Lab, tweak: impl FnOnce(&mut Config)) -> Driver<LiveFleet> 
     tweak(&mut config);
     let guard = config.guardrails;
     let keymap = config.keymap.clone();
-    let actor = cutover::control::Actor {
+    let actor = cutover::fleet::control::Actor {
         name: "tester".into(),
         ticket: None,
         read_only: false,
     };
-    let fleet = cutover::headless::Fleet::new(config, actor).expect("fleet");
-    let themes = cutover::ui::theme::ThemeSet::load(&[], true).expect("themes");
-    cutover::control::live::driver(fleet, guard, keymap, themes)
+    let fleet = cutover::fleet::service::Fleet::new(config, actor).expect("fleet");
+    let themes = cutover::front::ui::theme::ThemeSet::load(&[], true).expect("themes");
+    cutover::fleet::live::driver(fleet, guard, keymap, themes.owned_names())
 }
 
 /// Run the cockpit in real time, looking at it every 100 ms, until `done` holds or `limit`

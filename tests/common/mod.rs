@@ -10,7 +10,7 @@ use cutover::lab::state::LabState;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Run the cutover binary.
+/// Run the cutover binary (stdin empty, `NO_COLOR` not inherited from the caller's shell).
 pub fn cutover(args: &[&str]) -> Output {
     cutover_env(args, &[])
 }
@@ -18,7 +18,9 @@ pub fn cutover(args: &[&str]) -> Output {
 /// Run the cutover binary with extra environment variables.
 pub fn cutover_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    cmd.args(args).stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -133,6 +135,38 @@ impl Lab {
         self.dir.to_str().unwrap()
     }
 
+    /// `cutover -c DIR/fleet.toml ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with("fleet.toml", args)
+    }
+
+    /// `cutover -c DIR/FLEET ARGS...`, with another configuration file of the lab's.
+    pub fn run_with(&self, fleet: &str, args: &[&str]) -> Output {
+        let fleet = self.dir.join(fleet);
+        let mut all = vec!["-c", fleet.to_str().unwrap()];
+        all.extend_from_slice(args);
+        cutover(&all)
+    }
+
+    /// The chat endpoint of every host's nginx, in host order.
+    pub fn chat_urls(&self) -> Vec<String> {
+        self.state
+            .hosts
+            .iter()
+            .map(|h| load::chat_url(h.ip))
+            .collect()
+    }
+
+    /// A shell command for `Tmux::start`: the live cockpit on this lab's fleet.toml with
+    /// `args`, then its exit status (`exit=N`), the pane kept open to be read.
+    pub fn cockpit_cmd(&self, args: &str) -> String {
+        format!(
+            "{} -c {} {args}; echo \"exit=$?\"; sleep 60",
+            env!("CARGO_BIN_EXE_cutover"),
+            self.dir.join("fleet.toml").display()
+        )
+    }
+
     /// `lab down`, asserting success.
     pub fn down(mut self) -> Output {
         self.down = true;
@@ -150,6 +184,13 @@ impl Drop for Lab {
     }
 }
 
+/// True when something accepts a TCP connection at `addr` (`IP:PORT`) within 300 ms.
+pub fn listens(addr: impl std::fmt::Display) -> bool {
+    let addr = addr.to_string();
+    let parsed: std::net::SocketAddr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+    std::net::TcpStream::connect_timeout(&parsed, std::time::Duration::from_millis(300)).is_ok()
+}
+
 /// A single-threaded tokio runtime for a test's HTTP.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -163,6 +204,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// in any HTTP/1.1 client, and one on a connection an old worker still holds is served by the
 /// old configuration. Fresh connections test what nginx promises: every request it accepts is
 /// answered by the configuration in force, across reloads.
+/// (`cutover::fleet::probe::http_client`, which `client` is, always pools: hence this one.)
 pub fn fresh_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -175,14 +217,17 @@ pub fn fresh_client() -> reqwest::Client {
 
 /// An HTTP client that never uses a proxy (the lab is on loopback).
 pub fn client() -> reqwest::Client {
-    cutover::probe::http_client(std::time::Duration::from_secs(60)).unwrap()
+    cutover::fleet::probe::http_client(std::time::Duration::from_secs(60)).unwrap()
 }
 
 /// The cockpit's screen for `state` on a `w`x`h` test terminal, as text (rows joined by `\n`).
 pub fn render(state: &cutover::app::state::State, w: u16, h: u16) -> String {
     use ratatui::{Terminal, backend::TestBackend};
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    term.draw(|f| cutover::ui::view(f, state)).expect("draw");
+    term.draw(|f| {
+        cutover::front::ui::view(f, state, &cutover::front::ui::theme::ThemeSet::builtin())
+    })
+    .expect("draw");
     let buf = term.backend().buffer();
     (0..h)
         .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())

@@ -89,3 +89,12 @@ impl Drop for Tmux {
         self.cmd(&["kill-server"]);
     }
 }
+
+/// The fleet-table row of gateway `name` on a cockpit screen (not the header, which may name
+/// it as the scope); empty when there is none.
+pub fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.trim_start_matches(['▸', ' ']).starts_with(name))
+        .unwrap_or("")
+}

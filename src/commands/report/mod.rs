@@ -6,8 +6,8 @@
 //! (pure), and [`read`] opens the files, detects gzip and feeds chunks (the only IO). Time
 //! comes from the lines' `$msec`; nothing here reads the clock.
 
-pub mod read;
-pub mod render;
+pub(crate) mod read;
+pub(crate) mod render;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,6 +16,7 @@ use std::path::Path;
 use hdrhistogram::{Counter, Histogram};
 
 use crate::cli::ReportArgs;
+use crate::commands::error::CommandError;
 use crate::config::Config;
 use crate::model::{Color, RequestRecord};
 use crate::nginx::accesslog::{
@@ -25,42 +26,23 @@ use crate::nginx::accesslog::{
 use crate::sanitize::sanitize;
 
 /// Blue's address when neither `--blue` nor `fleet.toml` gives one (the spec's).
-pub const DEFAULT_BLUE: &str = "127.0.0.1:8787";
+pub(crate) const DEFAULT_BLUE: &str = "127.0.0.1:8787";
 /// Green's address when neither `--green` nor `fleet.toml` gives one.
-pub const DEFAULT_GREEN: &str = "127.0.0.1:8788";
+pub(crate) const DEFAULT_GREEN: &str = "127.0.0.1:8788";
 
 /// Milliseconds in a minute: the per-minute table's bucket.
-pub const MINUTE_MS: u64 = 60_000;
+pub(crate) const MINUTE_MS: u64 = 60_000;
 
 /// The three rows of every table: blue, green, then requests no color can be named for.
-pub const SLOTS: [(Option<Color>, &str); 3] = [
+pub(crate) const SLOTS: [(Option<Color>, &str); 3] = [
     (Some(Color::Blue), "blue"),
     (Some(Color::Green), "green"),
     (None, "unattributed"),
 ];
 
-/// A failed report: the exit code (1 the operation failed, 2 bad usage) and the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportError {
-    /// 1 or 2.
-    pub code: u8,
-    /// What went wrong, naming the file (and line) at fault; already sanitized.
-    pub message: String,
-}
-
-impl ReportError {
-    fn failed(message: String) -> Self {
-        ReportError { code: 1, message }
-    }
-
-    fn usage(message: String) -> Self {
-        ReportError { code: 2, message }
-    }
-}
-
 /// Where a color's address came from, shown beside it so a wrong attribution is visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddrSource {
+pub(crate) enum AddrSource {
     /// `--blue` / `--green`.
     Flag,
     /// Every gateway of `fleet.toml` says the same.
@@ -71,7 +53,7 @@ pub enum AddrSource {
 
 impl AddrSource {
     /// How the table names the source.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             AddrSource::Flag => "flag",
             AddrSource::Fleet => "fleet.toml",
@@ -82,19 +64,19 @@ impl AddrSource {
 
 /// The addresses requests are attributed by, and where each came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribution {
+pub(crate) struct Attribution {
     /// Blue's and green's `$upstream_addr` entries.
-    pub colors: Colors,
+    pub(crate) colors: Colors,
     /// Where blue's address came from.
-    pub blue_from: AddrSource,
+    pub(crate) blue_from: AddrSource,
     /// Where green's address came from.
-    pub green_from: AddrSource,
+    pub(crate) green_from: AddrSource,
 }
 
 /// The colors' addresses: a flag wins, then `fleet.toml` when all its gateways agree, then
 /// the defaults. Returns a warning when the fleet disagrees and was not used; an error
 /// (bad usage) for an address that could never match a log entry.
-pub fn resolve_attribution(
+pub(crate) fn resolve_attribution(
     blue: Option<&str>,
     green: Option<&str>,
     fleet: Option<&Config>,
@@ -158,7 +140,7 @@ pub fn resolve_attribution(
 
 /// The gateway a file belongs to: its file name without `.gz` and a rotation suffix
 /// (`access.log.2.gz`, `access.log-20261122` → `access.log`), sanitized.
-pub fn gateway_name(path: &Path) -> String {
+pub(crate) fn gateway_name(path: &Path) -> String {
     let file = path
         .file_name()
         .map_or_else(|| path.to_string_lossy(), |f| f.to_string_lossy());
@@ -187,11 +169,11 @@ pub fn gateway_name(path: &Path) -> String {
 
 /// The first line of a file that could not be used, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Malformed {
+pub(crate) struct Malformed {
     /// 1-based line number in the (decompressed) file.
-    pub line: u64,
+    pub(crate) line: u64,
     /// Why it was skipped.
-    pub error: LineError,
+    pub(crate) error: LineError,
 }
 
 fn slot(color: Option<Color>) -> usize {
@@ -205,11 +187,11 @@ fn slot(color: Option<Color>) -> usize {
 /// One color's requests within one minute; u32 histogram counts keep a long log's many
 /// minutes small (a minute never holds 4 billion requests of one color).
 #[derive(Debug, Clone, Default)]
-pub struct MinuteColor {
+pub(crate) struct MinuteColor {
     /// Requests counted.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Of which answered 500..=599.
-    pub errors_5xx: u64,
+    pub(crate) errors_5xx: u64,
     /// Request time in ms; allocated with the first request, so idle colors cost nothing.
     request_ms: Option<Histogram<u32>>,
 }
@@ -241,35 +223,35 @@ impl MinuteColor {
     }
 
     /// Request time p50, p95, p99 in ms; `None` without requests.
-    pub fn percentiles(&self) -> Option<[u64; 3]> {
+    pub(crate) fn percentiles(&self) -> Option<[u64; 3]> {
         self.request_ms.as_ref().and_then(percentiles)
     }
 }
 
 /// The 50th, 95th and 99th percentiles, read as the cockpit reads them (the bucket's lowest
 /// value, so a recorded value reads back as itself); `None` when empty.
-pub fn percentiles<C: Counter>(h: &Histogram<C>) -> Option<[u64; 3]> {
+pub(crate) fn percentiles<C: Counter>(h: &Histogram<C>) -> Option<[u64; 3]> {
     let q = |p| h.lowest_equivalent(h.value_at_quantile(p));
     (!h.is_empty()).then(|| [q(0.50), q(0.95), q(0.99)])
 }
 
 /// One minute (UTC) of requests, per color.
 #[derive(Debug, Clone, Default)]
-pub struct Minute {
+pub(crate) struct Minute {
     /// Minutes since the epoch (`$msec` / 60 s).
-    pub index: u64,
+    pub(crate) index: u64,
     /// Blue, green, unattributed (the order of [`SLOTS`]).
-    pub colors: [MinuteColor; 3],
+    pub(crate) colors: [MinuteColor; 3],
 }
 
 impl Minute {
     /// The statistics of one color, or of the unattributed requests for `None`.
-    pub fn of(&self, color: Option<Color>) -> &MinuteColor {
+    pub(crate) fn of(&self, color: Option<Color>) -> &MinuteColor {
         &self.colors[slot(color)]
     }
 
     /// The minute's start in ms since the epoch.
-    pub fn start_ms(&self) -> u64 {
+    pub(crate) fn start_ms(&self) -> u64 {
         self.index.saturating_mul(MINUTE_MS)
     }
 }
@@ -320,19 +302,19 @@ impl Minutes {
 
 /// Line counts and statistics of one file, or of all files together.
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Every line, oversized ones included; `lines == parsed + malformed + oversized`.
-    pub lines: u64,
+    pub(crate) lines: u64,
     /// Lines counted as requests.
-    pub parsed: u64,
+    pub(crate) parsed: u64,
     /// Lines skipped as unparsable or unusable (blank lines included).
-    pub malformed: u64,
+    pub(crate) malformed: u64,
     /// Lines skipped for being longer than the splitter's maximum.
-    pub oversized: u64,
+    pub(crate) oversized: u64,
     /// Per color over the whole file, with header times.
-    pub colors: Aggregate,
+    pub(crate) colors: Aggregate,
     /// Per minute (UTC), oldest first; minutes without a request are absent.
-    pub minutes: Vec<Minute>,
+    pub(crate) minutes: Vec<Minute>,
 }
 
 fn merge_stats(into: &mut ColorStats, from: &ColorStats) {
@@ -345,7 +327,7 @@ fn merge_stats(into: &mut ColorStats, from: &ColorStats) {
 
 impl Summary {
     /// The sum of several summaries (the fleet total), minutes merged.
-    pub fn sum<'a>(parts: impl IntoIterator<Item = &'a Summary>) -> Summary {
+    pub(crate) fn sum<'a>(parts: impl IntoIterator<Item = &'a Summary>) -> Summary {
         let mut total = Summary::default();
         let mut minutes = Minutes::default();
         for p in parts {
@@ -368,29 +350,29 @@ impl Summary {
 
 /// One file's report: a file is one gateway.
 #[derive(Debug, Clone)]
-pub struct FileReport {
+pub(crate) struct FileReport {
     /// The gateway's name ([`gateway_name`]).
-    pub name: String,
+    pub(crate) name: String,
     /// The path as given, sanitized.
-    pub path: String,
+    pub(crate) path: String,
     /// The first unusable line, if any.
-    pub first_malformed: Option<Malformed>,
+    pub(crate) first_malformed: Option<Malformed>,
     /// Counts and statistics.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
 }
 
 /// Every file, and their sum when there are several.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// One per file, in the order given.
-    pub files: Vec<FileReport>,
+    pub(crate) files: Vec<FileReport>,
     /// The fleet total; `None` for a single file.
-    pub total: Option<Summary>,
+    pub(crate) total: Option<Summary>,
 }
 
 impl Report {
     /// The report of these files, with the total when there is more than one.
-    pub fn new(files: Vec<FileReport>) -> Self {
+    pub(crate) fn new(files: Vec<FileReport>) -> Self {
         let total = (files.len() > 1).then(|| Summary::sum(files.iter().map(|f| &f.summary)));
         Report { files, total }
     }
@@ -442,7 +424,7 @@ fn usable(line: &[u8], colors: &Colors) -> Result<(u64, RequestRecord), LineErro
 
 /// A file's bytes in, its [`Summary`] out: chunks of any size, no allocation per line.
 #[derive(Debug, Clone)]
-pub struct FileAggregator {
+pub(crate) struct FileAggregator {
     splitter: LineSplitter,
     colors: Colors,
     tally: Tally,
@@ -452,12 +434,12 @@ pub struct FileAggregator {
 
 impl FileAggregator {
     /// An aggregator attributing by `colors`, with the live tail's maximum line length.
-    pub fn new(colors: Colors) -> Self {
+    pub(crate) fn new(colors: Colors) -> Self {
         FileAggregator::with_splitter(colors, LineSplitter::new())
     }
 
     /// An aggregator with its own splitter (e.g. a small maximum line length in tests).
-    pub fn with_splitter(colors: Colors, splitter: LineSplitter) -> Self {
+    pub(crate) fn with_splitter(colors: Colors, splitter: LineSplitter) -> Self {
         FileAggregator {
             splitter,
             colors,
@@ -467,12 +449,12 @@ impl FileAggregator {
     }
 
     /// Newline bytes seen so far: where a broken stream stopped.
-    pub fn newlines(&self) -> u64 {
+    pub(crate) fn newlines(&self) -> u64 {
         self.newlines
     }
 
     /// Count every line `chunk` completes.
-    pub fn feed(&mut self, chunk: &[u8]) {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
         let before = self.newlines;
         let (colors, tally) = (&self.colors, &mut self.tally);
         self.splitter.push(chunk, |line| {
@@ -482,7 +464,7 @@ impl FileAggregator {
     }
 
     /// At the end of the file: count a last line without a newline, and hand out the summary.
-    pub fn finish(mut self) -> (Summary, Option<Malformed>) {
+    pub(crate) fn finish(mut self) -> (Summary, Option<Malformed>) {
         let last = self.newlines + 1;
         let (colors, tally) = (&self.colors, &mut self.tally);
         self.splitter
@@ -517,7 +499,8 @@ fn line_in_chunk(chunk: &[u8], line: &[u8]) -> u64 {
 }
 
 /// The whole file's report from its bytes in memory (tests; [`read`] streams files instead).
-pub fn report_bytes(name: &str, path: &str, colors: &Colors, bytes: &[u8]) -> FileReport {
+#[cfg(test)]
+pub(crate) fn report_bytes(name: &str, path: &str, colors: &Colors, bytes: &[u8]) -> FileReport {
     let mut a = FileAggregator::new(colors.clone());
     a.feed(bytes);
     let (summary, first_malformed) = a.finish();
@@ -530,7 +513,7 @@ pub fn report_bytes(name: &str, path: &str, colors: &Colors, bytes: &[u8]) -> Fi
 }
 
 /// The warning for a file without one usable line, naming the first bad line; `None` otherwise.
-pub fn no_usable_line_warning(f: &FileReport) -> Option<String> {
+pub(crate) fn no_usable_line_warning(f: &FileReport) -> Option<String> {
     let s = &f.summary;
     if s.parsed > 0 {
         return None;
@@ -556,14 +539,14 @@ fn warn(message: &str) {
 
 /// `cutover report`: read the files, print the table or JSON, warn about files with no
 /// usable line.
-pub fn command(args: &ReportArgs, config: Option<&Config>) -> Result<(), ReportError> {
+pub(crate) fn command(args: &ReportArgs, config: Option<&Config>) -> Result<(), CommandError> {
     let (attribution, warning) =
         resolve_attribution(args.blue.as_deref(), args.green.as_deref(), config)
-            .map_err(ReportError::usage)?;
+            .map_err(CommandError::usage)?;
     if let Some(w) = warning {
         warn(&w);
     }
-    let files = read::read_files(&args.files, &attribution.colors).map_err(ReportError::failed)?;
+    let files = read::read_files(&args.files, &attribution.colors).map_err(CommandError::failed)?;
     let report = Report::new(files);
     for f in &report.files {
         if let Some(w) = no_usable_line_warning(f) {
@@ -572,7 +555,7 @@ pub fn command(args: &ReportArgs, config: Option<&Config>) -> Result<(), ReportE
     }
     let out = if args.json {
         render::json(&report)
-            .map_err(|e| ReportError::failed(format!("cannot write the JSON: {e}")))?
+            .map_err(|e| CommandError::failed(format!("cannot write the JSON: {e}")))?
     } else {
         render::table(&report, &attribution)
     };
@@ -583,7 +566,7 @@ pub fn command(args: &ReportArgs, config: Option<&Config>) -> Result<(), ReportE
     {
         // A reader that stopped early (`| head`) wanted no more: not a failure.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(ReportError::failed(format!("stdout: {e}")))
+            Err(CommandError::failed(format!("stdout: {e}")))
         }
         _ => Ok(()),
     }

@@ -15,7 +15,7 @@ use crate::sanitize::sanitize;
 
 /// Bytes read at a time: large enough that the cost per read vanishes, and the only buffer
 /// whatever the file's size.
-pub const CHUNK: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 20;
 
 /// The two bytes every gzip member starts with (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -108,7 +108,7 @@ fn read_open(
 /// Open every file first (a typo in the last one fails before any reading), then read them
 /// on up to one thread per core; the reports come back in the order given. The error names
 /// the first file, in that order, that failed.
-pub fn read_files(paths: &[PathBuf], colors: &Colors) -> Result<Vec<FileReport>, String> {
+pub(crate) fn read_files(paths: &[PathBuf], colors: &Colors) -> Result<Vec<FileReport>, String> {
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
         let f = File::open(p)

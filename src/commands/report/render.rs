@@ -16,17 +16,17 @@ use crate::sanitize::sanitize;
 
 /// The figures of one color shown in a row or a JSON object.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Requests counted.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Of which 500..=599.
-    pub errors_5xx: u64,
+    pub(crate) errors_5xx: u64,
     /// `errors_5xx / requests`; `None` without requests.
-    pub ratio_5xx: Option<f64>,
+    pub(crate) ratio_5xx: Option<f64>,
     /// Request time p50, p95, p99 in ms; `None` without requests.
-    pub percentiles: Option<[u64; 3]>,
+    pub(crate) percentiles: Option<[u64; 3]>,
     /// Upstream header time p95 in ms; `None` without header times (and per minute).
-    pub header_p95: Option<u64>,
+    pub(crate) header_p95: Option<u64>,
 }
 
 fn ratio(errors: u64, requests: u64) -> Option<f64> {
@@ -36,7 +36,7 @@ fn ratio(errors: u64, requests: u64) -> Option<f64> {
 
 impl Figures {
     /// The figures of a whole file's (or the fleet's) color.
-    pub fn of_stats(s: &ColorStats) -> Self {
+    pub(crate) fn of_stats(s: &ColorStats) -> Self {
         Figures {
             requests: s.requests,
             errors_5xx: s.errors_5xx,
@@ -47,7 +47,7 @@ impl Figures {
     }
 
     /// The figures of one color in one minute (no header time is kept per minute).
-    pub fn of_minute(m: &MinuteColor) -> Self {
+    pub(crate) fn of_minute(m: &MinuteColor) -> Self {
         Figures {
             requests: m.requests,
             errors_5xx: m.errors_5xx,
@@ -59,7 +59,7 @@ impl Figures {
 }
 
 /// A minute as RFC 3339 UTC, `2026-11-22T01:00:00Z`.
-pub fn minute_rfc3339(m: &Minute) -> String {
+pub(crate) fn minute_rfc3339(m: &Minute) -> String {
     let ms = m.start_ms();
     let s = rfc3339(ms / 1000, 0);
     // `rfc3339` gives milliseconds; a minute has none to show.
@@ -151,7 +151,7 @@ fn summary_table(out: &mut String, s: &Summary, first_malformed: Option<&Malform
 
 /// The report as a table readable at 80 columns: the attribution, then per file a header
 /// block, the per-color table and the per-minute table; then the fleet total.
-pub fn table(r: &Report, a: &Attribution) -> String {
+pub(crate) fn table(r: &Report, a: &Attribution) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -314,7 +314,7 @@ struct JsonReport<'a> {
 }
 
 /// The report as one JSON object on one line (see docs/operator-guide.md for the shape).
-pub fn json(r: &Report) -> Result<String, serde_json::Error> {
+pub(crate) fn json(r: &Report) -> Result<String, serde_json::Error> {
     let doc = JsonReport {
         files: r.files.iter().map(JsonFile::new).collect(),
         total: r.total.as_ref().map(|t| JsonTotal {

@@ -6,7 +6,7 @@
 //! the access-log lines of the recent window.
 //!
 //! The parts run concurrently under one deadline. A part that did not arrive is absent from
-//! the telemetry (and named in [`Snapshot::gaps`]), never reported as a pass.
+//! the telemetry, never reported as a pass.
 
 use super::{color_target, finish_host_sample, sampler, sampler_answer, wall_ms};
 use crate::config::ProbeConfig;
@@ -31,43 +31,39 @@ const MAX_FAILURES: u64 = 2;
 /// measured time, and a color whose channels queue behind the other's would look slower.
 const IN_FLIGHT: u64 = 2;
 /// Newest access-log lines the host scans for the window.
-pub const LOG_LINES: u64 = 50_000;
+pub(crate) const LOG_LINES: u64 = 50_000;
 /// Most access-log bytes the host sends (the newest are kept): bounds transfer and memory.
-pub const LOG_BYTES: usize = 16 << 20;
+pub(crate) const LOG_BYTES: usize = 16 << 20;
 /// Slack on top of the longest wait of any part (process start-up, local work).
 const MARGIN: Duration = Duration::from_secs(5);
 
 /// What a burst learned about one gateway, in the order the live collectors would report it.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The weights/lock read (Err: why the host could not be read; then telemetry may be partial).
-    pub read: Result<HostRead, String>,
+    pub(crate) read: Result<HostRead, String>,
     /// Telemetry to apply in order at one instant: Weights, Host, Health, every Ttft result (ok and failed), Requests.
-    pub telemetry: Vec<Telemetry>,
-    /// What the access-log read saw (`None`: it produced nothing; the reason is in `gaps`).
-    pub log: Option<LogStats>,
-    /// Parts that did not arrive or arrived only in part, one sentence each (sanitized).
-    pub gaps: Vec<String>,
+    pub(crate) telemetry: Vec<Telemetry>,
 }
 
 /// Counts of the access-log read, for telling the operator what the 5xx figures rest on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LogStats {
+pub(crate) struct LogStats {
     /// Lines read and parsed here (lines the host dropped as clearly too old are not among them).
-    pub lines: u64,
+    pub(crate) lines: u64,
     /// Requests within the window: the records sent.
-    pub kept: u64,
+    pub(crate) kept: u64,
     /// Lines older than the window, the host's drops included.
-    pub outside: u64,
+    pub(crate) outside: u64,
     /// Lines skipped: not the access-log format, no usable time, status or request_time, too long.
-    pub malformed: u64,
+    pub(crate) malformed: u64,
     /// The read hit its line or byte limit inside the window: only the newest requests of
     /// the window were kept.
-    pub clipped: bool,
+    pub(crate) clipped: bool,
 }
 
 /// Gather fresh data on one host: one sampler command (weights, lock, host sample with conns/listeners/running/versions/workers/clock skew), one health probe, a burst of TTFT probes per color, and the access-log lines of the last `window` seconds.
-pub async fn burst(
+pub(crate) async fn burst(
     host: &Host,
     probes: &ProbeConfig,
     samples: u64,
@@ -133,7 +129,6 @@ pub async fn burst(
                 if probing && !reached {
                     for c in [&mut *blue, &mut *green] {
                         c.results.push(None);
-                        c.gap = Some("not probed: the host is unreachable over SSH".into());
                     }
                 } else if probing {
                     // A deadline only stops the probing: results in so far are kept.
@@ -153,7 +148,6 @@ pub async fn burst(
     };
 
     let mut telemetry = Vec::new();
-    let mut gaps = Vec::new();
     let read = match sampled {
         Ok(Sampled {
             parsed: Ok(sample),
@@ -164,12 +158,9 @@ pub async fn burst(
             let read = host.take_read(sample.read).map_err(|e| sanitize(&e));
             match &read {
                 Ok(r) => telemetry.push(Telemetry::Weights(r.weights)),
-                Err(reason) => {
-                    gaps.push(format!("weights: {reason}"));
-                    telemetry.push(Telemetry::Unreachable {
-                        reason: reason.clone(),
-                    });
-                }
+                Err(reason) => telemetry.push(Telemetry::Unreachable {
+                    reason: reason.clone(),
+                }),
             }
             let mut h = sample.host;
             finish_host_sample(
@@ -191,67 +182,30 @@ pub async fn burst(
                 }) => sanitize(&reason),
                 _ => late("host sampler"),
             };
-            gaps.push(format!("host sampler: {reason}"));
             telemetry.push(Telemetry::Unreachable {
                 reason: reason.clone(),
             });
             Err(reason)
         }
     };
-    match health {
-        Some(Ok(report)) => telemetry.push(Telemetry::Health(report)),
-        Some(Err(_)) => gaps.push(late("health probe")),
-        None => gaps.push("health probe: no HTTP client".into()),
+    if let Some(Ok(report)) = health {
+        telemetry.push(Telemetry::Health(report));
     }
     if probing {
         for color in Color::BOTH {
-            let got = &ttft[color];
-            for &ms in &got.results {
+            for &ms in &ttft[color].results {
                 telemetry.push(Telemetry::Ttft { color, ms });
             }
-            if let Some(why) = &got.gap {
-                gaps.push(format!("ttft {}: {why}", color.name()));
-            } else if got.results.len() < usize::try_from(samples).unwrap_or(usize::MAX) {
-                gaps.push(format!(
-                    "ttft {}: {} of {samples} probes within {} s",
-                    color.name(),
-                    got.results.len(),
-                    budget.as_secs()
-                ));
-            }
         }
     }
-    let log = match log {
-        Ok(Ok((records, stats))) => {
-            if stats.clipped {
-                gaps.push(format!(
-                    "access log: read limit reached inside the {} s window; judged on its newest {} requests",
-                    window.as_secs(),
-                    stats.kept
-                ));
-            }
-            telemetry.push(Telemetry::Requests { records });
-            Some(stats)
-        }
-        Ok(Err(reason)) => {
-            gaps.push(format!("access log: {}", sanitize(&reason)));
-            None
-        }
-        Err(_) => {
-            gaps.push(late("access log"));
-            None
-        }
-    };
-    Snapshot {
-        read,
-        telemetry,
-        log,
-        gaps,
+    if let Ok(Ok(records)) = log {
+        telemetry.push(Telemetry::Requests { records });
     }
+    Snapshot { read, telemetry }
 }
 
 /// [`burst`] on every host, at most `parallel` at once, in host order.
-pub async fn burst_all(
+pub(crate) async fn burst_all(
     hosts: &[Host],
     probes: &ProbeConfig,
     samples: u64,
@@ -280,8 +234,6 @@ pub async fn burst_all(
                 telemetry: vec![Telemetry::Unreachable {
                     reason: reason.clone(),
                 }],
-                log: None,
-                gaps: vec![reason],
             }
         }));
     }
@@ -340,8 +292,6 @@ async fn sample(host: &Host) -> Sampled {
 struct ColorProbes {
     /// One entry per probe, in the order they finished; `None`: it failed.
     results: Vec<Option<u32>>,
-    /// Why probing stopped short, if it did.
-    gap: Option<String>,
 }
 
 /// Which TTFT probes of one color may start: `samples` in all, [`IN_FLIGHT`] at once, none
@@ -389,11 +339,6 @@ impl ProbeBudget {
             self.paused = false;
         }
     }
-
-    /// Probing stopped for failures before every sample was taken.
-    fn gave_up(&self) -> bool {
-        self.failed >= MAX_FAILURES && self.started < self.samples
-    }
 }
 
 /// Removes the local end of a forward when the burst is over (or abandoned at the deadline),
@@ -421,16 +366,19 @@ async fn probe_color(
     let what = format!("burst-{}-{}", host.cfg.name, color.name());
     let local = host.ssh().forward_path(&host.cfg.ssh, &what);
     let _cleanup = SocketFile(local.clone());
-    if let Err(e) = host.ssh().forward(&host.cfg.ssh, &local, &remote).await {
+    if host
+        .ssh()
+        .forward(&host.cfg.ssh, &local, &remote)
+        .await
+        .is_err()
+    {
         out.results.push(None);
-        out.gap = Some(e.to_string());
         return;
     }
     let dial = Dial::Unix(local);
     let mut budget = ProbeBudget::new(samples);
     // Dropping the set (at the deadline) aborts the probes still running.
     let mut running = JoinSet::new();
-    let mut last_error = String::new();
     loop {
         while budget.may_start() {
             budget.start();
@@ -442,25 +390,10 @@ async fn probe_color(
         };
         let ms = match done {
             Ok(Ok(r)) => Some(r.ttft_ms),
-            Ok(Err(e)) => {
-                last_error = e;
-                None
-            }
-            Err(e) => {
-                last_error = format!("probe task: {e}");
-                None
-            }
+            Ok(Err(_)) | Err(_) => None,
         };
         budget.finish(ms.is_some());
         out.results.push(ms);
-    }
-    if budget.gave_up() {
-        out.gap = Some(format!(
-            "stopped after {} failed of {} probes (last: {})",
-            budget.failed,
-            budget.finished,
-            sanitize(&last_error)
-        ));
     }
 }
 
@@ -485,7 +418,7 @@ END { printf "@end %d %d\n", NR, old }' | tail -c "$cap"
 "#;
 
 /// The access-log read's command line for the file `path` and the last `window`.
-pub fn log_command(path: &str, window: Duration) -> String {
+pub(crate) fn log_command(path: &str, window: Duration) -> String {
     sh_c(
         LOG_READ,
         &[
@@ -498,7 +431,7 @@ pub fn log_command(path: &str, window: Duration) -> String {
 }
 
 /// Run the access-log read and make its answer into the window's records.
-async fn read_log(host: &Host, window: Duration) -> Result<(Vec<RequestRecord>, LogStats), String> {
+async fn read_log(host: &Host, window: Duration) -> Result<Vec<RequestRecord>, String> {
     let command = log_command(&host.cfg.access_log, window);
     // A stream, not a session command: its bytes are read straight into a capped buffer.
     let mut child = host
@@ -529,9 +462,11 @@ async fn read_log(host: &Host, window: Duration) -> Result<(Vec<RequestRecord>, 
     }
     let colors = Colors::of_gateway(&host.cfg);
     // Parsing a large log is CPU work: off the runtime, where it would delay TTFT readings.
-    tokio::task::spawn_blocking(move || parse_log_answer(&bytes, &colors, window))
-        .await
-        .map_err(|e| format!("parsing: {e}"))?
+    let (records, _) =
+        tokio::task::spawn_blocking(move || parse_log_answer(&bytes, &colors, window))
+            .await
+            .map_err(|e| format!("parsing: {e}"))??;
+    Ok(records)
 }
 
 /// Where the answer begins: a stream runs under the login shell, whose startup files may
@@ -544,7 +479,7 @@ fn answer_start(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 /// The window's records from what the access-log read printed (see [`LOG_READ`]).
-pub fn parse_log_answer(
+pub(crate) fn parse_log_answer(
     bytes: &[u8],
     colors: &Colors,
     window: Duration,
@@ -597,7 +532,7 @@ pub fn parse_log_answer(
 
 /// The records of access-log lines `text` (oldest first) whose `time` lies within `window`
 /// before `now_ms`, the host's clock; without it, before the newest line's time.
-pub fn window_records(
+pub(crate) fn window_records(
     text: &[u8],
     colors: &Colors,
     now_ms: Option<i64>,
@@ -854,10 +789,10 @@ mod tests {
         let mut b = ProbeBudget::new(20);
         b.start();
         b.finish(false);
-        assert!(!b.gave_up());
+        assert!(b.may_start(), "one failure only pauses");
         b.start();
         b.finish(false);
-        assert!(b.gave_up() && !b.may_start());
+        assert!(!b.may_start(), "the second failure stops the color");
         assert!(!ProbeBudget::new(0).may_start());
     }
 }

@@ -7,10 +7,10 @@
 //! every one of them retries until the cockpit exits.
 //! [`burst`] gathers the same data once, for the headless commands.
 
-pub mod burst;
-pub mod revisions;
-pub mod sampler;
-pub mod tail;
+pub(crate) mod burst;
+pub(crate) mod revisions;
+pub(crate) mod sampler;
+pub(crate) mod tail;
 
 use crate::app::msg::Msg;
 use crate::config::{GatewayConfig, ProbeConfig};
@@ -25,22 +25,22 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 /// How often and how widely the collectors work.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Host sampler interval.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Probe rates.
-    pub probes: ProbeConfig,
+    pub(crate) probes: ProbeConfig,
     /// Sampler commands in flight at once across the fleet (version commands: as many again).
-    pub parallel: usize,
+    pub(crate) parallel: usize,
     /// `[preflight] expected_revision`, carried with each color's revision to the model.
-    pub expected_revision: Option<String>,
+    pub(crate) expected_revision: Option<String>,
 }
 
 /// Messages to the cockpit.
-pub type Outbox = mpsc::UnboundedSender<Msg>;
+pub(crate) type Outbox = mpsc::UnboundedSender<Msg>;
 
 /// Start every collector of every host; they stop when `tx` is closed.
-pub fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
+pub(crate) fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox) {
     let sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
     // Version commands take turns of their own: hung ones must not hold the sampler's permits.
     let version_sem = Arc::new(Semaphore::new(settings.parallel.max(1)));
@@ -128,7 +128,7 @@ type Versions = PerColor<Option<Option<String>>>;
 /// How long a version command may run on the host: 10 s, or two thirds of the SSH
 /// command timeout when that is shorter, so that the host ends it and answers before our
 /// side would give up on the session (at least 1 s).
-pub fn version_limit(command_timeout: Duration) -> Duration {
+pub(crate) fn version_limit(command_timeout: Duration) -> Duration {
     const MOST: u64 = 10;
     Duration::from_secs((command_timeout.as_secs() * 2 / 3).clamp(1, MOST))
 }

@@ -15,16 +15,20 @@ use std::time::Duration;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// How long one revision answer may take (command or health request).
-pub const REVISION_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REVISION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The path (and query) of a URL, `/` when it has none.
-pub fn url_path(url: &str) -> &str {
+pub(crate) fn url_path(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.find('/').map_or("/", |i| &rest[i..])
 }
 
 /// GET `path` over `dial`: status and body (at most [`BODY_LIMIT`] bytes).
-pub async fn get(dial: &Dial, path: &str, timeout: Duration) -> Result<(u16, Bytes), String> {
+pub(crate) async fn get(
+    dial: &Dial,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, Bytes), String> {
     let deadline = dial::deadline(timeout);
     let limit_ms = timeout.as_millis();
     let request = dial::request(
@@ -50,7 +54,7 @@ pub async fn get(dial: &Dial, path: &str, timeout: Duration) -> Result<(u16, Byt
 /// One color's revision: its `revision` command's first line, or else the `revision` of its own
 /// health answer, fetched on the color's address through an SSH forward (the health URL goes
 /// through nginx, to either color).
-pub async fn color_revision(h: &Host, c: Color) -> Result<Option<String>, String> {
+pub(crate) async fn color_revision(h: &Host, c: Color) -> Result<Option<String>, String> {
     let cc = h.cfg.color(c);
     if let Some(cmd) = &cc.revision {
         let out = tokio::time::timeout(
@@ -90,7 +94,7 @@ pub async fn color_revision(h: &Host, c: Color) -> Result<Option<String>, String
 }
 
 /// Both colors' revisions (asked at once), with the expected one.
-pub async fn revisions(h: &Host, expected: Option<&str>) -> Revisions {
+pub(crate) async fn revisions(h: &Host, expected: Option<&str>) -> Revisions {
     let (b, g) = tokio::join!(
         color_revision(h, Color::Blue),
         color_revision(h, Color::Green)

@@ -13,7 +13,7 @@ use crate::model::{Color, HostSample, PerColor};
 
 /// Seconds each color's version command may run inside a sampler answer that asks for
 /// versions (the headless burst): two of them must leave room within the command timeout.
-pub const INLINE_VERSION_LIMIT_SECS: u64 = 5;
+pub(crate) const INLINE_VERSION_LIMIT_SECS: u64 = 5;
 
 /// `limited SECS COMMAND`: runs COMMAND under `sh` (stdin from /dev/null, stderr dropped) and
 /// ends it, with its children, after SECS seconds; the exit status is COMMAND's, or 124/137
@@ -25,7 +25,7 @@ pub const INLINE_VERSION_LIMIT_SECS: u64 = 5;
 /// shell can give it one (`set -m`: bash, the `/bin/sh` of macOS); otherwise it stops the
 /// command (so that it cannot go on past a killed child), kills its children (`pkill -P`),
 /// then the command. The watchdog writes nothing, so it never holds the answer's pipe open.
-pub const LIMITED: &str = r#"limited() {
+pub(crate) const LIMITED: &str = r#"limited() {
   if command -v timeout >/dev/null 2>&1 && timeout -k 1 5 true >/dev/null 2>&1; then
     timeout -k 1 "$1" sh -c "$2" </dev/null 2>/dev/null
   else
@@ -67,7 +67,7 @@ echo "@read"
 
 /// The sampler's command line for a gateway; `versions` asks each color's version command too
 /// (a process per color, each limited to [`INLINE_VERSION_LIMIT_SECS`] on the host).
-pub fn sample_command(g: &GatewayConfig, versions: bool) -> String {
+pub(crate) fn sample_command(g: &GatewayConfig, versions: bool) -> String {
     let script = SAMPLE
         .replace("@WORKERS@", WORKERS)
         .replace("@PORTS@", PORT_FNS)
@@ -110,7 +110,7 @@ echo "@version $c $rc $(printf '%s' "$out" | head -n 1)"
 "#;
 
 /// The command line that asks `color`'s version on its host, limited there to `limit_secs`.
-pub fn version_command(g: &GatewayConfig, color: Color, limit_secs: u64) -> String {
+pub(crate) fn version_command(g: &GatewayConfig, color: Color, limit_secs: u64) -> String {
     sh_c(
         &VERSION.replace("@LIMITED@", LIMITED),
         &[
@@ -123,7 +123,7 @@ pub fn version_command(g: &GatewayConfig, color: Color, limit_secs: u64) -> Stri
 
 /// What one version command said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionAnswer {
+pub(crate) enum VersionAnswer {
     /// It exited 0 with a first line: the version (raw; sanitized before it is drawn).
     Known(String),
     /// It failed or printed nothing.
@@ -133,7 +133,7 @@ pub enum VersionAnswer {
 }
 
 /// Parse a [`version_command`] answer for `color` (login-shell noise before it is skipped).
-pub fn parse_version(stdout: &[u8], color: Color) -> VersionAnswer {
+pub(crate) fn parse_version(stdout: &[u8], color: Color) -> VersionAnswer {
     let text = String::from_utf8_lossy(stdout);
     let answer = text
         .lines()
@@ -162,22 +162,22 @@ fn version_line(rest: &str) -> Option<(Color, &str, Option<String>)> {
 
 /// One sampler answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// What the host sampler section says (clock skew still to be set by the caller).
-    pub host: HostSample,
+    pub(crate) host: HostSample,
     /// The host's clock when it answered, ms since the epoch.
-    pub clock_ms: Option<i64>,
+    pub(crate) clock_ms: Option<i64>,
     /// nginx worker pids (empty: nginx is not running).
-    pub workers: Vec<u32>,
+    pub(crate) workers: Vec<u32>,
     /// Whether versions were asked for (otherwise `host.versions` is empty).
-    pub with_versions: bool,
+    pub(crate) with_versions: bool,
     /// The read section: lock and file.
-    pub read: script::ReadOut,
+    pub(crate) read: script::ReadOut,
 }
 
 /// Parse the sampler's stdout. Remote strings are kept raw here; the model sanitizes them
 /// before they are drawn.
-pub fn parse_sample(stdout: &[u8]) -> Result<Sample, String> {
+pub(crate) fn parse_sample(stdout: &[u8]) -> Result<Sample, String> {
     let marker = b"\n@read\n";
     let (head, rest) = match find(stdout, marker) {
         Some(at) => (&stdout[..at], &stdout[at + marker.len()..]),
@@ -254,7 +254,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Keep the listeners that concern this gateway's colors: its own address, and anything that
 /// is not loopback (a wildcard or public bind is the alarm). Other loopback addresses on the
 /// same port belong to something else (the lab runs many hosts on one kernel).
-pub fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
+pub(crate) fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
     for c in Color::BOTH {
         let own = &g.color(c).addr;
         host.listeners[c].retain(|a| a == own || !crate::guard::listeners::is_loopback(a));
@@ -269,7 +269,7 @@ pub fn keep_relevant_listeners(host: &mut HostSample, g: &GatewayConfig) {
 }
 
 /// Host clock minus ours, with our time taken halfway through the round trip.
-pub fn clock_skew_ms(host_ms: i64, sent_ms: i64, answered_ms: i64) -> i64 {
+pub(crate) fn clock_skew_ms(host_ms: i64, sent_ms: i64, answered_ms: i64) -> i64 {
     host_ms - (sent_ms + (answered_ms - sent_ms) / 2)
 }
 

@@ -16,12 +16,12 @@ const BATCH_EVERY: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// The tail's command line.
-pub fn tail_command(path: &str) -> String {
+pub(crate) fn tail_command(path: &str) -> String {
     sh_c("exec tail -F -n 0 -- \"$1\" 2>/dev/null", &[path])
 }
 
 /// Tail `host`'s access log until the cockpit exits.
-pub async fn tail_loop(i: usize, host: Host, tx: Outbox) {
+pub(crate) async fn tail_loop(i: usize, host: Host, tx: Outbox) {
     let colors = Colors {
         blue: host.cfg.blue.addr.clone(),
         green: host.cfg.green.addr.clone(),

@@ -22,7 +22,7 @@ pub struct Actor {
 
 impl Actor {
     /// The text written into a host's lock: who, which ticket, since when.
-    pub fn lock_holder(&self) -> String {
+    pub(crate) fn lock_holder(&self) -> String {
         let mut s = self.name.clone();
         if let Some(t) = &self.ticket {
             s.push_str(&format!(" (ticket {t})"));
@@ -34,7 +34,7 @@ impl Actor {
 
 /// Told of the operations an executor runs (the Grafana annotations of the export module).
 /// Called on the operation's task: it must hand work off, never wait.
-pub trait ExecHook: Send + Sync {
+pub(crate) trait ExecHook: Send + Sync {
     /// `op` is about to run on `host` (its intent is being audited).
     fn starting(&self, _host: &Host, _op: &Op) {}
     /// `op` ran on `host`; `done.record` is in the audit log.
@@ -55,7 +55,7 @@ impl std::fmt::Debug for Hook {
 #[derive(Debug, Clone)]
 pub struct Executor {
     /// The hosts, indexed like the configuration's gateways.
-    pub hosts: Arc<Vec<Host>>,
+    pub(crate) hosts: Arc<Vec<Host>>,
     audit: Arc<AuditLog>,
     actor: Actor,
     /// When each host's pid file was last seen to name the configured nginx's master.
@@ -71,8 +71,56 @@ const MASTER_CHECK_EVERY: Duration = Duration::from_secs(60);
 pub struct Executed {
     /// For `Msg::OpDone`.
     pub outcome: OpOutcome,
+    /// How it ended (the record's `outcome`, for code that acts on it).
+    pub(crate) status: OpStatus,
     /// The audit record (already appended).
-    pub record: AuditRecord,
+    pub(crate) record: AuditRecord,
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpStatus {
+    /// Done as asked.
+    Ok,
+    /// Nothing was written: a check before the change said no, or another holder has the lock.
+    Refused,
+    /// Tried and failed; the host was read again for what it holds.
+    Failed,
+    /// The change may still be running on the host, or may be half-applied.
+    Unknown,
+}
+
+impl OpStatus {
+    /// The word in the audit record's `outcome`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::Ok => "ok",
+            OpStatus::Refused => "refused",
+            OpStatus::Failed => "failed",
+            OpStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why an operation did not do what it asked; `Display` is the sentence shown and audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpError {
+    /// Refused before anything was written (`refused: {why}`).
+    Refused(String),
+    /// Another holder has the gateway's lock, so nothing was written (`locked by {holder}`).
+    Locked(String),
+    /// Tried and failed, or the host could not be read.
+    Failed(String),
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpError::Refused(why) => write!(f, "refused: {why}"),
+            OpError::Locked(holder) => write!(f, "locked by {holder}"),
+            OpError::Failed(why) => f.write_str(why),
+        }
+    }
 }
 
 fn action_name(kind: &OpKind) -> &'static str {
@@ -85,7 +133,7 @@ fn action_name(kind: &OpKind) -> &'static str {
 
 impl Executor {
     /// An executor writing to `audit`.
-    pub fn new(hosts: Vec<Host>, audit: AuditLog, actor: Actor) -> Executor {
+    pub(crate) fn new(hosts: Vec<Host>, audit: AuditLog, actor: Actor) -> Executor {
         Executor {
             master_seen: Arc::new(std::sync::Mutex::new(vec![None; hosts.len()])),
             hosts: Arc::new(hosts),
@@ -96,19 +144,19 @@ impl Executor {
     }
 
     /// Tell `hook` of every operation from now on (clones made later share it).
-    pub fn set_hook(&mut self, hook: Arc<dyn ExecHook>) {
+    pub(crate) fn set_hook(&mut self, hook: Arc<dyn ExecHook>) {
         self.hook = Hook(Some(hook));
     }
 
     /// The acting operator.
-    pub fn actor(&self) -> &Actor {
+    pub(crate) fn actor(&self) -> &Actor {
         &self.actor
     }
 
     /// Execute `op`; never panics, always audits. The audit log is a write-ahead log: an
     /// `intent` record is on disk before anything is sent to the host, and an `outcome`
     /// record follows; a run that dies between them leaves an intent that the next run
-    /// reconciles (see [`Executor::reconcile`]).
+    /// reconciles (see `Executor::reconcile`).
     pub async fn execute(&self, op: &Op) -> Executed {
         let started = Instant::now();
         let mut commands = Vec::new();
@@ -127,22 +175,27 @@ impl Executor {
             ..self.record(host, op, op.before, None, Vec::new(), 0)
         };
         let (target, result, before) = if self.actor.read_only {
-            (None, Err("refused: --read-only".to_string()), op.before)
+            (None, Err(OpError::Refused("--read-only".into())), op.before)
         } else if let Err(e) = self.audit.append(&intent) {
             // No record of the intent, no change: the audit log must never miss one.
-            (None, Err(format!("refused: {e}; nothing sent")), op.before)
+            (
+                None,
+                Err(OpError::Refused(format!("{e}; nothing sent"))),
+                op.before,
+            )
         } else {
             if let Some(h) = &self.hook.0 {
                 h.starting(host, op);
             }
             self.run(host, op, &mut commands).await
         };
-        let (after, error, outcome) = match result {
-            Ok(w) => (w, None, "ok"),
-            Err(e) if e.starts_with("refused") || e.starts_with("locked by") => {
-                (before, Some(e), "refused")
+        let (after, error, status) = match result {
+            Ok(w) => (w, None, OpStatus::Ok),
+            // Nothing was written: the weights before still hold.
+            Err(e @ (OpError::Refused(_) | OpError::Locked(_))) => {
+                (before, Some(e.to_string()), OpStatus::Refused)
             }
-            Err(e) => {
+            Err(OpError::Failed(e)) => {
                 // Say what the host holds now, if it answers. A change whose command got no
                 // answer (timeout, connection lost) may still be running there: while its
                 // lock is held the weights are unknown, never the ones asked for.
@@ -154,9 +207,9 @@ impl Executor {
                             Some(format!(
                                 "{e}; outcome unknown: the change may still be running on the host (lock held by {holder}); steps on this gateway wait until it ends and is read"
                             )),
-                            "unknown",
+                            OpStatus::Unknown,
                         ),
-                        _ => (Some(r.weights), Some(e), "failed"),
+                        _ => (Some(r.weights), Some(e), OpStatus::Failed),
                     },
                     Err(read) => (
                         None,
@@ -169,7 +222,11 @@ impl Executor {
                         } else {
                             format!("{e}; weights unknown: {read}")
                         }),
-                        if interrupted { "unknown" } else { "failed" },
+                        if interrupted {
+                            OpStatus::Unknown
+                        } else {
+                            OpStatus::Failed
+                        },
                     ),
                 }
             }
@@ -177,7 +234,7 @@ impl Executor {
         let record = AuditRecord {
             after,
             target,
-            outcome: outcome.into(),
+            outcome: status.as_str().into(),
             error: error.clone(),
             id: Some(id),
             stage: Some("outcome".into()),
@@ -201,6 +258,7 @@ impl Executor {
                 weights: after,
                 error,
             },
+            status,
             record,
         };
         if let Some(h) = &self.hook.0 {
@@ -252,7 +310,7 @@ impl Executor {
     /// not tell what the host holds), written by a process that is gone, gets a `reconciled`
     /// record saying what its host holds now. An intent whose host still holds the lock is left for a later run. Returns one
     /// line per record written or left, for the operator.
-    pub async fn reconcile(&self) -> Vec<String> {
+    pub(crate) async fn reconcile(&self) -> Vec<String> {
         let text = match std::fs::read_to_string(self.audit.path()) {
             Ok(t) => t,
             Err(_) => return Vec::new(),
@@ -322,7 +380,7 @@ impl Executor {
     }
 
     /// Append a decision record (a veto, work abandoned by a forced quit): no remote command.
-    pub fn note(&self, note: &crate::app::msg::AuditNote) -> Result<(), String> {
+    pub(crate) fn note(&self, note: &crate::app::msg::AuditNote) -> Result<(), String> {
         let host = self
             .hosts
             .get(note.gateway)
@@ -404,7 +462,7 @@ impl Executor {
         log: &mut Vec<CommandRecord>,
     ) -> (
         Option<Weights>,
-        Result<Option<Weights>, String>,
+        Result<Option<Weights>, OpError>,
         Option<Weights>,
     ) {
         let reloads = !matches!(op.kind, OpKind::Stop { .. });
@@ -414,7 +472,7 @@ impl Executor {
             if let Err(e) = self.check_master(op.gateway, host, log).await {
                 return (
                     None,
-                    Err(format!("refused: {e}; nothing written")),
+                    Err(OpError::Refused(format!("{e}; nothing written"))),
                     op.before,
                 );
             }
@@ -428,7 +486,7 @@ impl Executor {
                     Some(r) => r,
                     None => match host.read(log).await {
                         Ok(r) => r,
-                        Err(e) => return (Some(*to), Err(e), None),
+                        Err(e) => return (Some(*to), Err(OpError::Failed(e)), None),
                     },
                 };
                 let before = Some(read.weights);
@@ -437,10 +495,10 @@ impl Executor {
                 if let Some(planned) = op.before.filter(|&b| b != read.weights) {
                     return (
                         Some(*to),
-                        Err(format!(
-                            "refused: {} changed since it was read (planned from {planned}, now {}); nothing written",
+                        Err(OpError::Refused(format!(
+                            "{} changed since it was read (planned from {planned}, now {}); nothing written",
                             host.cfg.nginx_conf, read.weights
-                        )),
+                        ))),
                         before,
                     );
                 }
@@ -453,7 +511,7 @@ impl Executor {
             OpKind::Rollback => {
                 let read = match host.read(log).await {
                     Ok(r) => r,
-                    Err(e) => return (Some(Weights::STEADY), Err(e), None),
+                    Err(e) => return (Some(Weights::STEADY), Err(OpError::Failed(e)), None),
                 };
                 let before = Some(read.weights);
                 let to = Weights::STEADY;
@@ -462,7 +520,11 @@ impl Executor {
                         .color_command(Color::Green, ColorCommand::Stop, log)
                         .await
                         .map(|_| Some(w))
-                        .map_err(|e| format!("weights are {w}, but stopping green failed: {e}")),
+                        .map_err(|e| {
+                            OpError::Failed(format!(
+                                "weights are {w}, but stopping green failed: {e}"
+                            ))
+                        }),
                     Err(e) => Err(e),
                 };
                 (Some(to), result, before)
@@ -474,9 +536,9 @@ impl Executor {
                     Err(e) => {
                         return (
                             None,
-                            Err(format!(
-                                "refused: cannot read the weights before stopping {color} ({e}); not stopped"
-                            )),
+                            Err(OpError::Refused(format!(
+                                "cannot read the weights before stopping {color} ({e}); not stopped"
+                            ))),
                             None,
                         );
                     }
@@ -485,16 +547,17 @@ impl Executor {
                 if let Some(w) = before.filter(|w| w.of(*color) != 0) {
                     return (
                         None,
-                        Err(format!(
-                            "refused: {color} still carries traffic ({w}); not stopped"
-                        )),
+                        Err(OpError::Refused(format!(
+                            "{color} still carries traffic ({w}); not stopped"
+                        ))),
                         before,
                     );
                 }
                 let result = host
                     .color_command(*color, ColorCommand::Stop, log)
                     .await
-                    .map(|_| before);
+                    .map(|_| before)
+                    .map_err(OpError::Failed);
                 (None, result, before)
             }
         }
@@ -506,20 +569,22 @@ impl Executor {
         read: &HostRead,
         to: Weights,
         log: &mut Vec<CommandRecord>,
-    ) -> Result<Weights, String> {
+    ) -> Result<Weights, OpError> {
         if read.weights == to {
             return Ok(to);
         }
         let w = host.apply(read, to, &self.actor.lock_holder(), log).await?;
         if w != to {
-            return Err(format!("read back {w} after asking for {to}"));
+            return Err(OpError::Failed(format!(
+                "read back {w} after asking for {to}"
+            )));
         }
         Ok(w)
     }
 
     /// Wait until `color`'s established connections on gateway `i` reach 0 or `window` passes
     /// (or `cancel` is set), polling every `every`; returns how it ended.
-    pub async fn wait_drained(
+    pub(crate) async fn wait_drained(
         &self,
         i: usize,
         color: Color,
@@ -545,7 +610,7 @@ impl Executor {
 
 /// Intents in audit-log `text` that have no outcome or reconciled record and whose writer is
 /// not alive (by `alive(pid)`), oldest first. Lines that are not JSON are skipped.
-pub fn orphan_intents(text: &str, alive: impl Fn(u32) -> bool) -> Vec<serde_json::Value> {
+pub(crate) fn orphan_intents(text: &str, alive: impl Fn(u32) -> bool) -> Vec<serde_json::Value> {
     let mut intents: Vec<serde_json::Value> = Vec::new();
     let mut settled = std::collections::HashSet::new();
     for line in text.lines() {
@@ -613,6 +678,30 @@ mod tests {
             hosts,
             ["gw-b1", "gw-e1"],
             "pid 22 is alive: its change may be in flight; an unknown outcome stays open"
+        );
+    }
+
+    #[test]
+    fn op_errors_and_statuses_keep_their_words() {
+        let refused = OpError::Refused("--read-only".into());
+        let locked = OpError::Locked("bob (ticket CHG-1) since 2026-01-01T00:00:00.000Z".into());
+        // The words of a failure are shown as they are; nothing reads them back.
+        let failed = OpError::Failed("refusedhost: cannot connect: timed out".into());
+        assert_eq!(refused.to_string(), "refused: --read-only");
+        assert_eq!(
+            locked.to_string(),
+            "locked by bob (ticket CHG-1) since 2026-01-01T00:00:00.000Z"
+        );
+        assert_eq!(failed.to_string(), "refusedhost: cannot connect: timed out");
+        assert_eq!(
+            [
+                OpStatus::Ok,
+                OpStatus::Refused,
+                OpStatus::Failed,
+                OpStatus::Unknown
+            ]
+            .map(OpStatus::as_str),
+            ["ok", "refused", "failed", "unknown"]
         );
     }
 

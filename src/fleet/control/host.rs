@@ -1,5 +1,6 @@
 //! One gateway host over SSH: read its weights, change them safely, run its color commands.
 
+use super::exec::OpError;
 use super::script::{self, ApplyOut};
 use crate::config::GatewayConfig;
 use crate::fleet::remote::cksum::cksum_line;
@@ -16,9 +17,9 @@ use std::time::{Duration, Instant};
 /// headless command), before a change when the last answer is older than this (always when the
 /// upstream block has includes: they are what it reads), and, from the sampler's reads, in the
 /// background at most this often. In between, every read carries what it last said.
-pub const LOADED_EVERY: Duration = Duration::from_secs(30);
+pub(crate) const LOADED_EVERY: Duration = Duration::from_secs(30);
 
-pub use crate::fleet::audit::CommandRecord;
+pub(crate) use crate::fleet::audit::CommandRecord;
 
 /// What a gateway's upstream file says now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +27,12 @@ pub struct HostRead {
     /// The weights in force (read back from the file nginx loaded).
     pub weights: Weights,
     /// Who holds the gateway's lock, if anyone.
-    pub lock: Option<String>,
+    pub(crate) lock: Option<String>,
     /// The file's bytes, for a compare-and-swap change.
-    pub conf: Vec<u8>,
+    pub(crate) conf: Vec<u8>,
     /// Servers in the block other than blue and green (they get traffic too), including those
     /// that reach it through an `include`, as `ADDR (from FILE)`.
-    pub other_servers: Vec<String>,
+    pub(crate) other_servers: Vec<String>,
 }
 
 /// What `nginx -T` last said for a host, and when it was last asked.
@@ -45,9 +46,9 @@ struct LoadedCache {
 
 /// A gateway as the control code sees it: its configuration and the shared SSH runner.
 #[derive(Debug, Clone)]
-pub struct Host {
+pub(crate) struct Host {
     /// Its configuration.
-    pub cfg: GatewayConfig,
+    pub(crate) cfg: GatewayConfig,
     ssh: Ssh,
     /// The last file read or written back: a change can start from it, saving a round trip,
     /// because the change script compares checksums and refuses if the file moved since.
@@ -64,7 +65,7 @@ fn ms(d: Duration) -> u64 {
 
 impl Host {
     /// A host reached through `ssh`.
-    pub fn new(cfg: GatewayConfig, ssh: Ssh) -> Host {
+    pub(crate) fn new(cfg: GatewayConfig, ssh: Ssh) -> Host {
         Host {
             cfg,
             ssh,
@@ -75,7 +76,7 @@ impl Host {
     }
 
     /// The file as last seen by this process, if any.
-    pub fn last_read(&self) -> Option<HostRead> {
+    pub(crate) fn last_read(&self) -> Option<HostRead> {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -109,7 +110,7 @@ impl Host {
     /// Ask nginx what it loads (`nginx -T`) unless it was asked less than `max_age` ago, and
     /// keep what that says about the configured file and its upstream's includes. `-T` reads
     /// the files on disk: what nginx loads at its next reload, which every change makes.
-    pub async fn refresh_loaded(
+    pub(crate) async fn refresh_loaded(
         &self,
         max_age: Duration,
         log: &mut Vec<CommandRecord>,
@@ -149,12 +150,12 @@ impl Host {
 
     /// The configuration nginx loads, as `nginx -T` last printed it (`None`: not asked yet, or
     /// it failed); [`Host::refresh_loaded`] asks.
-    pub fn loaded_dump(&self) -> Option<Arc<str>> {
+    pub(crate) fn loaded_dump(&self) -> Option<Arc<str>> {
         self.loaded_cache().dump.clone()
     }
 
     /// Read the upstream file and the lock (and, when due, what nginx loads).
-    pub async fn read(&self, log: &mut Vec<CommandRecord>) -> Result<HostRead, String> {
+    pub(crate) async fn read(&self, log: &mut Vec<CommandRecord>) -> Result<HostRead, String> {
         // Its failure is not the read's: `nginx -t` in `check` and in a change says why.
         let _ = self.refresh_loaded(LOADED_EVERY, log).await;
         let out = self
@@ -177,7 +178,7 @@ impl Host {
     /// What `nginx -T` last said is folded in: a file nginx does not load is an error (its
     /// weights are not in force), servers that includes add are other servers. When that is
     /// older than [`LOADED_EVERY`], it is asked again in the background (the sampler's path).
-    pub fn take_read(&self, r: script::ReadOut) -> Result<HostRead, String> {
+    pub(crate) fn take_read(&self, r: script::ReadOut) -> Result<HostRead, String> {
         self.refresh_loaded_in_background();
         let up = self.parse(&r.conf)?;
         let report = self.loaded_cache().report.clone();
@@ -212,20 +213,20 @@ impl Host {
     }
 
     /// The SSH runner this host uses (the collectors share its connection).
-    pub fn ssh(&self) -> &Ssh {
+    pub(crate) fn ssh(&self) -> &Ssh {
         &self.ssh
     }
 
     /// Change the weights to `to`, given the file as last read; returns the weights read back.
-    pub async fn apply(
+    pub(crate) async fn apply(
         &self,
         read: &HostRead,
         to: Weights,
         holder: &str,
         log: &mut Vec<CommandRecord>,
-    ) -> Result<Weights, String> {
+    ) -> Result<Weights, OpError> {
         let text = std::str::from_utf8(&read.conf)
-            .map_err(|_| format!("{}: not UTF-8 text", self.cfg.nginx_conf))?;
+            .map_err(|_| OpError::Failed(format!("{}: not UTF-8 text", self.cfg.nginx_conf)))?;
         self.refuse_unless_loaded(text, log).await?;
         let new = upstream::rewrite(
             text,
@@ -234,7 +235,7 @@ impl Host {
             &self.cfg.green.addr,
             to,
         )
-        .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))?;
+        .map_err(|e| OpError::Failed(format!("{}: {e}", self.cfg.nginx_conf)))?;
         let cmd = script::apply_command(&self.cfg, &cksum_line(&read.conf), holder);
         let out = self
             .ssh
@@ -244,14 +245,15 @@ impl Host {
             "write {} ({to}), {} -t, {} -s reload",
             self.cfg.nginx_conf, self.cfg.nginx, self.cfg.nginx
         );
-        let out = record(log, label, out)?;
+        let out = record(log, label, out).map_err(OpError::Failed)?;
         let clean = crate::sanitize::sanitize;
+        let failed = |why: String| Err(OpError::Failed(why));
         match script::parse_apply(&out.stdout) {
             ApplyOut::Applied(bytes) => {
-                let up = self.parse(&bytes)?;
+                let up = self.parse(&bytes).map_err(OpError::Failed)?;
                 let weights = up
                     .weights()
-                    .map_err(|e| format!("{}: {e}", self.cfg.nginx_conf))?;
+                    .map_err(|e| OpError::Failed(format!("{}: {e}", self.cfg.nginx_conf)))?;
                 self.remember(Some(HostRead {
                     weights,
                     lock: None,
@@ -260,33 +262,34 @@ impl Host {
                 }));
                 Ok(weights)
             }
-            ApplyOut::Locked(h) => Err(format!("locked by {}", clean(&h))),
+            ApplyOut::Locked(h) => Err(OpError::Locked(clean(&h))),
+            // A failure, not a refusal: the file is read again for what it holds now.
             ApplyOut::Changed => {
                 self.remember(None);
-                Err(format!(
+                failed(format!(
                     "{} changed since it was read (another operator or a hand edit); nothing written, read again",
                     self.cfg.nginx_conf
                 ))
             }
-            ApplyOut::TestFailed(d) => Err(format!(
+            ApplyOut::TestFailed(d) => failed(format!(
                 "nginx -t failed, previous file restored, weights unchanged: {}",
                 clean(&d)
             )),
-            ApplyOut::ReloadFailed(d) => Err(format!(
+            ApplyOut::ReloadFailed(d) => failed(format!(
                 "reload did not take effect, previous file restored: {}",
                 clean(&d)
             )),
-            ApplyOut::NoNginx(d) => Err(format!("nginx is not running: {}", clean(&d))),
-            ApplyOut::Unresolved(d) => Err(format!(
+            ApplyOut::NoNginx(d) => failed(format!("nginx is not running: {}", clean(&d))),
+            ApplyOut::Unresolved(d) => failed(format!(
                 "cannot follow the symbolic link {}: {}; nothing changed",
                 self.cfg.nginx_conf,
                 clean(&d)
             )),
-            ApplyOut::WriteFailed => Err(format!(
+            ApplyOut::WriteFailed => failed(format!(
                 "cannot write beside {}; nothing changed",
                 self.cfg.nginx_conf
             )),
-            ApplyOut::Unknown(d) => Err(format!(
+            ApplyOut::Unknown(d) => failed(format!(
                 "unexpected answer (exit {}): {} {}",
                 out.code,
                 clean(&d),
@@ -301,8 +304,8 @@ impl Host {
         &self,
         text: &str,
         log: &mut Vec<CommandRecord>,
-    ) -> Result<(), String> {
-        let up = self.parse(text.as_bytes())?;
+    ) -> Result<(), OpError> {
+        let up = self.parse(text.as_bytes()).map_err(OpError::Failed)?;
         // Includes are read fresh: what they add is exactly what this file cannot show.
         let max_age = if up.includes().is_empty() {
             LOADED_EVERY
@@ -314,7 +317,7 @@ impl Host {
         let conf = &self.cfg.nginx_conf;
         if let Some(problem) = report.as_ref().and_then(|l| l.problem.as_ref()) {
             self.remember(None);
-            return Err(format!("refused: {problem}; nothing written"));
+            return Err(OpError::Refused(format!("{problem}; nothing written")));
         }
         let name = &self.cfg.upstream;
         if let Some(inc) = up.includes().iter().find(|inc| {
@@ -322,13 +325,13 @@ impl Host {
                 .as_ref()
                 .is_none_or(|l| !l.via_include.iter().any(|(a, _)| a == *inc))
         }) {
-            return Err(format!(
-                "refused: upstream {name} in {conf} has \"include {}\" and what it adds is unknown ({}); nothing written",
+            return Err(OpError::Refused(format!(
+                "upstream {name} in {conf} has \"include {}\" and what it adds is unknown ({}); nothing written",
                 crate::sanitize::sanitize(inc),
                 asked
                     .err()
                     .unwrap_or_else(|| "nginx -T did not read it".into())
-            ));
+            )));
         }
         let hidden: Vec<&String> = report
             .iter()
@@ -339,18 +342,18 @@ impl Host {
         if hidden.is_empty() {
             return Ok(());
         }
-        Err(format!(
-            "refused: upstream {name} has other servers from includes in {conf}: {}; they take traffic too, so the weights written would not be the split (move them into the file or out of the upstream); nothing written",
+        Err(OpError::Refused(format!(
+            "upstream {name} has other servers from includes in {conf}: {}; they take traffic too, so the weights written would not be the split (move them into the file or out of the upstream); nothing written",
             hidden
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))
+        )))
     }
 
-    /// Run a color's configured stop, start or version command; stdout on success.
-    pub async fn color_command(
+    /// Run a color's configured stop or version command; stdout on success.
+    pub(crate) async fn color_command(
         &self,
         c: Color,
         which: ColorCommand,
@@ -358,7 +361,6 @@ impl Host {
     ) -> Result<String, String> {
         let cc = self.cfg.color(c);
         let command = match which {
-            ColorCommand::Start => &cc.start,
             ColorCommand::Stop => &cc.stop,
             ColorCommand::Version => &cc.version,
         };
@@ -381,7 +383,7 @@ impl Host {
 
     /// Established connections to a color: on its TCP address, or accepted on its unix socket
     /// (`ss -x`); `None` when the address is neither.
-    pub async fn connections(
+    pub(crate) async fn connections(
         &self,
         c: Color,
         log: &mut Vec<CommandRecord>,
@@ -411,7 +413,7 @@ impl Host {
 
 impl Host {
     /// `nginx -t` on the host.
-    pub async fn nginx_test(&self, log: &mut Vec<CommandRecord>) -> Result<(), String> {
+    pub(crate) async fn nginx_test(&self, log: &mut Vec<CommandRecord>) -> Result<(), String> {
         let out = self
             .ssh
             .run(
@@ -431,7 +433,10 @@ impl Host {
     }
 
     /// The access log's newest line is in the documented JSON format (an empty log passes).
-    pub async fn check_log_format(&self, log: &mut Vec<CommandRecord>) -> Result<(), String> {
+    pub(crate) async fn check_log_format(
+        &self,
+        log: &mut Vec<CommandRecord>,
+    ) -> Result<(), String> {
         let out = self
             .ssh
             .run(
@@ -459,58 +464,6 @@ impl Host {
             )
         })
     }
-
-    /// A color listens on loopback only (a public or wildcard bind is a security alarm); a
-    /// unix-socket color listens on its socket.
-    pub async fn check_listener(
-        &self,
-        c: Color,
-        log: &mut Vec<CommandRecord>,
-    ) -> Result<(), String> {
-        let Some(port) = self.cfg.color(c).tcp().map(|(_, p)| p) else {
-            let Some(path) = self.cfg.color(c).addr.strip_prefix("unix:") else {
-                return Ok(());
-            };
-            let out = self
-                .ssh
-                .run(&self.cfg.ssh, &script::unix_listeners_command(path), None)
-                .await;
-            let out = record(log, format!("listeners on unix:{path}"), out)?;
-            return if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
-                Err(format!("{} is not listening on unix:{path}", c.name()))
-            } else {
-                Ok(())
-            };
-        };
-        let out = self
-            .ssh
-            .run(&self.cfg.ssh, &script::listeners_command(port), None)
-            .await;
-        let out = record(log, format!("listeners on :{port}"), out)?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let addrs: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if addrs.is_empty() {
-            return Err(format!("{} is not listening on :{port}", c.name()));
-        }
-        let public: Vec<&str> = addrs
-            .iter()
-            .copied()
-            .filter(|a| !crate::guard::listeners::is_loopback(a))
-            .collect();
-        if public.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} listens beyond loopback: {}",
-                c.name(),
-                crate::sanitize::sanitize(&public.join(", "))
-            ))
-        }
-    }
 }
 
 /// The block's other servers: those written in it, and those its includes add as nginx loads
@@ -528,9 +481,7 @@ fn other_servers(up: &Upstream, report: Option<&LoadedReport>) -> Vec<String> {
 
 /// Which configured color command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorCommand {
-    /// Start the color.
-    Start,
+pub(crate) enum ColorCommand {
     /// Stop the color.
     Stop,
     /// Print its version.
@@ -539,9 +490,8 @@ pub enum ColorCommand {
 
 impl ColorCommand {
     /// Lowercase name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            ColorCommand::Start => "start",
             ColorCommand::Stop => "stop",
             ColorCommand::Version => "version",
         }

@@ -17,13 +17,13 @@ echo "MASTER $m $cmd"
 "#;
 
 /// The master-check command line for a pid file.
-pub fn master_command(pidfile: &str) -> String {
+pub(crate) fn master_command(pidfile: &str) -> String {
     sh_c(MASTER, &[pidfile])
 }
 
 /// What the pid file says about the master.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Master {
+pub(crate) enum Master {
     /// No readable pid in the file.
     NoPid(String),
     /// The pid names no running process.
@@ -38,7 +38,7 @@ pub enum Master {
 }
 
 /// Read the master check's answer.
-pub fn parse_master(stdout: &str) -> Result<Master, String> {
+pub(crate) fn parse_master(stdout: &str) -> Result<Master, String> {
     let line = stdout.lines().next().unwrap_or_default();
     let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
     let pid = |s: &str| s.parse::<u32>().map_err(|_| format!("bad pid {s:?}"));
@@ -68,7 +68,7 @@ fn prefix_and_conf(cmdline: &str) -> Vec<(String, String)> {
 
 /// Why the master does not belong to the configured `nginx` command, if it does not: it must
 /// be an nginx master started with the same `-p` and `-c` as the command cutover runs.
-pub fn mismatch(master: &Master, pidfile: &str, nginx: &str) -> Option<String> {
+pub(crate) fn mismatch(master: &Master, pidfile: &str, nginx: &str) -> Option<String> {
     match master {
         Master::NoPid(why) => Some(format!("no nginx master: {why}")),
         Master::Dead(pid) => Some(format!(

@@ -1,10 +1,11 @@
 //! Changing real gateways: remote scripts, per-host operations, and the audited executor.
 
 pub mod exec;
-pub mod host;
+pub(crate) mod host;
 
-pub mod master;
-pub mod script;
+pub(crate) mod master;
+pub(crate) mod script;
 
-pub use exec::{Actor, ExecHook, Executed, Executor};
-pub use host::{Host, HostRead};
+pub use exec::Actor;
+pub(crate) use exec::{ExecHook, Executed, Executor, OpStatus};
+pub(crate) use host::{Host, HostRead};

@@ -10,13 +10,13 @@ use crate::config::GatewayConfig;
 use crate::fleet::remote::quote::sh_c;
 
 /// Minutes after which a lock left by a host that died mid-change may be broken.
-pub const STALE_LOCK_MINUTES: u32 = 10;
+pub(crate) const STALE_LOCK_MINUTES: u32 = 10;
 
 /// Reads the lock holder (first line, may be empty) and then the upstream file.
 ///
 /// `cat` opens `nginx_conf` through any symlink, as nginx does, so this reads the very file
 /// that [`apply_command`] edits (the link's final target) and that nginx loads.
-pub const READ: &str = r#"conf=$1
+pub(crate) const READ: &str = r#"conf=$1
 lock="$conf.cutover.lock"
 if [ -d "$lock" ]; then head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; fi
 echo
@@ -56,12 +56,12 @@ const RESOLVE: &str = r#"resolve() {
 "#;
 
 /// `read` command line for a gateway.
-pub fn read_command(g: &GatewayConfig) -> String {
+pub(crate) fn read_command(g: &GatewayConfig) -> String {
     sh_c(READ, &[&g.nginx_conf])
 }
 
 /// `workers`: pids of the nginx workers under the master whose pid is in `$pidfile`.
-pub const WORKERS: &str = r#"workers() {
+pub(crate) const WORKERS: &str = r#"workers() {
   m=$(cat "$pidfile" 2>/dev/null) || return 0
   if command -v ps >/dev/null 2>&1; then ps -A -o pid= -o ppid=
   else for s in /proc/[0-9]*/stat; do read -r p c st pp rest < "$s" 2>/dev/null && echo "$p $pp"; done
@@ -124,7 +124,7 @@ finish 0
 "#;
 
 /// The weight-change command line: `new_text` goes to its stdin.
-pub fn apply_command(g: &GatewayConfig, expect_cksum: &str, holder: &str) -> String {
+pub(crate) fn apply_command(g: &GatewayConfig, expect_cksum: &str, holder: &str) -> String {
     let script = APPLY
         .replace("@WORKERS@", WORKERS)
         .replace("@RESOLVE@", RESOLVE)
@@ -163,7 +163,7 @@ printf '%s\n' "$dump"
 "##;
 
 /// The loaded-configuration command line for a gateway (see [`LOADED`]).
-pub fn loaded_command(g: &GatewayConfig) -> String {
+pub(crate) fn loaded_command(g: &GatewayConfig) -> String {
     let script = LOADED
         .replace("@RESOLVE@", RESOLVE)
         .replace("@NGINX@", &g.nginx);
@@ -172,20 +172,20 @@ pub fn loaded_command(g: &GatewayConfig) -> String {
 
 /// What the loaded-configuration script printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadedOut {
+pub(crate) struct LoadedOut {
     /// The configured file's real path (symlinks followed).
-    pub conf_real: String,
+    pub(crate) conf_real: String,
     /// Every file of the dump: (path as nginx printed it, its real path).
-    pub files: Vec<(String, String)>,
+    pub(crate) files: Vec<(String, String)>,
     /// `nginx -T`'s exit code.
-    pub rc: i32,
+    pub(crate) rc: i32,
     /// `nginx -T`'s output: its messages, then the dump.
-    pub dump: String,
+    pub(crate) dump: String,
 }
 
 impl LoadedOut {
     /// Whether `path`, as nginx printed it, is the configured file `conf` (itself or through links).
-    pub fn is_conf(&self, conf: &str, path: &str) -> bool {
+    pub(crate) fn is_conf(&self, conf: &str, path: &str) -> bool {
         path == conf
             || path == self.conf_real
             || self
@@ -196,7 +196,7 @@ impl LoadedOut {
 }
 
 /// Parse the loaded-configuration script's stdout.
-pub fn parse_loaded(stdout: &[u8]) -> Result<LoadedOut, String> {
+pub(crate) fn parse_loaded(stdout: &[u8]) -> Result<LoadedOut, String> {
     let text = String::from_utf8_lossy(stdout);
     let (head, dump) = match text.split_once("\n@dump\n") {
         Some(parts) => parts,
@@ -223,7 +223,7 @@ pub fn parse_loaded(stdout: &[u8]) -> Result<LoadedOut, String> {
 
 /// `conns PORT [IP]`: established TCP connections whose local end is IP:PORT (a color's
 /// serving connections; by port alone without `ss`); `listeners PORT`: local addresses listening on PORT, one per line.
-pub const PORT_FNS: &str = r#"conns() {
+pub(crate) const PORT_FNS: &str = r#"conns() {
   if command -v ss >/dev/null 2>&1 && [ -n "${2:-}" ]; then
     ss -Htn state established "( src $2:$1 )" | wc -l
   elif command -v ss >/dev/null 2>&1; then
@@ -245,7 +245,7 @@ listeners() {
 /// `uconns PATH`: established connections accepted on the unix socket PATH (`ss -x`, else
 /// `/proc/net/unix`, where an accepted connection carries the listener's path);
 /// `ulisteners PATH`: PATH itself when a process listens on it. For colors on `unix:` sockets.
-pub const UNIX_FNS: &str = r#"uconns() {
+pub(crate) const UNIX_FNS: &str = r#"uconns() {
   if command -v ss >/dev/null 2>&1; then
     ss -Hxn 2>/dev/null | awk -v p="$1" '$2 == "ESTAB" && $5 == p { n++ } END { print n + 0 }'
   else
@@ -262,57 +262,44 @@ ulisteners() {
 "#;
 
 /// The connection-count command line for a color's unix socket path.
-pub fn unix_connections_command(path: &str) -> String {
+pub(crate) fn unix_connections_command(path: &str) -> String {
     sh_c(&format!("{UNIX_FNS}uconns \"$1\"\n"), &[path])
 }
 
-/// The listeners command line for a color's unix socket path.
-pub fn unix_listeners_command(path: &str) -> String {
-    sh_c(&format!("{UNIX_FNS}ulisteners \"$1\"\n"), &[path])
-}
-
 /// The connection-count command line for a color's TCP address (`ip:port`).
-pub fn connections_command(ip: &str, port: u16) -> String {
+pub(crate) fn connections_command(ip: &str, port: u16) -> String {
     sh_c(
         &format!("{PORT_FNS}conns \"$1\" \"$2\"\n"),
         &[&port.to_string(), ip],
     )
 }
 
-/// The listeners command line for a TCP port.
-pub fn listeners_command(port: u16) -> String {
-    sh_c(
-        &format!("{PORT_FNS}listeners \"$1\"\n"),
-        &[&port.to_string()],
-    )
-}
-
 /// The last lines of the access log (to check its format).
-pub fn log_tail_command(path: &str) -> String {
+pub(crate) fn log_tail_command(path: &str) -> String {
     sh_c("tail -n 5 -- \"$1\"", &[path])
 }
 
 /// `nginx -t` with the operator's nginx command.
-pub fn nginx_test_command(nginx: &str) -> String {
+pub(crate) fn nginx_test_command(nginx: &str) -> String {
     sh_c(&format!("{nginx} -t 2>&1"), &[])
 }
 
 /// An operator-configured command (start/stop/version), run by POSIX sh whatever the login shell.
-pub fn configured_command(command: &str) -> String {
+pub(crate) fn configured_command(command: &str) -> String {
     sh_c(command, &[])
 }
 
 /// What the read script printed: the lock holder, if any, and the file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadOut {
+pub(crate) struct ReadOut {
     /// Who holds the gateway's lock right now.
-    pub lock: Option<String>,
+    pub(crate) lock: Option<String>,
     /// The upstream file, byte for byte.
-    pub conf: Vec<u8>,
+    pub(crate) conf: Vec<u8>,
 }
 
 /// Split the read script's output.
-pub fn parse_read(stdout: &[u8]) -> Result<ReadOut, String> {
+pub(crate) fn parse_read(stdout: &[u8]) -> Result<ReadOut, String> {
     let nl = stdout
         .iter()
         .position(|&b| b == b'\n')
@@ -326,7 +313,7 @@ pub fn parse_read(stdout: &[u8]) -> Result<ReadOut, String> {
 
 /// How a weight change ended on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApplyOut {
+pub(crate) enum ApplyOut {
     /// Applied and reloaded; the file as it now reads.
     Applied(Vec<u8>),
     /// Another operator holds the lock.
@@ -348,7 +335,7 @@ pub enum ApplyOut {
 }
 
 /// Parse the apply script's stdout.
-pub fn parse_apply(stdout: &[u8]) -> ApplyOut {
+pub(crate) fn parse_apply(stdout: &[u8]) -> ApplyOut {
     let text = String::from_utf8_lossy(stdout);
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     let rest_bytes = || stdout[stdout.len() - rest.len()..].to_vec();
@@ -598,6 +585,11 @@ version = "echo 2"
         assert_eq!(l.rc, 1);
         assert!(parse_loaded(b"@conf /x\n").is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `ulisteners PATH` alone (the host sampler runs it inside its script).
+    fn unix_listeners_command(path: &str) -> String {
+        sh_c(&format!("{UNIX_FNS}ulisteners \"$1\"\n"), &[path])
     }
 
     #[test]

@@ -31,17 +31,17 @@ done
 "#;
 
 /// The command line that reads both colors' open-files limits on a host.
-pub fn nofile_command(g: &GatewayConfig) -> String {
+pub(crate) fn nofile_command(g: &GatewayConfig) -> String {
     sh_c(SCRIPT, &[&g.blue.addr, &g.green.addr])
 }
 
 /// What the host said about one color.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ColorLimits {
+pub(crate) struct ColorLimits {
     /// Each listening process: (pid, soft limit; `None`: unreadable; `u64::MAX`: unlimited).
-    pub procs: Vec<(u32, Option<u64>)>,
+    pub(crate) procs: Vec<(u32, Option<u64>)>,
     /// Why no process was found.
-    pub missing: Option<String>,
+    pub(crate) missing: Option<String>,
 }
 
 fn limit(word: &str) -> Option<u64> {
@@ -52,7 +52,7 @@ fn limit(word: &str) -> Option<u64> {
 }
 
 /// Parse the script's answer.
-pub fn parse(stdout: &str) -> PerColor<ColorLimits> {
+pub(crate) fn parse(stdout: &str) -> PerColor<ColorLimits> {
     let mut out = PerColor::<ColorLimits>::default();
     for line in stdout.lines() {
         let mut w = line.split_whitespace();
@@ -88,7 +88,7 @@ fn shown(n: u64) -> String {
 }
 
 /// The row: each color's smallest soft limit against `min` and against the other color's.
-pub fn judge(l: &PerColor<ColorLimits>, min: u64) -> (Status, String) {
+pub(crate) fn judge(l: &PerColor<ColorLimits>, min: u64) -> (Status, String) {
     let mut worst = Status::Ok;
     let mut parts = Vec::new();
     let mut seen = PerColor::<Option<u64>>::default();

@@ -15,28 +15,28 @@ use crate::nginx::upstream::LoadedDirective;
 
 /// What the lint needs to know about the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LintInput<'a> {
+pub(crate) struct LintInput<'a> {
     /// The upstream block's name.
-    pub upstream: &'a str,
+    pub(crate) upstream: &'a str,
     /// Each color's server address as written in the upstream.
-    pub addrs: PerColor<&'a str>,
+    pub(crate) addrs: PerColor<&'a str>,
     /// Each color's idle ceiling in seconds, when configured.
-    pub idle_secs: PerColor<Option<u64>>,
+    pub(crate) idle_secs: PerColor<Option<u64>>,
     /// The path of the health URL (its location is not a stream).
-    pub health_path: Option<&'a str>,
+    pub(crate) health_path: Option<&'a str>,
     /// `guardrails.drain_window_secs`.
-    pub drain_window_secs: u64,
+    pub(crate) drain_window_secs: u64,
 }
 
 /// One lint result: the check's name (a table row), its status and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Short name of the check (`nginx buffering`).
-    pub check: &'static str,
+    pub(crate) check: &'static str,
     /// ok, warn or FAIL.
-    pub status: Status,
+    pub(crate) status: Status,
     /// Why, naming file and line.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 fn at(d: &LoadedDirective) -> String {
@@ -44,7 +44,7 @@ fn at(d: &LoadedDirective) -> String {
 }
 
 /// An nginx time (`300s`, `5m`, `1m30s`, `500ms`, a bare number of seconds) in milliseconds.
-pub fn parse_time_ms(s: &str) -> Option<u64> {
+pub(crate) fn parse_time_ms(s: &str) -> Option<u64> {
     if let Ok(secs) = s.parse::<u64>() {
         return secs.checked_mul(1000);
     }
@@ -170,7 +170,7 @@ fn label(loc: &LoadedDirective) -> String {
 }
 
 /// Lint `directives` (the loaded configuration) for the gateway described by `input`.
-pub fn lint(directives: &[LoadedDirective], input: &LintInput<'_>) -> Vec<Finding> {
+pub(crate) fn lint(directives: &[LoadedDirective], input: &LintInput<'_>) -> Vec<Finding> {
     let conf = Conf { d: directives };
     let mut out = Vec::new();
     let mut locations: Vec<usize> = Vec::new();

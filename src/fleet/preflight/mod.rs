@@ -4,15 +4,16 @@
 //!
 //! The pure parts each have a file: the nginx lint of what nginx loads ([`lint`]), the
 //! open-files limits of the colors ([`limits`]), the public certificate's expiry ([`tls`]),
-//! revision parity ([`revision`], also a step rule in `app::rules`) and the table
-//! ([`table`]). [`remote`] gathers the facts over SSH and HTTP(S), one gateway per task.
+//! revision parity ([`revisions`](crate::fleet::collect::revisions), also a step rule in
+//! `app::rules`) and the table ([`table`]). [`remote`] gathers the facts over SSH and
+//! HTTP(S), one gateway per task.
 
-pub mod limits;
-pub mod lint;
-pub mod remote;
+pub(crate) mod limits;
+pub(crate) mod lint;
+pub(crate) mod remote;
 
-pub mod table;
-pub mod tls;
+pub(crate) mod table;
+pub(crate) mod tls;
 
 use crate::guard::verdict::Judgement;
 use serde::Serialize;
@@ -20,7 +21,7 @@ use serde::Serialize;
 /// One check's outcome, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// Holds.
     Ok,
     /// Does not hold in a way that may be fine, or cannot be told (`--strict` fails on it).
@@ -31,7 +32,7 @@ pub enum Status {
 
 impl Status {
     /// The word in the table: `ok`, `warn`, `FAIL`.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Warn => "warn",
@@ -40,7 +41,7 @@ impl Status {
     }
 
     /// A guardrail's judgement as a row: inconclusive is a warning, never ok.
-    pub fn from_judgement(j: Judgement) -> Status {
+    pub(crate) fn from_judgement(j: Judgement) -> Status {
         match j {
             Judgement::Pass => Status::Ok,
             Judgement::Inconclusive => Status::Warn,
@@ -51,22 +52,22 @@ impl Status {
 
 /// One row of the check table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     /// The gateway's name.
-    pub gateway: String,
+    pub(crate) gateway: String,
     /// The check (`ssh`, `revision`, `nginx buffering`, ...).
-    pub check: String,
+    pub(crate) check: String,
     /// `ok`, `warn` or `fail`.
     #[serde(rename = "result")]
-    pub status: Status,
+    pub(crate) status: Status,
     /// Why, in words (sanitized, secrets masked in JSON).
     #[serde(serialize_with = "crate::redact::serialize")]
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl Row {
     /// A row; the reason is sanitized here, since much of it comes from hosts.
-    pub fn new(gateway: &str, check: &str, status: Status, reason: impl AsRef<str>) -> Row {
+    pub(crate) fn new(gateway: &str, check: &str, status: Status, reason: impl AsRef<str>) -> Row {
         Row {
             gateway: gateway.to_string(),
             check: check.to_string(),
@@ -77,7 +78,7 @@ impl Row {
 }
 
 /// The exit code of `check`: 1 when a row fails (or, with `strict`, warns), else 0.
-pub fn exit_code(rows: &[Row], strict: bool) -> u8 {
+pub(crate) fn exit_code(rows: &[Row], strict: bool) -> u8 {
     let worst = rows.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
     match worst {
         Status::Fail => 1,

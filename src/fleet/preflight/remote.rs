@@ -4,9 +4,7 @@
 
 use super::{Row, Status, limits, lint, tls};
 use crate::config::PreflightConfig;
-pub use crate::fleet::collect::revisions::{
-    REVISION_TIMEOUT, color_revision, get, revisions, url_path,
-};
+pub(crate) use crate::fleet::collect::revisions::{revisions, url_path};
 use crate::fleet::collect::{finish_host_sample, sampler, sampler_answer, wall_ms};
 use crate::fleet::control::Host;
 use crate::fleet::control::host::{CommandRecord, LOADED_EVERY};
@@ -16,17 +14,17 @@ use crate::model::{Color, HealthStatus, PerColor};
 
 /// What `check` needs besides the host.
 #[derive(Debug, Clone)]
-pub struct CheckSettings {
+pub(crate) struct CheckSettings {
     /// Guardrails: clock skew, probe p95 SLO, drain window.
-    pub guard: GuardConfig,
+    pub(crate) guard: GuardConfig,
     /// `[preflight]`.
-    pub preflight: PreflightConfig,
+    pub(crate) preflight: PreflightConfig,
     /// The HTTP(S) client for health and certificates (the CA file added), or why there is none.
-    pub client: Result<reqwest::Client, String>,
+    pub(crate) client: Result<reqwest::Client, String>,
 }
 
 /// Every check of one gateway, in a fixed order. A host that SSH cannot reach gets one row.
-pub async fn check_gateway(h: &Host, s: &CheckSettings) -> Vec<Row> {
+pub(crate) async fn check_gateway(h: &Host, s: &CheckSettings) -> Vec<Row> {
     let name = h.cfg.name.as_str();
     let row = |check: &str, status: Status, reason: String| Row::new(name, check, status, reason);
     let mut rows = Vec::new();
@@ -306,7 +304,7 @@ async fn health_rows(h: &Host, s: &CheckSettings) -> Vec<Row> {
 }
 
 /// The pid file names a live nginx master started like the configured `nginx` command.
-pub async fn check_master(h: &Host) -> Result<(), String> {
+pub(crate) async fn check_master(h: &Host) -> Result<(), String> {
     use crate::fleet::control::master;
     let out = h
         .ssh()

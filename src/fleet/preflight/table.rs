@@ -7,23 +7,23 @@ use super::{Row, Status};
 use serde::Serialize;
 
 /// More gateways than this fold their passing rows, one line per check.
-pub const FOLD_OVER: usize = 5;
+pub(crate) const FOLD_OVER: usize = 5;
 
 /// Counts of one check run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Gateways checked.
-    pub gateways: usize,
+    pub(crate) gateways: usize,
     /// Rows that hold.
-    pub ok: usize,
+    pub(crate) ok: usize,
     /// Warnings.
-    pub warn: usize,
+    pub(crate) warn: usize,
     /// Failures.
-    pub fail: usize,
+    pub(crate) fail: usize,
 }
 
 /// Count `rows` of `gateways` gateways.
-pub fn summary(rows: &[Row], gateways: usize) -> Summary {
+pub(crate) fn summary(rows: &[Row], gateways: usize) -> Summary {
     let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
     Summary {
         gateways,
@@ -34,7 +34,7 @@ pub fn summary(rows: &[Row], gateways: usize) -> Summary {
 }
 
 /// The summary line.
-pub fn summary_line(s: &Summary) -> String {
+pub(crate) fn summary_line(s: &Summary) -> String {
     let verdict = if s.fail > 0 {
         "FAIL"
     } else if s.warn > 0 {
@@ -96,7 +96,7 @@ fn fit(s: &str, n: usize) -> String {
 }
 
 /// The table for `rows` of `gateways` gateways, at most `width` columns wide.
-pub fn render(rows: &[Row], gateways: usize, width: usize) -> String {
+pub(crate) fn render(rows: &[Row], gateways: usize, width: usize) -> String {
     let mut out = summary_line(&summary(rows, gateways));
     out.push('\n');
     let fold = gateways > FOLD_OVER;

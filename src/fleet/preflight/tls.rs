@@ -68,7 +68,7 @@ fn asn1_time(tag: u8, v: &[u8]) -> Result<i64, String> {
 }
 
 /// The `notAfter` of a DER certificate, as Unix seconds.
-pub fn not_after(der: &[u8]) -> Result<i64, String> {
+pub(crate) fn not_after(der: &[u8]) -> Result<i64, String> {
     let (_, cert, _) = tlv(der)?;
     let (_, tbs, _) = tlv(cert)?;
     let mut rest = tbs;
@@ -90,12 +90,12 @@ pub fn not_after(der: &[u8]) -> Result<i64, String> {
 }
 
 /// Whole days from `now` until `not_after` (negative once expired).
-pub fn days_left(not_after: i64, now: i64) -> i64 {
+pub(crate) fn days_left(not_after: i64, now: i64) -> i64 {
     (not_after - now).div_euclid(86_400)
 }
 
 /// The row for a certificate with `days` left.
-pub fn judge(days: i64, warn_days: u64, fail_days: u64) -> (Status, String) {
+pub(crate) fn judge(days: i64, warn_days: u64, fail_days: u64) -> (Status, String) {
     let limits = format!("warn under {warn_days}, fail under {fail_days}");
     let days_i = |d: u64| i64::try_from(d).unwrap_or(i64::MAX);
     if days < 0 {
@@ -122,10 +122,11 @@ fn plural(days: i64) -> &'static str {
     if days == 1 { "day" } else { "days" }
 }
 
-pub use crate::fleet::probe::tls::client;
-
 /// Fetch `url` and return the DER of the certificate the server presented.
-pub async fn peer_certificate(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn peer_certificate(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<Vec<u8>, String> {
     let resp = client.get(url).send().await.map_err(|e| {
         format!(
             "TLS to {url} failed: {}",

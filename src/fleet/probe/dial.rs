@@ -1,5 +1,5 @@
-//! One HTTP/1.1 connection to a gateway or nginx, over TCP or a unix socket (an SSH forward's
-//! local end), for a single probe request.
+//! One HTTP/1.1 connection to a gateway or nginx over a unix socket (an SSH forward's local
+//! end), for a single probe request.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,23 +11,20 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
-/// Where a probe connects: a TCP `host:port` or a unix socket path.
+/// Where a probe connects: every probe goes through an SSH forward, so a unix socket path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Dial {
-    /// `host:port`, resolved at each probe.
-    Tcp(String),
-    /// A unix socket, e.g. the local end of an SSH forward.
+pub(crate) enum Dial {
+    /// A unix socket: the local end of an SSH forward.
     Unix(PathBuf),
 }
 
 impl fmt::Display for Dial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Dial::Tcp(addr) => f.write_str(addr),
             Dial::Unix(path) => write!(f, "{}", path.display()),
         }
     }
@@ -56,15 +53,6 @@ pub(crate) async fn connect(
     limit_ms: u128,
 ) -> Result<Conn, String> {
     let connected = match dial {
-        Dial::Tcp(addr) => match timeout_at(deadline, TcpStream::connect(addr.as_str())).await {
-            Ok(Ok(stream)) => {
-                // SSE events are small; Nagle on our side would only delay the request.
-                let _ = stream.set_nodelay(true);
-                Ok(handshake(stream).await)
-            }
-            Ok(Err(e)) => Err(Some(e)),
-            Err(_) => Err(None),
-        },
         Dial::Unix(path) => match timeout_at(deadline, UnixStream::connect(path)).await {
             Ok(Ok(stream)) => Ok(handshake(stream).await),
             Ok(Err(e)) => Err(Some(e)),
@@ -95,7 +83,7 @@ fn connect_error(dial: &Dial, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match (e.kind(), dial) {
         (ErrorKind::ConnectionRefused, _) => format!("connection refused: {dial}"),
-        (ErrorKind::NotFound, Dial::Unix(_)) => format!("no socket at {dial}"),
+        (ErrorKind::NotFound, _) => format!("no socket at {dial}"),
         (ErrorKind::PermissionDenied, _) => format!("permission denied: {dial}"),
         _ => format!("cannot connect to {dial}: {e}"),
     }
@@ -126,7 +114,7 @@ pub(crate) fn deadline(timeout: Duration) -> Instant {
 
 /// An error and its causes on one line: hyper's and reqwest's top-level messages alone hide
 /// the cause.
-pub fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {
@@ -168,19 +156,61 @@ pub(crate) fn request(
     })
 }
 
-/// A one-shot HTTP server for tests: answers the first request with `response` verbatim.
+/// Sockets for tests: a private socket path, and a one-shot HTTP server on one.
 #[cfg(test)]
 pub(crate) mod canned {
-    use std::net::SocketAddr;
+    use super::Dial;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::UnixListener;
     use tokio::sync::oneshot;
 
-    /// Listen on an ephemeral loopback port; the receiver gets the request head as text.
-    pub(crate) async fn serve(response: Vec<u8>) -> (SocketAddr, oneshot::Receiver<String>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
+    /// A unix socket path in a private directory of its own, removed when dropped.
+    pub(crate) struct Socket {
+        dir: PathBuf,
+        /// The socket's path (nothing listens until [`Socket::listen`]).
+        pub(crate) path: PathBuf,
+    }
+
+    impl Socket {
+        /// A fresh directory under the system temp dir, `tag` in its name.
+        pub(crate) fn new(tag: &str) -> Socket {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "cutover-probe-{tag}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let path = dir.join("s.sock");
+            Socket { dir, path }
+        }
+
+        /// Listen on the socket (within a tokio runtime).
+        pub(crate) fn listen(&self) -> UnixListener {
+            UnixListener::bind(&self.path).expect("bind unix socket")
+        }
+
+        /// What a probe dials to reach it.
+        pub(crate) fn dial(&self) -> Dial {
+            Dial::Unix(self.path.clone())
+        }
+    }
+
+    impl Drop for Socket {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Answer the first request on a fresh socket with `response` verbatim; the receiver gets
+    /// the request head as text.
+    pub(crate) async fn serve(response: Vec<u8>) -> (Socket, oneshot::Receiver<String>) {
+        let socket = Socket::new("canned");
+        let listener = socket.listen();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(async move {
             let Ok((mut s, _)) = listener.accept().await else {
@@ -204,6 +234,6 @@ pub(crate) mod canned {
                 }
             }
         });
-        (addr, rx)
+        (socket, rx)
     }
 }

@@ -21,7 +21,7 @@ async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Vec<u8> {
 
 /// The verdict of a composite health answer: `ok`, `degraded` (200, yellow), or `down`; the
 /// sub-checks that are `false`, sanitized.
-pub fn judge_health(code: u16, body: &[u8]) -> (HealthStatus, Vec<String>) {
+pub(crate) fn judge_health(code: u16, body: &[u8]) -> (HealthStatus, Vec<String>) {
     let json = serde_json::from_slice::<serde_json::Value>(body).ok();
     let failing: Vec<String> = json
         .as_ref()
@@ -50,7 +50,7 @@ pub fn judge_health(code: u16, body: &[u8]) -> (HealthStatus, Vec<String>) {
 
 /// Probe a health URL once. HTTP 200 with `"status":"degraded"` is yellow, not red; any
 /// sub-check reported `false` is named.
-pub async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
+pub(crate) async fn probe_health(client: &reqwest::Client, url: &str) -> HealthReport {
     let started = std::time::Instant::now();
     let latency = || u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
     let Ok(resp) = client.get(url).send().await else {

@@ -1,14 +1,12 @@
 //! Probes of a gateway from the cockpit: health over HTTP(S), TTFT and stub_status through
 //! SSH forwards.
 
-pub mod dial;
-pub mod health;
-pub mod sse;
-pub mod stub_status;
-pub mod tls;
-pub mod ttft;
-
-pub use dial::Dial;
+pub(crate) mod dial;
+pub(crate) mod health;
+pub(crate) mod sse;
+pub(crate) mod stub_status;
+pub(crate) mod tls;
+pub(crate) mod ttft;
 
 use std::time::Duration;
 

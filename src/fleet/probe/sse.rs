@@ -7,26 +7,26 @@ use memchr::memchr2;
 use serde_json::Value;
 
 /// Largest event accepted (its data plus the line being read), in bytes.
-pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// What the stream has shown so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SseSummary {
+pub(crate) struct SseSummary {
     /// Text of the first event with a non-empty `choices[0].delta.content`.
-    pub first_content: Option<String>,
+    pub(crate) first_content: Option<String>,
     /// 1-based index, among dispatched data events, of that first content event.
-    pub first_content_event: Option<u64>,
+    pub(crate) first_content_event: Option<u64>,
     /// `data: [DONE]` was seen.
-    pub done: bool,
+    pub(crate) done: bool,
     /// Data events dispatched (including `[DONE]` and malformed ones).
-    pub events: u64,
+    pub(crate) events: u64,
     /// Data events whose payload was not JSON (skipped).
-    pub malformed: u64,
+    pub(crate) malformed: u64,
 }
 
 /// Why a stream cannot be scanned any further.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SseError {
+pub(crate) enum SseError {
     /// One event (or one line) grew beyond the limit.
     EventTooLarge {
         /// The limit in bytes.
@@ -48,7 +48,7 @@ impl std::error::Error for SseError {}
 
 /// Feed it byte chunks as they arrive; read [`SseScanner::summary`] after each one.
 #[derive(Debug, Clone)]
-pub struct SseScanner {
+pub(crate) struct SseScanner {
     limit: usize,
     /// The current line, not yet terminated.
     line: Vec<u8>,
@@ -70,12 +70,12 @@ impl Default for SseScanner {
 
 impl SseScanner {
     /// A scanner with the [`MAX_EVENT_BYTES`] limit.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_limit(MAX_EVENT_BYTES)
     }
 
     /// A scanner refusing events larger than `limit` bytes.
-    pub fn with_limit(limit: usize) -> Self {
+    pub(crate) fn with_limit(limit: usize) -> Self {
         SseScanner {
             limit,
             line: Vec::new(),
@@ -88,13 +88,13 @@ impl SseScanner {
     }
 
     /// What has been seen so far.
-    pub fn summary(&self) -> &SseSummary {
+    pub(crate) fn summary(&self) -> &SseSummary {
         &self.summary
     }
 
     /// Scan one chunk. After an error, every later call returns the same error; after
     /// `[DONE]`, input is ignored.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), SseError> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), SseError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -133,7 +133,7 @@ impl SseScanner {
 
     /// The stream ended: take an unterminated last line and event as complete (lenient: some
     /// servers omit the final blank line).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if self.error.is_some() || self.summary.done {
             return;
         }

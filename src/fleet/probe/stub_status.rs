@@ -11,30 +11,30 @@ use tokio::time::timeout_at;
 use super::dial::{self, Dial, chain};
 
 /// Largest stub_status body read; the real page is about 100 bytes.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// The counters of nginx's stub_status page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct StubStatus {
+pub(crate) struct StubStatus {
     /// Open client connections, including idle ones.
-    pub active: u64,
+    pub(crate) active: u64,
     /// Client connections accepted since start.
-    pub accepts: u64,
+    pub(crate) accepts: u64,
     /// Client connections handled (below `accepts` when a limit was hit).
-    pub handled: u64,
+    pub(crate) handled: u64,
     /// Client requests since start.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Connections reading a request header.
-    pub reading: u64,
+    pub(crate) reading: u64,
     /// Connections writing a response.
-    pub writing: u64,
+    pub(crate) writing: u64,
     /// Idle keep-alive connections.
-    pub waiting: u64,
+    pub(crate) waiting: u64,
 }
 
 impl StubStatus {
     /// Parse the page; the error names the part that is missing or not a number.
-    pub fn parse(text: &str) -> Result<StubStatus, String> {
+    pub(crate) fn parse(text: &str) -> Result<StubStatus, String> {
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
 
         let active = lines
@@ -99,7 +99,7 @@ fn number(what: &str, s: &str) -> Result<u64, String> {
 }
 
 /// GET nginx's stub_status page (200 required, body up to [`BODY_LIMIT`]) and parse it.
-pub async fn fetch_stub_status(
+pub(crate) async fn fetch_stub_status(
     dial: &Dial,
     path_and_query: &str,
     host_header: &str,
@@ -233,10 +233,10 @@ mod tests {
 
     #[tokio::test]
     async fn fetch_parses_a_served_page() {
-        let (addr, head) = canned::serve(ok_response(SAMPLE)).await;
+        let (socket, head) = canned::serve(ok_response(SAMPLE)).await;
         // Duration::MAX: an absurd timeout must not overflow the deadline.
         let got = fetch_stub_status(
-            &Dial::Tcp(addr.to_string()),
+            &socket.dial(),
             "/nginx_status?x=1",
             "status.local",
             Duration::MAX,
@@ -257,21 +257,21 @@ mod tests {
 
     #[tokio::test]
     async fn fetch_requires_200_and_a_small_body() {
-        let (addr, _) =
+        let (socket, _) =
             canned::serve(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec()).await;
-        let err = fetch_stub_status(&Dial::Tcp(addr.to_string()), "/s", "h", T)
+        let err = fetch_stub_status(&socket.dial(), "/s", "h", T)
             .await
             .expect_err("403");
         assert_eq!(err, "HTTP 403 Forbidden");
 
-        let (addr, _) = canned::serve(ok_response(&"x".repeat(BODY_LIMIT + 1))).await;
-        let err = fetch_stub_status(&Dial::Tcp(addr.to_string()), "/s", "h", T)
+        let (socket, _) = canned::serve(ok_response(&"x".repeat(BODY_LIMIT + 1))).await;
+        let err = fetch_stub_status(&socket.dial(), "/s", "h", T)
             .await
             .expect_err("too large");
         assert!(err.contains("larger than 65536"), "{err}");
 
-        let (addr, _) = canned::serve(ok_response("<html>not it</html>")).await;
-        let err = fetch_stub_status(&Dial::Tcp(addr.to_string()), "/s", "h", T)
+        let (socket, _) = canned::serve(ok_response("<html>not it</html>")).await;
+        let err = fetch_stub_status(&socket.dial(), "/s", "h", T)
             .await
             .expect_err("not a status page");
         assert!(err.contains("Active connections"), "{err}");
@@ -280,28 +280,21 @@ mod tests {
     #[tokio::test]
     async fn fetch_gives_up_at_the_timeout() {
         // Accepts, reads, never answers.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let socket = canned::Socket::new("silent");
+        let listener = socket.listen();
         let _server = tokio::spawn(async move {
             let conn = listener.accept().await;
             std::future::pending::<()>().await;
             drop(conn);
         });
         let begun = std::time::Instant::now();
-        let err = fetch_stub_status(
-            &Dial::Tcp(addr.to_string()),
-            "/s",
-            "h",
-            Duration::from_millis(200),
-        )
-        .await
-        .expect_err("silent server");
+        let err = fetch_stub_status(&socket.dial(), "/s", "h", Duration::from_millis(200))
+            .await
+            .expect_err("silent server");
         assert!(begun.elapsed() < Duration::from_millis(1200));
         assert_eq!(err, "no response within 200 ms");
 
-        let err = fetch_stub_status(&Dial::Tcp(addr.to_string()), "nginx_status", "h", T)
+        let err = fetch_stub_status(&socket.dial(), "nginx_status", "h", T)
             .await
             .expect_err("relative path");
         assert!(err.contains("must start with /"), "{err}");

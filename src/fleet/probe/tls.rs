@@ -6,7 +6,7 @@ use std::time::Duration;
 /// An HTTP client for https probes: the system's roots plus the PEM certificates of `ca_file`
 /// (a private CA), no proxy, `timeout` for the whole request; `tls_info` keeps the peer's
 /// certificate on each response.
-pub fn client(
+pub(crate) fn client(
     timeout: Duration,
     ca_file: Option<&Path>,
     tls_info: bool,

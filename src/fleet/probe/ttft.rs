@@ -7,22 +7,22 @@ use http_body_util::BodyExt;
 use hyper::{Method, StatusCode, header};
 use tokio::time::{Instant, timeout_at};
 
-pub use super::dial::Dial;
+pub(crate) use super::dial::Dial;
 use super::dial::{self, chain};
 use super::sse::SseScanner;
 
 /// The probe's chat request: tiny, streaming, recognisable in the gateway's logs.
-pub const PROBE_BODY: &str = r#"{"model":"cutover-probe","stream":true,"max_tokens":8,"messages":[{"role":"user","content":"ping"}]}"#;
+pub(crate) const PROBE_BODY: &str = r#"{"model":"cutover-probe","stream":true,"max_tokens":8,"messages":[{"role":"user","content":"ping"}]}"#;
 
 /// What one TTFT probe measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TtftResult {
+pub(crate) struct TtftResult {
     /// From just before the request was written to the arrival of the first content event.
-    pub ttft_ms: u32,
+    pub(crate) ttft_ms: u32,
 }
 
 /// POST a streaming chat completion and time its first content token; `timeout` bounds it all.
-pub async fn probe_ttft(
+pub(crate) async fn probe_ttft(
     dial: &Dial,
     host_header: &str,
     timeout: Duration,
@@ -112,32 +112,40 @@ fn end_without_content(sse: &SseScanner, content_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::gateway::{Behaviour, GatewaySpec, serve};
+    use crate::fleet::probe::dial::canned::{self, Socket};
+    use crate::lab::gateway::{Behaviour, GatewaySpec, Listener, serve_on};
     use crate::model::Color;
-    use std::net::SocketAddr;
-    use std::path::PathBuf;
-    use tokio::net::{TcpListener, TcpStream, UnixListener};
     use tokio::sync::oneshot;
 
-    /// A lab gateway on an ephemeral loopback port; stops when dropped.
+    /// A lab gateway on a unix socket of its own (as a probe sees it through an SSH forward);
+    /// stops when dropped.
     struct Gateway {
-        addr: SocketAddr,
+        socket: Socket,
         _stop: oneshot::Sender<()>,
     }
 
+    impl Gateway {
+        fn dial(&self) -> Dial {
+            self.socket.dial()
+        }
+    }
+
     async fn gateway(behaviour: Behaviour) -> Gateway {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
+        let socket = Socket::new("gw");
+        let listener = socket.listen();
         let (stop, stopped) = oneshot::channel::<()>();
         let spec = GatewaySpec {
             color: Color::Green,
             version: "v-probe-test".to_string(),
             behaviour,
         };
-        tokio::spawn(serve(listener, spec, async {
+        tokio::spawn(serve_on(Listener::Unix(listener), spec, async {
             let _ = stopped.await;
         }));
-        Gateway { addr, _stop: stop }
+        Gateway {
+            socket,
+            _stop: stop,
+        }
     }
 
     fn fast(ttft_ms: u64) -> Behaviour {
@@ -149,60 +157,13 @@ mod tests {
         }
     }
 
-    /// A private directory of its own for this test's sockets; removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let dir = std::env::temp_dir()
-                .join(format!("cutover-ttft-{tag}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     const T: Duration = Duration::from_secs(3);
 
     #[tokio::test]
-    async fn ttft_over_tcp_is_at_least_the_gateways_delay() {
+    async fn ttft_is_at_least_the_gateways_delay() {
         let gw = gateway(fast(300)).await;
-        let r = probe_ttft(&Dial::Tcp(gw.addr.to_string()), "gw.test", T)
-            .await
-            .expect("probe");
+        let r = probe_ttft(&gw.dial(), "gw.test", T).await.expect("probe");
         assert!((300..2000).contains(&r.ttft_ms), "{r:?}");
-    }
-
-    #[tokio::test]
-    async fn ttft_over_a_unix_socket() {
-        let gw = gateway(fast(50)).await;
-        let dir = TempDir::new("unix");
-        let path = dir.0.join("fwd.sock");
-        let listener = UnixListener::bind(&path).expect("bind unix");
-        let target = gw.addr;
-        // Stands in for the SSH forward: unix socket in, TCP to the gateway out.
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        let r = probe_ttft(&Dial::Unix(path), "gw.test", T)
-            .await
-            .expect("probe");
-        assert!((50..2000).contains(&r.ttft_ms), "{r:?}");
     }
 
     #[tokio::test]
@@ -212,9 +173,7 @@ mod tests {
             ..fast(10)
         })
         .await;
-        let err = probe_ttft(&Dial::Tcp(gw.addr.to_string()), "gw.test", T)
-            .await
-            .expect_err("500");
+        let err = probe_ttft(&gw.dial(), "gw.test", T).await.expect_err("500");
         assert!(err.contains("HTTP 500"), "{err}");
     }
 
@@ -226,13 +185,9 @@ mod tests {
         })
         .await;
         let begun = std::time::Instant::now();
-        let err = probe_ttft(
-            &Dial::Tcp(gw.addr.to_string()),
-            "gw.test",
-            Duration::from_millis(300),
-        )
-        .await
-        .expect_err("hang");
+        let err = probe_ttft(&gw.dial(), "gw.test", Duration::from_millis(300))
+            .await
+            .expect_err("hang");
         let took = begun.elapsed();
         assert!(
             took >= Duration::from_millis(290) && took < Duration::from_millis(1300),
@@ -245,13 +200,9 @@ mod tests {
     async fn a_slow_first_token_is_given_up_on_at_the_timeout() {
         let gw = gateway(fast(5_000)).await;
         let begun = std::time::Instant::now();
-        let err = probe_ttft(
-            &Dial::Tcp(gw.addr.to_string()),
-            "gw.test",
-            Duration::from_millis(250),
-        )
-        .await
-        .expect_err("slow");
+        let err = probe_ttft(&gw.dial(), "gw.test", Duration::from_millis(250))
+            .await
+            .expect_err("slow");
         assert!(begun.elapsed() < Duration::from_millis(1250));
         assert_eq!(err, "no content token within 250 ms");
     }
@@ -267,13 +218,9 @@ mod tests {
         })
         .await;
         let begun = std::time::Instant::now();
-        let r = probe_ttft(
-            &Dial::Tcp(gw.addr.to_string()),
-            "gw.test",
-            Duration::from_secs(8),
-        )
-        .await
-        .expect("first token came");
+        let r = probe_ttft(&gw.dial(), "gw.test", Duration::from_secs(8))
+            .await
+            .expect("first token came");
         assert!(r.ttft_ms >= 10, "{r:?}");
         assert!(
             begun.elapsed() < Duration::from_secs(5),
@@ -283,29 +230,19 @@ mod tests {
 
     #[tokio::test]
     async fn missing_socket_and_refused_connections_name_the_target() {
-        let dir = TempDir::new("missing");
-        let path = dir.0.join("nope.sock");
-        let err = probe_ttft(&Dial::Unix(path.clone()), "gw.test", T)
+        let missing = Socket::new("missing");
+        let err = probe_ttft(&missing.dial(), "gw.test", T)
             .await
             .expect_err("no socket");
-        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert_eq!(err, format!("no socket at {}", missing.path.display()));
 
         // A socket file nobody listens on any more (a dead forward).
-        let stale = dir.0.join("stale.sock");
-        drop(UnixListener::bind(&stale).expect("bind"));
-        let err = probe_ttft(&Dial::Unix(stale.clone()), "gw.test", T)
+        let stale = Socket::new("stale");
+        drop(stale.listen());
+        let err = probe_ttft(&stale.dial(), "gw.test", T)
             .await
             .expect_err("refused");
-        assert_eq!(err, format!("connection refused: {}", stale.display()));
-
-        let addr = {
-            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            l.local_addr().expect("addr")
-        };
-        let err = probe_ttft(&Dial::Tcp(addr.to_string()), "gw.test", T)
-            .await
-            .expect_err("refused");
-        assert_eq!(err, format!("connection refused: {addr}"));
+        assert_eq!(err, format!("connection refused: {}", stale.path.display()));
     }
 
     #[tokio::test]
@@ -316,8 +253,8 @@ mod tests {
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
-        let (addr, head) = dial::canned::serve(resp.into_bytes()).await;
-        let err = probe_ttft(&Dial::Tcp(addr.to_string()), "gw.test", T)
+        let (socket, head) = canned::serve(resp.into_bytes()).await;
+        let err = probe_ttft(&socket.dial(), "gw.test", T)
             .await
             .expect_err("not SSE");
         assert!(
@@ -342,7 +279,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_host_header_is_refused_before_dialing() {
-        let err = probe_ttft(&Dial::Tcp("127.0.0.1:9".to_string()), "bad\nhost", T)
+        let nowhere = Socket::new("nowhere");
+        let err = probe_ttft(&nowhere.dial(), "bad\nhost", T)
             .await
             .expect_err("bad host");
         assert!(err.contains("Host"), "{err}");

@@ -16,7 +16,7 @@ fn update(mut crc: u32, byte: u8) -> u32 {
 }
 
 /// What `cksum < file` prints for `data`: `"<crc> <length>"`.
-pub fn cksum_line(data: &[u8]) -> String {
+pub(crate) fn cksum_line(data: &[u8]) -> String {
     let mut crc = data.iter().fold(0u32, |c, &b| update(c, b));
     let mut len = data.len();
     while len > 0 {

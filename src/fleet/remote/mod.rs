@@ -1,9 +1,9 @@
 //! Reaching gateway hosts: OpenSSH with multiplexed connections, shell quoting, checksums.
 
-pub mod cksum;
-pub mod quote;
-pub mod session;
-pub mod ssh;
+pub(crate) mod cksum;
+pub(crate) mod quote;
+pub(crate) mod session;
+pub(crate) mod ssh;
 
-pub use quote::shell_quote;
-pub use ssh::{Output, Ssh, SshError, SshOptions};
+pub(crate) use quote::shell_quote;
+pub(crate) use ssh::{Output, Ssh, SshError, SshOptions};

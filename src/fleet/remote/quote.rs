@@ -1,13 +1,13 @@
 //! Shell quoting for values substituted into remote commands.
 
 /// `s` as one POSIX shell word: single-quoted, with embedded quotes spliced in as `'\''`.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// A whole script run as `sh -c '<script>' name args...`, so the remote login shell's
 /// dialect (bash, zsh, fish) never matters.
-pub fn sh_c(script: &str, args: &[&str]) -> String {
+pub(crate) fn sh_c(script: &str, args: &[&str]) -> String {
     let mut s = format!("sh -c {} cutover", shell_quote(script));
     for a in args {
         s.push(' ');

@@ -13,11 +13,11 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use super::quote::shell_quote;
 
 /// The command the remote login shell is given: it is replaced by a plain `sh` reading stdin.
-pub const REMOTE_SHELL: &str = "exec sh";
+pub(crate) const REMOTE_SHELL: &str = "exec sh";
 
 /// Why a session could not answer.
 #[derive(Debug)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     /// The frame never reached the shell (it had already gone): safe to retry elsewhere.
     NotSent(String),
     /// The shell went away before answering; the command may or may not have run.
@@ -30,19 +30,23 @@ pub enum SessionError {
 
 /// One command's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// Its exit status.
-    pub code: i32,
+    pub(crate) code: i32,
     /// Its stdout, exactly.
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// Its stderr, exactly.
-    pub stderr: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 /// The text sent for one command: `command` runs in a subshell (an `exit` in it cannot end the
 /// session) through `eval` (a syntax error in it cannot swallow the marker), with `stdin` or
 /// /dev/null (never the session's own stdin) as its input.
-pub fn frame(command: &str, stdin: Option<&[u8]>, marker: &str) -> Result<String, SessionError> {
+pub(crate) fn frame(
+    command: &str,
+    stdin: Option<&[u8]>,
+    marker: &str,
+) -> Result<String, SessionError> {
     let input = match stdin {
         None => None,
         Some(b) if b.contains(&0) => return Err(SessionError::BadInput),
@@ -60,7 +64,7 @@ pub fn frame(command: &str, stdin: Option<&[u8]>, marker: &str) -> Result<String
 }
 
 /// In `buf`, the end of an answer on stdout: (output length, exit status, bytes consumed).
-pub fn find_stdout_end(buf: &[u8], marker: &str) -> Option<(usize, i32, usize)> {
+pub(crate) fn find_stdout_end(buf: &[u8], marker: &str) -> Option<(usize, i32, usize)> {
     let head = format!("\n{marker} ");
     let at = find(buf, head.as_bytes())?;
     let rest = &buf[at + head.len()..];
@@ -70,7 +74,7 @@ pub fn find_stdout_end(buf: &[u8], marker: &str) -> Option<(usize, i32, usize)> 
 }
 
 /// In `buf`, the end of an answer on stderr: (output length, bytes consumed).
-pub fn find_stderr_end(buf: &[u8], marker: &str) -> Option<(usize, usize)> {
+pub(crate) fn find_stderr_end(buf: &[u8], marker: &str) -> Option<(usize, usize)> {
     let line = format!("\n{marker}\n");
     let at = find(buf, line.as_bytes())?;
     Some((at, at + line.len()))
@@ -100,7 +104,7 @@ fn nonce() -> String {
 
 /// A running shell and its pipes.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
@@ -117,7 +121,10 @@ const MAX_ANSWER: usize = 64 << 20;
 impl Session {
     /// Start `cmd` (an ssh invocation, or a local `sh` in tests) and wait until its shell
     /// answers, discarding whatever its startup files printed.
-    pub async fn start(mut cmd: Command, timeout: Duration) -> Result<Session, SessionError> {
+    pub(crate) async fn start(
+        mut cmd: Command,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -156,17 +163,17 @@ impl Session {
     }
 
     /// Whether the shell (or the ssh carrying it) has exited.
-    pub fn is_gone(&mut self) -> bool {
+    pub(crate) fn is_gone(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// What the session printed on stderr before it died (for classifying ssh's complaint).
-    pub fn leftover_stderr(&self) -> String {
+    pub(crate) fn leftover_stderr(&self) -> String {
         String::from_utf8_lossy(&self.err_buf).into_owned()
     }
 
     /// Run one command. After any error the session must be dropped.
-    pub async fn run(
+    pub(crate) async fn run(
         &mut self,
         command: &str,
         stdin: Option<&[u8]>,

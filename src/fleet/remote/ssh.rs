@@ -16,35 +16,35 @@ use super::session::{REMOTE_SHELL, Session, SessionError};
 
 /// How hosts are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshOptions {
+pub(crate) struct SshOptions {
     /// The ssh client program.
-    pub program: PathBuf,
+    pub(crate) program: PathBuf,
     /// `-F` file, if any.
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// ssh `ConnectTimeout`.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Longest a remote command may run before it is abandoned.
-    pub command_timeout: Duration,
+    pub(crate) command_timeout: Duration,
     /// Directory of the control sockets (private to this user).
-    pub control_dir: PathBuf,
+    pub(crate) control_dir: PathBuf,
 }
 
 /// A finished remote command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
+pub(crate) struct Output {
     /// Its exit code.
-    pub code: i32,
+    pub(crate) code: i32,
     /// What it printed.
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// What it printed on stderr (raw; sanitize before display).
-    pub stderr: String,
+    pub(crate) stderr: String,
     /// Wall time including the round trip.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 /// Why a command did not run to an exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SshError {
+pub(crate) enum SshError {
     /// The host's key is unknown or differs from known_hosts: never accepted silently.
     HostKey {
         /// The destination.
@@ -98,7 +98,7 @@ impl std::error::Error for SshError {}
 const SSH_FAILED: i32 = 255;
 
 /// Sort ssh's stderr into a host key problem, a connection problem, or neither.
-pub fn classify(dest: &str, code: i32, stderr: &str) -> Option<SshError> {
+pub(crate) fn classify(dest: &str, code: i32, stderr: &str) -> Option<SshError> {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
@@ -146,7 +146,7 @@ fn lost(dest: &str, said: &str) -> SshError {
 
 impl SshOptions {
     /// Options from the `[ssh]` section; creates the private control socket directory.
-    pub fn new(
+    pub(crate) fn new(
         config: Option<PathBuf>,
         connect_timeout: Duration,
         command_timeout: Duration,
@@ -174,7 +174,7 @@ impl SshOptions {
     }
 
     /// Options every invocation carries; given on the command line they override any config file.
-    pub fn common_args(&self) -> Vec<OsString> {
+    pub(crate) fn common_args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         if let Some(cfg) = &self.config {
             a.push("-F".into());
@@ -231,7 +231,7 @@ fn control_dir() -> Result<PathBuf, String> {
 /// Runs commands on hosts, one master connection per destination, each command in an idle
 /// long-lived shell session on it when there is one.
 #[derive(Debug, Clone)]
-pub struct Ssh {
+pub(crate) struct Ssh {
     opts: Arc<SshOptions>,
     masters: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     idle: Arc<Mutex<HashMap<String, Vec<Session>>>>,
@@ -243,7 +243,7 @@ const IDLE_PER_HOST: usize = 2;
 
 impl Ssh {
     /// A runner with `opts`.
-    pub fn new(opts: SshOptions) -> Ssh {
+    pub(crate) fn new(opts: SshOptions) -> Ssh {
         Ssh {
             opts: Arc::new(opts),
             masters: Arc::default(),
@@ -252,7 +252,7 @@ impl Ssh {
     }
 
     /// The options in use.
-    pub fn options(&self) -> &SshOptions {
+    pub(crate) fn options(&self) -> &SshOptions {
         &self.opts
     }
 
@@ -265,7 +265,7 @@ impl Ssh {
 
     /// Make sure a master connection to `dest` is up. Started explicitly (`-M -N -f`) with its
     /// output in a file, because a master forked by a command would hold that command's pipes open.
-    pub async fn connect(&self, dest: &str) -> Result<(), SshError> {
+    pub(crate) async fn connect(&self, dest: &str) -> Result<(), SshError> {
         let gate = {
             let mut m = self.masters.lock().unwrap_or_else(|e| e.into_inner());
             m.entry(dest.to_string()).or_default().clone()
@@ -315,7 +315,7 @@ impl Ssh {
     }
 
     /// Run `command` (one shell command line) on `dest`, feeding `stdin` if given.
-    pub async fn run(
+    pub(crate) async fn run(
         &self,
         dest: &str,
         command: &str,
@@ -453,7 +453,7 @@ impl Ssh {
 
     /// Start a long-running `command` on `dest` (a log tail) with its stdout piped; stderr is
     /// dropped. The caller reads until EOF; dropping the child ends it.
-    pub async fn stream(
+    pub(crate) async fn stream(
         &self,
         dest: &str,
         command: &str,
@@ -470,7 +470,12 @@ impl Ssh {
 
     /// Forward the private unix socket `local` to `remote` (`host:port` or a socket path) on
     /// `dest`, through its master connection. A stale socket file is replaced.
-    pub async fn forward(&self, dest: &str, local: &Path, remote: &str) -> Result<(), SshError> {
+    pub(crate) async fn forward(
+        &self,
+        dest: &str,
+        local: &Path,
+        remote: &str,
+    ) -> Result<(), SshError> {
         self.connect(dest).await?;
         let spec = format!("{}:{remote}", local.display());
         // A forward left by an earlier master, or a socket file without one, would refuse us.
@@ -497,7 +502,7 @@ impl Ssh {
 
     /// Where the forward of `what` (a color or a status page) on `dest` lives: in the private
     /// control directory, short enough for a unix socket path.
-    pub fn forward_path(&self, dest: &str, what: &str) -> PathBuf {
+    pub(crate) fn forward_path(&self, dest: &str, what: &str) -> PathBuf {
         let tag = fnv(format!("{dest}\0{what}").as_bytes())
             ^ self
                 .opts
@@ -507,15 +512,6 @@ impl Ssh {
         self.opts
             .control_dir
             .join(format!("fwd-{tag:016x}-{}.sock", std::process::id()))
-    }
-
-    /// Close the master connection to `dest` (used when a host is known to be gone).
-    pub async fn disconnect(&self, dest: &str) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(dest);
-        self.control(dest, &["exit"]).await;
     }
 
     /// `ssh -O OP [ARGS] -- dest` to the master connection; true if it succeeded.

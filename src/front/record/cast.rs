@@ -11,24 +11,24 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The header line's fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     /// Terminal columns.
-    pub width: u16,
+    pub(crate) width: u16,
     /// Terminal rows.
-    pub height: u16,
+    pub(crate) height: u16,
     /// Wall clock at the start, seconds since the Unix epoch.
-    pub timestamp: u64,
+    pub(crate) timestamp: u64,
     /// What was recorded, e.g. `cutover demo green-5xx seed 1`.
-    pub title: String,
+    pub(crate) title: String,
     /// `TERM` of the recording terminal, if set.
-    pub term: Option<String>,
+    pub(crate) term: Option<String>,
     /// `SHELL` of the operator, if set.
-    pub shell: Option<String>,
+    pub(crate) shell: Option<String>,
 }
 
 impl Header {
     /// A header stamped now, with `TERM` and `SHELL` from the environment.
-    pub fn from_env(width: u16, height: u16, title: impl Into<String>) -> Header {
+    pub(crate) fn from_env(width: u16, height: u16, title: impl Into<String>) -> Header {
         Header {
             width,
             height,
@@ -42,7 +42,7 @@ impl Header {
     }
 
     /// The header as one JSON line (without the newline), fields in asciinema's order.
-    pub fn to_line(&self, redactor: &Redactor) -> String {
+    pub(crate) fn to_line(&self, redactor: &Redactor) -> String {
         let json = |s: &Option<String>| match s {
             Some(v) => serde_json::Value::String(redactor.apply(v).into_owned()).to_string(),
             None => "null".into(),
@@ -60,12 +60,12 @@ impl Header {
 }
 
 /// Microseconds as the seconds an event line carries: always six decimals.
-pub fn format_secs(us: u64) -> String {
+pub(crate) fn format_secs(us: u64) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
 /// Writes a cast to `out`: the header at creation, then events.
-pub struct CastWriter<F: Write> {
+pub(crate) struct CastWriter<F: Write> {
     out: F,
     redactor: Redactor,
     /// Time of the last event; later events never go back before it.
@@ -79,7 +79,11 @@ pub struct CastWriter<F: Write> {
 
 impl<F: Write> CastWriter<F> {
     /// Write `header` to `out` and return the writer for the events.
-    pub fn new(mut out: F, header: &Header, redactor: Redactor) -> io::Result<CastWriter<F>> {
+    pub(crate) fn new(
+        mut out: F,
+        header: &Header,
+        redactor: Redactor,
+    ) -> io::Result<CastWriter<F>> {
         let mut line = header.to_line(&redactor);
         line.push('\n');
         out.write_all(line.as_bytes())?;
@@ -95,7 +99,7 @@ impl<F: Write> CastWriter<F> {
 
     /// An `"o"` event: terminal output at `at_us`. Bytes of an incomplete trailing UTF-8
     /// sequence wait for the next call; invalid bytes become U+FFFD.
-    pub fn output(&mut self, at_us: u64, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn output(&mut self, at_us: u64, bytes: &[u8]) -> io::Result<()> {
         let mut data = std::mem::take(&mut self.carry);
         data.extend_from_slice(bytes);
         let text = decode_keeping_tail(&mut data);
@@ -109,18 +113,18 @@ impl<F: Write> CastWriter<F> {
     }
 
     /// An `"m"` event: a chapter marker with a short label.
-    pub fn marker(&mut self, at_us: u64, label: &str) -> io::Result<()> {
+    pub(crate) fn marker(&mut self, at_us: u64, label: &str) -> io::Result<()> {
         let label = self.redactor.apply(label).into_owned();
         self.event(at_us, "m", &label)
     }
 
     /// An `"r"` event: the terminal is now `width` x `height`.
-    pub fn resize(&mut self, at_us: u64, width: u16, height: u16) -> io::Result<()> {
+    pub(crate) fn resize(&mut self, at_us: u64, width: u16, height: u16) -> io::Result<()> {
         self.event(at_us, "r", &format!("{width}x{height}"))
     }
 
     /// Write out a dangling partial character (as U+FFFD) and hand back the output.
-    pub fn finish(mut self) -> io::Result<F> {
+    pub(crate) fn finish(mut self) -> io::Result<F> {
         if !self.carry.is_empty() {
             let text = String::from_utf8_lossy(&self.carry).into_owned();
             self.carry.clear();
@@ -178,7 +182,7 @@ fn decode_keeping_tail(data: &mut Vec<u8>) -> String {
 
 /// Where event times come from.
 #[derive(Debug, Clone, Copy)]
-pub enum CastClock {
+pub(crate) enum CastClock {
     /// Wall time since this instant (a cockpit on a terminal).
     Wall(Instant),
     /// Set by the caller (a headless recording on simulated time).
@@ -235,11 +239,11 @@ impl Inner {
 /// A cast being written, shared by the `Tee` inside the terminal backend (output) and the
 /// loop (frames, markers, resizes). Cheap to clone.
 #[derive(Clone)]
-pub struct Recorder(Arc<Mutex<Inner>>);
+pub(crate) struct Recorder(Arc<Mutex<Inner>>);
 
 impl Recorder {
     /// Create `path` and write the header; the error names the path.
-    pub fn create(
+    pub(crate) fn create(
         path: &Path,
         header: &Header,
         redactor: Redactor,
@@ -252,7 +256,7 @@ impl Recorder {
     }
 
     /// A recorder writing to `out` (a file, or a buffer in tests).
-    pub fn new(
+    pub(crate) fn new(
         out: Box<dyn Write + Send>,
         header: &Header,
         redactor: Redactor,
@@ -276,34 +280,29 @@ impl Recorder {
     }
 
     /// Set the time of the events that follow (manual clock only).
-    pub fn set_time_us(&self, us: u64) {
+    pub(crate) fn set_time_us(&self, us: u64) {
         self.lock().manual_us = us;
     }
 
-    /// The current event time, microseconds since the start.
-    pub fn now_us(&self) -> u64 {
-        self.lock().now_us()
-    }
-
     /// Hold output until `end_frame`, so one frame is one event.
-    pub fn begin_frame(&self) {
+    pub(crate) fn begin_frame(&self) {
         self.lock().in_frame = true;
     }
 
     /// Write the frame's output as one event.
-    pub fn end_frame(&self) {
+    pub(crate) fn end_frame(&self) {
         let mut g = self.lock();
         g.in_frame = false;
         g.emit_pending();
     }
 
     /// Bytes that went to the terminal (from the `Tee`).
-    pub fn output(&self, bytes: &[u8]) {
+    pub(crate) fn output(&self, bytes: &[u8]) {
         self.lock().pending.extend_from_slice(bytes);
     }
 
     /// The terminal was flushed: outside a frame, what was written becomes an event.
-    pub fn flushed(&self) {
+    pub(crate) fn flushed(&self) {
         let mut g = self.lock();
         if !g.in_frame {
             g.emit_pending();
@@ -311,7 +310,7 @@ impl Recorder {
     }
 
     /// A chapter marker at `at_us` (or now).
-    pub fn marker(&self, at_us: Option<u64>, label: &str) {
+    pub(crate) fn marker(&self, at_us: Option<u64>, label: &str) {
         let mut g = self.lock();
         g.emit_pending();
         let at = at_us.unwrap_or_else(|| g.now_us());
@@ -319,7 +318,7 @@ impl Recorder {
     }
 
     /// The terminal is now `width` x `height`.
-    pub fn resize(&self, width: u16, height: u16) {
+    pub(crate) fn resize(&self, width: u16, height: u16) {
         let mut g = self.lock();
         g.emit_pending();
         let at = g.now_us();
@@ -327,7 +326,7 @@ impl Recorder {
     }
 
     /// The write error that stopped the recording, reported once.
-    pub fn take_error(&self) -> Option<String> {
+    pub(crate) fn take_error(&self) -> Option<String> {
         let mut g = self.lock();
         if g.error_taken {
             return None;
@@ -338,7 +337,7 @@ impl Recorder {
     }
 
     /// Write what is pending and close the cast; returns the error that stopped it, if any.
-    pub fn finish(&self) -> Result<(), String> {
+    pub(crate) fn finish(&self) -> Result<(), String> {
         let mut g = self.lock();
         g.in_frame = false;
         g.emit_pending();

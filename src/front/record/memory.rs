@@ -10,7 +10,7 @@ pub struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl SharedBuffer {
     /// Everything written so far.
-    pub fn contents(&self) -> Vec<u8> {
+    pub(crate) fn contents(&self) -> Vec<u8> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

@@ -7,15 +7,15 @@
 //! - `validate`: a pure check of a cast, as asciinema 2.2 reads it;
 //! - `drill`: headless recordings of the demo on simulated time.
 
-pub mod cast;
+pub(crate) mod cast;
 
-pub mod memory;
-pub use crate::redact;
-pub mod tee;
-pub mod validate;
+pub(crate) mod memory;
+pub(crate) use crate::redact;
+pub(crate) mod tee;
+pub(crate) mod validate;
 
-pub use cast::{CastClock, CastWriter, Header, Recorder};
+pub(crate) use cast::{CastClock, Header, Recorder};
 pub use memory::SharedBuffer;
-pub use redact::Redactor;
-pub use tee::Tee;
+pub(crate) use redact::Redactor;
+pub(crate) use tee::Tee;
 pub use validate::{Summary, validate};

@@ -6,20 +6,15 @@ use std::io::{self, Write};
 
 /// A writer for ratatui's `CrosstermBackend` that forwards to `term` and copies what was
 /// written to a `Recorder` (one `"o"` event per flush outside a frame, per frame inside one).
-pub struct Tee<W: Write> {
+pub(crate) struct Tee<W: Write> {
     term: W,
     rec: Option<Recorder>,
 }
 
 impl<W: Write> Tee<W> {
     /// Write to `term`, and to `rec` if recording.
-    pub fn new(term: W, rec: Option<Recorder>) -> Tee<W> {
+    pub(crate) fn new(term: W, rec: Option<Recorder>) -> Tee<W> {
         Tee { term, rec }
-    }
-
-    /// The recorder, if recording.
-    pub fn recorder(&self) -> Option<&Recorder> {
-        self.rec.as_ref()
     }
 }
 
@@ -131,7 +126,6 @@ mod tests {
         let mut tee = Tee::new(term.clone(), None);
         tee.write_all(b"x").unwrap();
         tee.flush().unwrap();
-        assert!(tee.recorder().is_none());
         assert_eq!(term.text(), "x");
     }
 

@@ -11,17 +11,17 @@ pub struct Summary {
     /// Terminal rows from the header.
     pub height: u16,
     /// Start, seconds since the Unix epoch.
-    pub timestamp: f64,
+    pub(crate) timestamp: f64,
     /// The header's title.
     pub title: String,
     /// `TERM` from the header's env (null: not set).
-    pub term: Option<String>,
+    pub(crate) term: Option<String>,
     /// `SHELL` from the header's env (null: not set).
-    pub shell: Option<String>,
+    pub(crate) shell: Option<String>,
     /// Event lines.
     pub events: usize,
     /// `"o"` events.
-    pub output_events: usize,
+    pub(crate) output_events: usize,
     /// Everything the `"o"` events wrote, concatenated.
     pub output: String,
     /// `"m"` markers in file order: time and label.

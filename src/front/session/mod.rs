@@ -24,9 +24,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// The `format` field of every session log.
-pub const FORMAT: &str = "cutover-session";
+pub(crate) const FORMAT: &str = "cutover-session";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// One gateway as the header lists it, in display order (indices in events refer to it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ impl Header {
             format: FORMAT.into(),
             version: VERSION,
             mode: mode.into(),
-            started: crate::fleet::audit::now_rfc3339(),
+            started: crate::model::civil::now_rfc3339(),
             actor: actor.into(),
             read_only,
             gateways,
@@ -167,9 +167,9 @@ impl Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionError {
     /// 1-based line number.
-    pub line: usize,
+    pub(crate) line: usize,
     /// What is wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for SessionError {
@@ -316,7 +316,7 @@ impl crate::app::driver::Journal for SessionLog {
 
 impl SessionLog {
     /// Create (or truncate) `path` and write the header.
-    pub fn create(path: &Path, header: &Header) -> Result<SessionLog, String> {
+    pub(crate) fn create(path: &Path, header: &Header) -> Result<SessionLog, String> {
         let file = File::create(path).map_err(|e| format!("--session {}: {e}", path.display()))?;
         let mut log = SessionLog::to_writer(Box::new(file));
         log.line(header)
@@ -333,8 +333,9 @@ impl SessionLog {
         }
     }
 
-    /// The same log masking with `redactor` instead.
-    pub fn with_redactor(self, redactor: Redactor) -> SessionLog {
+    /// The same log masking with `redactor` instead (tests).
+    #[cfg(test)]
+    pub(crate) fn with_redactor(self, redactor: Redactor) -> SessionLog {
         SessionLog { redactor, ..self }
     }
 
@@ -344,7 +345,7 @@ impl SessionLog {
     }
 
     /// Record a message applied at `t`; keys that cannot be named are left out.
-    pub fn message(&mut self, t: Ms, msg: &Msg) -> io::Result<()> {
+    pub(crate) fn message(&mut self, t: Ms, msg: &Msg) -> io::Result<()> {
         let wire = match msg {
             Msg::Key(k) => {
                 let Some(key) = Key::from_event(k) else {
@@ -378,7 +379,7 @@ impl SessionLog {
     }
 
     /// Record a chapter marker at `t`.
-    pub fn marker(&mut self, t: Ms, label: &str) -> io::Result<()> {
+    pub(crate) fn marker(&mut self, t: Ms, label: &str) -> io::Result<()> {
         self.line(&Line::<WireRef> {
             t,
             msg: None,
@@ -397,8 +398,8 @@ impl SessionLog {
 }
 
 /// `cutover-session-YYYYMMDDTHHMMSSZ.jsonl` for a session starting now.
-pub fn default_file_name() -> String {
-    let now = crate::fleet::audit::now_rfc3339();
+pub(crate) fn default_file_name() -> String {
+    let now = crate::model::civil::now_rfc3339();
     let stamp: String = now
         .chars()
         .take(19)

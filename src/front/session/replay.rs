@@ -15,7 +15,7 @@ use crate::front::clock::sim_clock;
 use crate::model::Ms;
 
 /// Slowest and fastest playback, times real time.
-pub const SPEED_BOUNDS: (f64, f64) = (0.25, 64.0);
+pub(crate) const SPEED_BOUNDS: (f64, f64) = (0.25, 64.0);
 
 /// The recorded messages, handed out as the replay clock reaches them.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub struct ReplayWorld {
 
 impl ReplayWorld {
     /// The messages of `session` (markers are not messages: the state makes them again).
-    pub fn new(session: &Session) -> ReplayWorld {
+    pub(crate) fn new(session: &Session) -> ReplayWorld {
         let events = session
             .events
             .iter()
@@ -81,7 +81,7 @@ pub fn driver(session: &Session, keymap: KeyMap, themes: Vec<String>) -> Driver<
 
 /// What a key did to the playback.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Control {
+pub(crate) enum Control {
     /// Leave the replay.
     Quit,
     /// Move the cockpit to this time at once.
@@ -94,7 +94,7 @@ pub enum Control {
 
 /// Playback state: the replay clock, pause, speed and the markers to jump to.
 #[derive(Debug, Clone)]
-pub struct Controls {
+pub(crate) struct Controls {
     clock: Clock,
     paused: Option<Ms>,
     speed: f64,
@@ -105,7 +105,7 @@ pub struct Controls {
 
 impl Controls {
     /// Playback of `session` (shown as `name`) from its start at `speed`.
-    pub fn new(session: &Session, name: String, speed: f64) -> Controls {
+    pub(crate) fn new(session: &Session, name: String, speed: f64) -> Controls {
         let speed = speed.clamp(SPEED_BOUNDS.0, SPEED_BOUNDS.1);
         Controls {
             clock: Clock::new(0, speed),
@@ -118,7 +118,7 @@ impl Controls {
     }
 
     /// The replay clock now; past the end of the file it stops there, paused.
-    pub fn now(&mut self) -> Ms {
+    pub(crate) fn now(&mut self) -> Ms {
         if let Some(at) = self.paused {
             return at;
         }
@@ -130,16 +130,6 @@ impl Controls {
         now
     }
 
-    /// Paused (or at the end).
-    pub fn paused(&self) -> bool {
-        self.paused.is_some()
-    }
-
-    /// Current speed.
-    pub fn speed(&self) -> f64 {
-        self.speed
-    }
-
     fn set_speed(&mut self, speed: f64) {
         let now = self.now();
         self.speed = speed.clamp(SPEED_BOUNDS.0, SPEED_BOUNDS.1);
@@ -147,12 +137,12 @@ impl Controls {
     }
 
     /// First marker after `after`.
-    pub fn next_marker(&self, after: Ms) -> Option<Ms> {
+    pub(crate) fn next_marker(&self, after: Ms) -> Option<Ms> {
         self.markers.iter().copied().find(|&t| t > after)
     }
 
     /// Handle an operator key; `state_now` is the cockpit's time.
-    pub fn key(&mut self, k: &KeyEvent, state_now: Ms) -> Control {
+    pub(crate) fn key(&mut self, k: &KeyEvent, state_now: Ms) -> Control {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         match k.code {
             KeyCode::Char('c') if ctrl => Control::Quit,
@@ -187,7 +177,7 @@ impl Controls {
     }
 
     /// Header text: file, speed, pause and the next marker.
-    pub fn detail(&self, state_now: Ms) -> String {
+    pub(crate) fn detail(&self, state_now: Ms) -> String {
         let mut text = format!("{} x{}", self.name, self.speed);
         if self.paused.is_some_and(|at| at >= self.end) {
             text.push_str(" · end of recording, q quits");

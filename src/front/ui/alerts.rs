@@ -14,16 +14,16 @@ use ratatui::widgets::{Clear, Paragraph};
 
 /// One marker: its text, its style, and whether its text may be shortened with "…".
 #[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
+pub(crate) struct Alert {
     /// What to show, e.g. "5xx 2:41".
-    pub text: String,
+    pub(crate) text: String,
     /// Alarm, warn or stale style.
-    pub style: Style,
+    pub(crate) style: Style,
     /// Free text (an error message) that may be ellipsized; markers and numbers never are.
-    pub shrinkable: bool,
+    pub(crate) shrinkable: bool,
     /// A word said after the marker when there is room for both (e.g. "UNREACH refused");
     /// short of room the marker stands alone, never cut.
-    pub detail: Option<&'static str>,
+    pub(crate) detail: Option<&'static str>,
 }
 
 impl Alert {
@@ -47,7 +47,7 @@ fn alert(text: impl Into<String>, style: Style) -> Alert {
 }
 
 /// Every active marker of `g` at `now`, most urgent first.
-pub fn of(g: &Gateway, now: Ms, t: &Theme) -> Vec<Alert> {
+pub(crate) fn of(g: &Gateway, now: Ms, t: &Theme) -> Vec<Alert> {
     let v = &g.verdicts;
     let mut out = Vec::new();
     let unreachable = g.model.unreachable.as_deref().map(Unreachable::of);
@@ -156,7 +156,7 @@ const REASON_ROWS: usize = 4;
 /// Over the top rows of the log panel `area` (under its border, which carries the markers):
 /// the selected gateway's full unreachable reason, sanitized and wrapped, in alarm style. The
 /// row's marker gives only a word; this is where the operator reads what ssh said.
-pub fn render_reason(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render_reason(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let Some(g) = state.selected_gateway() else {
         return;
     };
@@ -287,7 +287,7 @@ fn short(c: Color) -> &'static str {
 
 /// Lay markers into `max` cells; what does not fit is counted as "+N" (or "…" when even that
 /// does not fit beside the first marker), never dropped silently.
-pub fn fit_into(alerts: &[Alert], max: usize, more_style: Style) -> Vec<Span<'static>> {
+pub(crate) fn fit_into(alerts: &[Alert], max: usize, more_style: Style) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     let mut used = 0;
     for (i, a) in alerts.iter().enumerate() {

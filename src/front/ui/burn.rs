@@ -54,7 +54,7 @@ fn window_names(state: &State) -> (String, String) {
 }
 
 /// Draw the panel into `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let block = panel::block("Burn", subject(state), area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -34,7 +34,7 @@ type RowCells = (usize, Vec<Cell>);
 
 /// Rows the table wants: title, column heading, one per visible AZ and visible gateway, and
 /// the "no gateway matches" line above rows kept only by their alarms.
-pub fn wanted_height(state: &State) -> u16 {
+pub(crate) fn wanted_height(state: &State) -> u16 {
     let gateways = (0..state.gateways.len())
         .filter(|&i| state.visible(i))
         .count();
@@ -63,7 +63,7 @@ fn members_of(state: &State, az: &str) -> Vec<usize> {
 }
 
 /// Draw the table into `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let d = Density::of(area.width);
     let cols = &Col::ALL;
     let rows = build_rows(state, cols, t);

@@ -1,19 +1,19 @@
 //! Compact number and text formatting for the screen; numbers are never cut short.
 
-use crate::model::{Ms, Weights};
+use crate::model::Ms;
 use ratatui::text::Span;
 use std::borrow::Cow;
 
 /// Shown where a value is unknown.
-pub const MISSING: &str = "-";
+pub(crate) const MISSING: &str = "-";
 
 /// Display width of `s` in terminal cells.
-pub fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     Span::raw(s).width()
 }
 
 /// `v` in at most four characters plus a unit suffix: "0.4", "950", "1.2k", "12k", "1.2M".
-pub fn compact(v: f64) -> String {
+pub(crate) fn compact(v: f64) -> String {
     if !v.is_finite() || v < 0.0 {
         return MISSING.into();
     }
@@ -34,12 +34,12 @@ pub fn compact(v: f64) -> String {
 }
 
 /// Requests per second: 12345 -> "12k"; unknown -> "-".
-pub fn rps(v: Option<f64>) -> String {
+pub(crate) fn rps(v: Option<f64>) -> String {
     v.map_or_else(|| MISSING.into(), compact)
 }
 
 /// A count: 12 -> "12", 1234 -> "1.2k".
-pub fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     if n < 1000 {
         n.to_string()
     } else {
@@ -48,7 +48,7 @@ pub fn count(n: u64) -> String {
 }
 
 /// Milliseconds with a unit: 850 -> "850ms", 1234 -> "1.2s", 95000 -> "1.6m".
-pub fn ms(v: u64) -> String {
+pub(crate) fn ms(v: u64) -> String {
     if v < 1000 {
         format!("{v}ms")
     } else {
@@ -57,7 +57,7 @@ pub fn ms(v: u64) -> String {
 }
 
 /// Milliseconds for tight cells: 850 -> "850", 1234 -> "1.2s", 42000 -> "42s".
-pub fn ms_short(v: u64) -> String {
+pub(crate) fn ms_short(v: u64) -> String {
     let s = v as f64 / 1000.0;
     match v {
         0..1000 => v.to_string(),
@@ -69,7 +69,7 @@ pub fn ms_short(v: u64) -> String {
 }
 
 /// A percentage number without the sign: 0.25 -> "0.25", 2.44 -> "2.4", 12.3 -> "12".
-pub fn pct_num(p: f64) -> String {
+pub(crate) fn pct_num(p: f64) -> String {
     match p {
         p if !p.is_finite() || p < 0.0 => MISSING.into(),
         0.0 => "0".into(),
@@ -80,23 +80,18 @@ pub fn pct_num(p: f64) -> String {
     }
 }
 
-/// A ratio in 0..=1 as a percentage: 0.0025 -> "0.25%"; unknown -> "-".
-pub fn pct(ratio: Option<f64>) -> String {
-    ratio.map_or_else(|| MISSING.into(), |r| format!("{}%", pct_num(r * 100.0)))
-}
-
 /// A ratio in 0..=1 as a bare percentage number for table cells; unknown -> "-".
-pub fn pct_short(ratio: Option<f64>) -> String {
+pub(crate) fn pct_short(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| MISSING.into(), |r| pct_num(r * 100.0))
 }
 
 /// A signed percentage: 3.14 -> "+3.1 %".
-pub fn signed_pct(p: f64) -> String {
+pub(crate) fn signed_pct(p: f64) -> String {
     format!("{p:+.1} %")
 }
 
 /// An age: 3000 -> "3s", 125000 -> "2m", unknown -> "-".
-pub fn age(v: Option<Ms>) -> String {
+pub(crate) fn age(v: Option<Ms>) -> String {
     let Some(v) = v else {
         return MISSING.into();
     };
@@ -110,7 +105,7 @@ pub fn age(v: Option<Ms>) -> String {
 }
 
 /// Time left, rounded up to whole seconds: 161000 -> "2:41", 3723000 -> "1:02:03".
-pub fn countdown(left: Ms) -> String {
+pub(crate) fn countdown(left: Ms) -> String {
     let s = left.div_ceil(1000);
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -120,19 +115,14 @@ pub fn countdown(left: Ms) -> String {
 }
 
 /// A burn rate: 0.04 -> "0.0x", 18.2 -> "18x"; unknown -> "-".
-pub fn burn(v: Option<f64>) -> String {
+pub(crate) fn burn(v: Option<f64>) -> String {
     v.map_or_else(|| MISSING.into(), |v| format!("{}x", compact(v)))
-}
-
-/// Weights as "90/10"; unknown -> "-".
-pub fn weights(w: Option<Weights>) -> String {
-    w.map_or_else(|| MISSING.into(), |w| w.to_string())
 }
 
 /// True for characters that must not reach the terminal from remote text.
 /// `s` safe to draw: borrowed when already clean, else cleaned by the crate's remote-text
 /// sanitizer (escape sequences removed whole, other controls turned into spaces) and trimmed.
-pub fn sanitize(s: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(s: &str) -> Cow<'_, str> {
     if !crate::sanitize::is_clean(s) {
         Cow::Owned(crate::sanitize::sanitize(s).trim().to_string())
     } else {
@@ -141,7 +131,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 }
 
 /// `s` fitted into `max` cells, ending in "…" when it had to be shortened (text only, never numbers).
-pub fn fit(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn fit(s: &str, max: usize) -> Cow<'_, str> {
     if width(s) <= max {
         return Cow::Borrowed(s);
     }
@@ -164,7 +154,7 @@ pub fn fit(s: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// Greedy word wrap of `s` into lines of at most `max` cells (long words are split).
-pub fn wrap(s: &str, max: usize) -> Vec<String> {
+pub(crate) fn wrap(s: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut lines = Vec::new();
     let mut cur = String::new();
@@ -239,18 +229,17 @@ mod tests {
 
     #[test]
     fn percentages_and_burn() {
-        assert_eq!(pct(Some(0.0025)), "0.25%");
-        assert_eq!(pct(Some(0.0244)), "2.4%");
-        assert_eq!(pct(Some(1.0)), "100%");
-        assert_eq!(pct(Some(0.00001)), "<.01%");
-        assert_eq!(pct(None), "-");
+        assert_eq!(pct_short(Some(0.0025)), "0.25");
+        assert_eq!(pct_short(Some(0.0244)), "2.4");
+        assert_eq!(pct_short(Some(1.0)), "100");
+        assert_eq!(pct_short(Some(0.00001)), "<.01");
+        assert_eq!(pct_short(None), "-");
         assert_eq!(pct_short(Some(0.0)), "0");
         assert_eq!(signed_pct(3.06), "+3.1 %");
         assert_eq!(signed_pct(-2.0), "-2.0 %");
         assert_eq!(burn(Some(18.2)), "18x");
         assert_eq!(burn(Some(0.04)), "0.0x");
         assert_eq!(burn(None), "-");
-        assert_eq!(weights(Weights::with_green(10)), "90/10");
     }
 
     #[test]

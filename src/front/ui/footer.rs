@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Cursor marker drawn after the text being typed.
-pub const CURSOR: &str = "█";
+pub(crate) const CURSOR: &str = "█";
 
 /// Hints in display order: the actions and the label; the rank decides which stay when space is short.
 const HINTS: [(&[Action], &str, u8); 11] = [
@@ -29,7 +29,7 @@ const HINTS: [(&[Action], &str, u8); 11] = [
 ];
 
 /// Draw the footer into a one-row `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let line = match &state.input {
         Input::Filter(s) => typing("/", s, state, t),
         Input::Command(s) => typing(":", s, state, t),

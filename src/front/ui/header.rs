@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Draw the header into a one-row `area`; the clock always shows at the right.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let clock = format!(" {} ", state.clock);
     let avail = usize::from(area.width).saturating_sub(width(&clock));
     // Long separators and "scope: " when they fit; tighter forms before anything is clipped.

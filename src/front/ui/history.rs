@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 const MIN_SPAN_MS: Ms = 60_000;
 
 /// Draw the panel into `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let g = state.selected_gateway();
     let block = panel::block("Weights", g.map(|g| g.name.as_str()), area.width, t);
     let inner = block.inner(area);

@@ -18,13 +18,13 @@ static SIMULATED_TIMES: AtomicBool = AtomicBool::new(false);
 /// Show each log line's time from the start of its message instead of the wall clock: a
 /// headless recording puts the simulated time there, so the same seed draws the same log.
 /// Process-wide, like the logger itself.
-pub fn use_simulated_times(on: bool) {
+pub(crate) fn use_simulated_times(on: bool) {
     SIMULATED_TIMES.store(on, Ordering::Relaxed);
 }
 
 /// Draw the log into `area` (empty until the logger is initialised by the binary); its top
 /// border carries the selected gateway's alerts in full, which the fleet table may abbreviate.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let mut block = Block::new()
         .borders(Borders::TOP)
         .border_style(t.border)

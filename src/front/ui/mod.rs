@@ -3,7 +3,7 @@
 mod alerts;
 mod burn;
 mod fleet;
-pub mod fmt;
+pub(crate) mod fmt;
 mod footer;
 mod header;
 mod history;
@@ -15,7 +15,7 @@ mod spans;
 pub mod theme;
 mod ttft;
 
-pub use log::use_simulated_times;
+pub(crate) use log::use_simulated_times;
 
 use crate::app::state::State;
 use ratatui::Frame;
@@ -26,11 +26,11 @@ use std::borrow::Cow;
 use theme::{Theme, ThemeSet};
 
 /// Smallest terminal the cockpit draws into.
-pub const MIN_SIZE: (u16, u16) = (60, 16);
+pub(crate) const MIN_SIZE: (u16, u16) = (60, 16);
 
 /// How much horizontal room the screen has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Density {
+pub(crate) enum Density {
     /// Under 100 columns: short headings, a short bar.
     Narrow,
     /// 100 to 119 columns.
@@ -41,7 +41,7 @@ pub enum Density {
 
 impl Density {
     /// The density for a screen `width` columns wide.
-    pub fn of(width: u16) -> Density {
+    pub(crate) fn of(width: u16) -> Density {
         match width {
             0..100 => Density::Narrow,
             100..120 => Density::Medium,
@@ -50,7 +50,7 @@ impl Density {
     }
 
     /// Cells of the weights bar in the fleet table.
-    pub fn bar_width(self) -> usize {
+    pub(crate) fn bar_width(self) -> usize {
         match self {
             Density::Narrow => 4,
             Density::Medium => 8,

@@ -6,7 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 
 /// A bordered block titled `name`, followed by `subject` ellipsized to fit `width`.
-pub fn block(name: &'static str, subject: Option<&str>, width: u16, t: &Theme) -> Block<'static> {
+pub(crate) fn block(
+    name: &'static str,
+    subject: Option<&str>,
+    width: u16,
+    t: &Theme,
+) -> Block<'static> {
     let mut title = vec![Span::styled(format!(" {name} "), t.title)];
     if let Some(s) = subject {
         let room = usize::from(width).saturating_sub(fmt::width(name) + 5);

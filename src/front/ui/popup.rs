@@ -24,7 +24,7 @@ struct Dialog {
 }
 
 /// Draw the open popup, if any, over `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let Some(popup) = &state.popup else {
         return;
     };

@@ -12,7 +12,7 @@ use ratatui::style::Style;
 
 /// A column of the fleet table (the alerts column is separate: it takes what is left).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Col {
+pub(crate) enum Col {
     /// Scope-member and pinned-row marker.
     Marker,
     /// Gateway name.
@@ -39,7 +39,7 @@ pub enum Col {
 
 impl Col {
     /// Every column, left to right.
-    pub const ALL: [Col; 11] = [
+    pub(crate) const ALL: [Col; 11] = [
         Col::Marker,
         Col::Name,
         Col::Bar,
@@ -54,7 +54,7 @@ impl Col {
     ];
 
     /// Column heading at density `d`.
-    pub fn header(self, d: Density) -> &'static str {
+    pub(crate) fn header(self, d: Density) -> &'static str {
         let narrow = d == Density::Narrow;
         match self {
             Col::Marker => "",
@@ -79,7 +79,7 @@ impl Col {
     }
 
     /// Order in which columns give way on a narrow screen (0: never).
-    pub fn drop_rank(self) -> u8 {
+    pub(crate) fn drop_rank(self) -> u8 {
         match self {
             Col::Bar => 4,
             Col::Conns => 3,
@@ -92,7 +92,7 @@ impl Col {
 
 /// Horizontal alignment of a text cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     /// Left.
     Left,
     /// Right (numbers).
@@ -101,7 +101,7 @@ pub enum Align {
 
 /// One cell's content before widths are known.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     /// Plain text.
     Text(String, Style, Align),
     /// A blue/green pair drawn as "b/g" with the slash aligned.
@@ -111,29 +111,29 @@ pub enum Cell {
 }
 
 /// What a row needs to know besides the gateway.
-pub struct RowCtx<'a> {
+pub(crate) struct RowCtx<'a> {
     /// Active theme.
-    pub theme: &'a Theme,
+    pub(crate) theme: &'a Theme,
     /// Session clock.
-    pub now: Ms,
+    pub(crate) now: Ms,
     /// Widest a name may be before it is ellipsized.
-    pub max_name: usize,
+    pub(crate) max_name: usize,
 }
 
 /// Marks the first column of a row carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Marks {
+pub(crate) struct Marks {
     /// In the current scope: keys act on it ("▸").
-    pub member: bool,
+    pub(crate) member: bool,
     /// Shown only because it is alarmed: the filter does not match it ([`PIN`]).
-    pub pinned: bool,
+    pub(crate) pinned: bool,
 }
 
 /// Marker of a row the filter does not match, kept in view because it is alarmed.
-pub const PIN: &str = "*";
+pub(crate) const PIN: &str = "*";
 
 /// The cells of `g`'s row, one per column in `cols`.
-pub fn cells(g: &Gateway, marks: Marks, cols: &[Col], cx: &RowCtx) -> Vec<Cell> {
+pub(crate) fn cells(g: &Gateway, marks: Marks, cols: &[Col], cx: &RowCtx) -> Vec<Cell> {
     let t = cx.theme;
     let stale = g.verdicts.stale;
     let st = |s: Style| if stale { t.stale } else { s };
@@ -227,7 +227,7 @@ fn rps(s: &PerColor<ColorSummary>) -> String {
 }
 
 /// Health as a short word: ok, DEG, DOWN or ?.
-pub fn health(h: HealthStatus, t: &Theme) -> (&'static str, Style) {
+pub(crate) fn health(h: HealthStatus, t: &Theme) -> (&'static str, Style) {
     match h {
         HealthStatus::Ok => ("ok", t.ok),
         HealthStatus::Degraded => ("DEG", t.warn),
@@ -237,7 +237,7 @@ pub fn health(h: HealthStatus, t: &Theme) -> (&'static str, Style) {
 }
 
 /// The operation under way, the drain, or the phase the weights stand for.
-pub fn phase(g: &Gateway, t: &Theme) -> (String, Style) {
+pub(crate) fn phase(g: &Gateway, t: &Theme) -> (String, Style) {
     if let Some(op) = &g.op {
         let s = match op.kind {
             OpKind::SetWeights { .. } => "stepping…",

@@ -6,12 +6,12 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 
 /// Glyph of blue's share in a weights bar.
-pub const BAR_BLUE: &str = "▒";
+pub(crate) const BAR_BLUE: &str = "▒";
 /// Glyph of green's share in a weights bar.
-pub const BAR_GREEN: &str = "█";
+pub(crate) const BAR_GREEN: &str = "█";
 
 /// Cells of a `width`-cell bar given to green; a non-zero share always gets at least one cell.
-pub fn green_cells(w: Weights, width: usize) -> usize {
+pub(crate) fn green_cells(w: Weights, width: usize) -> usize {
     let exact = (usize::from(w.green) * width + 50) / 100;
     match w.green {
         0 => 0,
@@ -21,7 +21,12 @@ pub fn green_cells(w: Weights, width: usize) -> usize {
 }
 
 /// A weights bar: blue's share in the blue style, green's in the green style (or both in `over`).
-pub fn bar(w: Option<Weights>, width: usize, over: Option<Style>, t: &Theme) -> [Span<'static>; 2] {
+pub(crate) fn bar(
+    w: Option<Weights>,
+    width: usize,
+    over: Option<Style>,
+    t: &Theme,
+) -> [Span<'static>; 2] {
     let Some(w) = w else {
         return [
             Span::styled("·".repeat(width), over.unwrap_or(t.muted)),
@@ -36,7 +41,7 @@ pub fn bar(w: Option<Weights>, width: usize, over: Option<Style>, t: &Theme) -> 
 }
 
 /// "90/10" with blue's number in blue and green's in green.
-pub fn weights(w: Option<Weights>, t: &Theme) -> Vec<Span<'static>> {
+pub(crate) fn weights(w: Option<Weights>, t: &Theme) -> Vec<Span<'static>> {
     match w {
         None => vec![Span::styled("-", t.muted)],
         Some(w) => vec![
@@ -48,21 +53,21 @@ pub fn weights(w: Option<Weights>, t: &Theme) -> Vec<Span<'static>> {
 }
 
 /// `text` right-aligned in `width` cells.
-pub fn right(text: impl Into<String>, width: usize, style: Style) -> Span<'static> {
+pub(crate) fn right(text: impl Into<String>, width: usize, style: Style) -> Span<'static> {
     let text = text.into();
     let pad = width.saturating_sub(super::fmt::width(&text));
     Span::styled(format!("{}{text}", " ".repeat(pad)), style)
 }
 
 /// `text` left-aligned in `width` cells.
-pub fn left(text: impl Into<String>, width: usize, style: Style) -> Span<'static> {
+pub(crate) fn left(text: impl Into<String>, width: usize, style: Style) -> Span<'static> {
     let text = text.into();
     let pad = width.saturating_sub(super::fmt::width(&text));
     Span::styled(format!("{text}{}", " ".repeat(pad)), style)
 }
 
 /// A blue/green pair "b/g" with the slash aligned: blue right-aligned in `bw`, green left in `gw`.
-pub fn pair(
+pub(crate) fn pair(
     b: (String, Style),
     g: (String, Style),
     bw: usize,
@@ -77,7 +82,7 @@ pub fn pair(
 }
 
 /// Key hint: the key in the accent style, then the label in the muted style.
-pub fn hint(key: &str, label: &str, t: &Theme) -> [Span<'static>; 2] {
+pub(crate) fn hint(key: &str, label: &str, t: &Theme) -> [Span<'static>; 2] {
     [
         Span::styled(key.to_string(), t.accent),
         Span::styled(format!(" {label}"), t.muted),

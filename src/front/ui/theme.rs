@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use toml::Spanned;
 
 /// The embedded theme files, default first: (path shown in errors, contents).
-pub const BUILTIN_FILES: [(&str, &str); 4] = [
+pub(crate) const BUILTIN_FILES: [(&str, &str); 4] = [
     (
         "themes/default.toml",
         include_str!("../../../themes/default.toml"),
@@ -33,44 +33,44 @@ pub const BUILTIN_FILES: [(&str, &str); 4] = [
 ];
 
 /// The role names a theme file may set under `[roles]`, in display order.
-pub const ROLES: [&str; 13] = [
+pub(crate) const ROLES: [&str; 13] = [
     "text", "muted", "border", "title", "header", "selected", "blue", "green", "ok", "warn",
     "alarm", "stale", "accent",
 ];
 
 /// Styles per semantic role.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Theme {
+pub(crate) struct Theme {
     /// Theme name.
-    pub name: String,
+    pub(crate) name: String,
     /// One line about the theme (for help and `:theme`).
-    pub description: String,
+    pub(crate) description: String,
     /// Ordinary text.
-    pub text: Style,
+    pub(crate) text: Style,
     /// Secondary text (labels, units).
-    pub muted: Style,
+    pub(crate) muted: Style,
     /// Panel borders.
-    pub border: Style,
+    pub(crate) border: Style,
     /// Panel titles.
-    pub title: Style,
+    pub(crate) title: Style,
     /// Header bar.
-    pub header: Style,
+    pub(crate) header: Style,
     /// Selected row.
-    pub selected: Style,
+    pub(crate) selected: Style,
     /// The blue build.
-    pub blue: Style,
+    pub(crate) blue: Style,
     /// The green build.
-    pub green: Style,
+    pub(crate) green: Style,
     /// Healthy.
-    pub ok: Style,
+    pub(crate) ok: Style,
     /// Needs attention.
-    pub warn: Style,
+    pub(crate) warn: Style,
     /// Alarm.
-    pub alarm: Style,
+    pub(crate) alarm: Style,
     /// Stale data.
-    pub stale: Style,
+    pub(crate) stale: Style,
     /// Highlights (scope, keys).
-    pub accent: Style,
+    pub(crate) accent: Style,
 }
 
 /// A theme file as written.
@@ -138,7 +138,7 @@ struct RoleFile {
 
 impl Theme {
     /// The built-in default (parsed once from the embedded `themes/default.toml`).
-    pub fn default_theme() -> Theme {
+    pub(crate) fn default_theme() -> Theme {
         static DEFAULT: OnceLock<Theme> = OnceLock::new();
         DEFAULT
             .get_or_init(|| {
@@ -174,7 +174,7 @@ impl Theme {
 
     /// Parse a theme file; `path` names it in errors and its stem is the name when `name` is absent.
     /// Missing roles take the default theme's style.
-    pub fn parse(src: &str, path: &Path) -> Result<Theme, String> {
+    pub(crate) fn parse(src: &str, path: &Path) -> Result<Theme, String> {
         Theme::parse_over(src, path, &Theme::default_theme())
     }
 
@@ -243,27 +243,7 @@ impl Theme {
         Ok(theme)
     }
 
-    /// The style of a role by name (see [`ROLES`]).
-    pub fn role(&self, name: &str) -> Option<&Style> {
-        let t = self;
-        Some(match name {
-            "text" => &t.text,
-            "muted" => &t.muted,
-            "border" => &t.border,
-            "title" => &t.title,
-            "header" => &t.header,
-            "selected" => &t.selected,
-            "blue" => &t.blue,
-            "green" => &t.green,
-            "ok" => &t.ok,
-            "warn" => &t.warn,
-            "alarm" => &t.alarm,
-            "stale" => &t.stale,
-            "accent" => &t.accent,
-            _ => return None,
-        })
-    }
-
+    /// The style of a role by name (see [`ROLES`]), to set it.
     fn role_mut(&mut self, name: &str) -> Option<&mut Style> {
         let t = self;
         Some(match name {
@@ -285,7 +265,7 @@ impl Theme {
     }
 
     /// The same theme with every foreground, background and underline color removed.
-    pub fn without_colors(&self) -> Theme {
+    pub(crate) fn without_colors(&self) -> Theme {
         let mut t = self.clone();
         for role in ROLES {
             let s = t.role_mut(role).expect("known role");
@@ -301,7 +281,7 @@ impl Theme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThemeSet {
     /// Themes in cycle order; never empty.
-    pub themes: Vec<Theme>,
+    pub(crate) themes: Vec<Theme>,
 }
 
 impl ThemeSet {
@@ -371,12 +351,12 @@ impl ThemeSet {
     }
 
     /// Index of the theme called `name`.
-    pub fn index_of(&self, name: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
         self.themes.iter().position(|t| t.name == name)
     }
 
     /// Names of all themes, in cycle order.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.themes.iter().map(|t| t.name.as_str()).collect()
     }
 
@@ -387,7 +367,7 @@ impl ThemeSet {
 
     /// The theme to start with: `requested` (from `--theme` or the config) wins,
     /// else `mono` when `no_color`, else `default`.
-    pub fn select(&self, requested: Option<&str>, no_color: bool) -> Result<usize, String> {
+    pub(crate) fn select(&self, requested: Option<&str>, no_color: bool) -> Result<usize, String> {
         if let Some(name) = requested {
             return self.index_of(name).ok_or_else(|| {
                 format!(
@@ -399,15 +379,10 @@ impl ThemeSet {
         let fallback = if no_color { "mono" } else { "default" };
         Ok(self.index_of(fallback).unwrap_or(0))
     }
-
-    /// The index after `current`, wrapping (what `t` does).
-    pub fn next(&self, current: usize) -> usize {
-        (current + 1) % self.themes.len().max(1)
-    }
 }
 
 /// True when `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
-pub fn no_color_from_env() -> bool {
+pub(crate) fn no_color_from_env() -> bool {
     no_color_value(std::env::var_os("NO_COLOR"))
 }
 
@@ -421,7 +396,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn styles(t: &Theme) -> Vec<(&'static str, Style)> {
-        ROLES.iter().map(|r| (*r, *t.role(r).unwrap())).collect()
+        let mut t = t.clone();
+        ROLES
+            .iter()
+            .map(|r| (*r, *t.role_mut(r).unwrap()))
+            .collect()
     }
 
     /// A fresh, empty directory under the system temp dir, removed on drop.
@@ -623,13 +602,6 @@ muted = { fg = "244", bold = false }
         assert!(!no_color_value(Some("".into())));
         assert!(no_color_value(Some("1".into())));
         assert!(no_color_value(Some("0".into())));
-    }
-
-    #[test]
-    fn next_wraps() {
-        let set = ThemeSet::builtin();
-        assert_eq!(set.next(0), 1);
-        assert_eq!(set.next(set.themes.len() - 1), 0);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 /// Draw the panel into `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let g = state.selected_gateway();
     let block = panel::block("TTFT", g.map(|g| g.name.as_str()), area.width, t);
     let inner = block.inner(area);
@@ -93,7 +93,7 @@ fn figures(g: &Gateway, width: u16, t: &Theme) -> Vec<Line<'static>> {
 
 /// "+3.1 % ok", "HALT +24.6 %", "+5.2 % ? (-1.0..+11.3)" or "too few samples (b 12/20, g
 /// 3/20)", with the interval and the limit when they fit.
-pub fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line<'static> {
+pub(crate) fn verdict(v: &TtftVerdict, limit_pct: f64, width: usize, t: &Theme) -> Line<'static> {
     let interval = |low: f64, high: f64| {
         format!(
             " [{}..{}]",

@@ -753,7 +753,7 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
             fx,
             LogLevel::Info,
             LogTarget::Cockpit,
-            format!("work in flight done: quitting"),
+            "work in flight done: quitting".to_string(),
         );
         s.quit = true;
     }
@@ -829,7 +829,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                 g.breach.fired = false;
                 if g.auto_refusal.as_deref() != Some(why.as_str()) {
                     let text = format!("{name}: auto-rollback due but not started: {why}");
-                    log(fx, LogLevel::Error, LogTarget::Guard, format!("{text}"));
+                    log(fx, LogLevel::Error, LogTarget::Guard, text.clone());
                     g.auto_refusal = Some(why);
                     fx.push(Effect::Marker(text.clone()));
                     notify(s, Level::Alarm, text);
@@ -840,7 +840,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                     "{name}: AUTO-ROLLBACK: green 5xx {delta_pp:+.2} pp over blue for more than {} s",
                     cfg.fivexx_hold_secs
                 );
-                log(fx, LogLevel::Error, LogTarget::Guard, format!("{text}"));
+                log(fx, LogLevel::Error, LogTarget::Guard, text.clone());
                 fx.push(Effect::Marker(text.clone()));
                 s.gateways[i].auto_refusal = None;
                 let kind = if cfg.rollback_grace_secs == 0 {
@@ -924,7 +924,7 @@ fn log_transitions(
                 )
             };
             let text = format!("{name}: green 5xx {delta_pp:+.2} pp over blue: {then}");
-            log(fx, LogLevel::Warn, LogTarget::Guard, format!("{text}"));
+            log(fx, LogLevel::Warn, LogTarget::Guard, text.clone());
             fx.push(Effect::Marker(text));
         }
     }
@@ -932,7 +932,7 @@ fn log_transitions(
         |f: &FivexxState| matches!(f, FivexxState::Breaching { .. } | FivexxState::Fire { .. });
     if alarmed(&prev.fivexx) && !alarmed(&now.fivexx) {
         let text = format!("{name}: 5xx delta cleared");
-        log(fx, LogLevel::Info, LogTarget::Guard, format!("{text}"));
+        log(fx, LogLevel::Info, LogTarget::Guard, text.clone());
         fx.push(Effect::Marker(text));
     }
     if now.ttft.halts() && !prev.ttft.halts() {
@@ -953,24 +953,24 @@ fn log_transitions(
         };
         if let Some(why) = why {
             let text = format!("{name}: TTFT halt: {why}");
-            log(fx, LogLevel::Warn, LogTarget::Guard, format!("{text}"));
+            log(fx, LogLevel::Warn, LogTarget::Guard, text.clone());
             fx.push(Effect::Marker(text));
         }
     }
     if prev.ttft.halts() && !now.ttft.halts() {
         let text = format!("{name}: TTFT halt cleared");
-        log(fx, LogLevel::Info, LogTarget::Guard, format!("{text}"));
+        log(fx, LogLevel::Info, LogTarget::Guard, text.clone());
         fx.push(Effect::Marker(text));
     }
     for c in Color::BOTH {
         if now.burn[c].page && !prev.burn[c].page {
             let text = format!("{name}: {c} error budget burning at page level");
-            log(fx, LogLevel::Error, LogTarget::Guard, format!("{text}"));
+            log(fx, LogLevel::Error, LogTarget::Guard, text.clone());
             fx.push(Effect::Marker(text));
         }
         if prev.burn[c].page && !now.burn[c].page {
             let text = format!("{name}: {c} error budget burn back below page level");
-            log(fx, LogLevel::Info, LogTarget::Guard, format!("{text}"));
+            log(fx, LogLevel::Info, LogTarget::Guard, text.clone());
             fx.push(Effect::Marker(text));
         }
     }

@@ -4,6 +4,7 @@
 //! the redactor knows it before anything is written or printed) and is kept in a [`Secret`],
 //! whose `Debug` never shows it.
 
+use super::FieldError;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -62,44 +63,47 @@ impl ExportConfig {
     }
 
     /// Check the values; the error names the field (`export.metrics_listen: ...`).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if let Some(listen) = &self.metrics_listen {
+            let bad = |message: String| FieldError::new("export.metrics_listen", message);
             let addr: SocketAddr = listen.parse().map_err(|_| {
-                format!(
-                    "export.metrics_listen: {listen:?} is not IP:PORT (e.g. \"127.0.0.1:9464\"; a host name is not resolved)"
-                )
+                bad(format!(
+                    "{listen:?} is not IP:PORT (e.g. \"127.0.0.1:9464\"; a host name is not resolved)"
+                ))
             })?;
             if addr.port() == 0 {
-                return Err(format!(
-                    "export.metrics_listen: {listen:?} needs a port Prometheus can be told (not 0)"
-                ));
+                return Err(bad(format!(
+                    "{listen:?} needs a port Prometheus can be told (not 0)"
+                )));
             }
             if !addr.ip().is_loopback() && !self.metrics_allow_remote {
-                return Err(format!(
-                    "export.metrics_listen: {listen:?} is not a loopback address, and the metrics name every gateway of the fleet; set export.metrics_allow_remote = true to serve them there"
-                ));
+                return Err(bad(format!(
+                    "{listen:?} is not a loopback address, and the metrics name every gateway of the fleet; set export.metrics_allow_remote = true to serve them there"
+                )));
             }
         }
         match (&self.grafana_url, &self.grafana_token_file) {
             (Some(url), Some(_)) => check_url(url)?,
             (Some(_), None) => {
-                return Err(
-                    "export.grafana_url: needs export.grafana_token_file (a file holding a Grafana service-account token)"
-                        .into(),
-                );
+                return Err(FieldError::new(
+                    "export.grafana_url",
+                    "needs export.grafana_token_file (a file holding a Grafana service-account token)",
+                ));
             }
             (None, Some(_)) => {
-                return Err(
-                    "export.grafana_token_file: set export.grafana_url too, or remove it".into(),
-                );
+                return Err(FieldError::new(
+                    "export.grafana_token_file",
+                    "set export.grafana_url too, or remove it",
+                ));
             }
             (None, None) => {}
         }
         if let Some(uid) = &self.grafana_dashboard_uid {
             if self.grafana_url.is_none() {
-                return Err(
-                    "export.grafana_dashboard_uid: set export.grafana_url too, or remove it".into(),
-                );
+                return Err(FieldError::new(
+                    "export.grafana_dashboard_uid",
+                    "set export.grafana_url too, or remove it",
+                ));
             }
             let ok = !uid.is_empty()
                 && uid.len() <= 40
@@ -107,8 +111,11 @@ impl ExportConfig {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
             if !ok {
-                return Err(format!(
-                    "export.grafana_dashboard_uid: {uid:?} is not a Grafana dashboard UID (1 to 40 letters, digits, '-' or '_')"
+                return Err(FieldError::new(
+                    "export.grafana_dashboard_uid",
+                    format!(
+                        "{uid:?} is not a Grafana dashboard UID (1 to 40 letters, digits, '-' or '_')"
+                    ),
                 ));
             }
         }
@@ -117,7 +124,7 @@ impl ExportConfig {
 
     /// Read the token file (relative to `base`) into `grafana_token`. The error names the
     /// field and the file, never the content.
-    pub fn load_token(&mut self, base: &Path) -> Result<(), String> {
+    pub fn load_token(&mut self, base: &Path) -> Result<(), FieldError> {
         let Some(file) = &self.grafana_token_file else {
             return Ok(());
         };
@@ -126,33 +133,27 @@ impl ExportConfig {
         } else {
             file.clone()
         };
+        let bad = |message: String| FieldError::new("export.grafana_token_file", message);
         // Worded so that no `NAME: value` follows the field's name: the redactor would
         // take the path for the secret and mask it.
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "export.grafana_token_file: at {} (cannot read it, {e})",
-                path.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| bad(format!("at {} (cannot read it, {e})", path.display())))?;
         let token = text.trim();
         if token.is_empty() {
-            return Err(format!(
-                "export.grafana_token_file: at {} is empty",
-                path.display()
-            ));
+            return Err(bad(format!("at {} is empty", path.display())));
         }
         // Shorter ones could not be masked everywhere without masking ordinary words.
         if token.chars().count() < 8 {
-            return Err(format!(
-                "export.grafana_token_file: at {} is too short for a token (at least 8 characters)",
+            return Err(bad(format!(
+                "at {} is too short for a token (at least 8 characters)",
                 path.display()
-            ));
+            )));
         }
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "export.grafana_token_file: at {} must hold one token on one line",
+            return Err(bad(format!(
+                "at {} must hold one token on one line",
                 path.display()
-            ));
+            )));
         }
         self.grafana_token_file = Some(path);
         self.grafana_token = Some(Secret::new(token));
@@ -161,28 +162,27 @@ impl ExportConfig {
 }
 
 /// `http(s)://host[:port][/path]`, with no credentials, query or fragment in it.
-fn check_url(url: &str) -> Result<(), String> {
+fn check_url(url: &str) -> Result<(), FieldError> {
+    let bad = |message: String| FieldError::new("export.grafana_url", message);
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| {
-            format!("export.grafana_url: {url:?} must start with https:// (or http://)")
-        })?;
+        .ok_or_else(|| bad(format!("{url:?} must start with https:// (or http://)")))?;
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() {
-        return Err(format!("export.grafana_url: {url:?} has no host"));
+        return Err(bad(format!("{url:?} has no host")));
     }
     if host.contains('@') {
         // Said without echoing the URL: what precedes the @ is a credential.
-        return Err(
-            "export.grafana_url: must not carry credentials (user:password@); put a service-account token in export.grafana_token_file"
+        return Err(bad(
+            "must not carry credentials (user:password@); put a service-account token in export.grafana_token_file"
                 .into(),
-        );
+        ));
     }
     if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "export.grafana_url: {url:?} must be a base URL, without spaces, query or fragment"
-        ));
+        return Err(bad(format!(
+            "{url:?} must be a base URL, without spaces, query or fragment"
+        )));
     }
     Ok(())
 }
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(cfg("127.0.0.1:9464").validate(), Ok(()));
         assert_eq!(cfg("[::1]:9464").validate(), Ok(()));
         assert_eq!(cfg("127.0.1.7:9464").validate(), Ok(()));
-        let e = cfg("0.0.0.0:9464").validate().unwrap_err();
+        let e = cfg("0.0.0.0:9464").validate().unwrap_err().to_string();
         assert!(
             e.starts_with("export.metrics_listen:") && e.contains("metrics_allow_remote"),
             "{e}"
@@ -215,9 +215,16 @@ mod tests {
             cfg("localhost:9464")
                 .validate()
                 .unwrap_err()
+                .to_string()
                 .contains("IP:PORT")
         );
-        assert!(cfg("127.0.0.1:0").validate().unwrap_err().contains("port"));
+        assert!(
+            cfg("127.0.0.1:0")
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("port")
+        );
     }
 
     #[test]
@@ -226,21 +233,27 @@ mod tests {
             grafana_url: Some("https://grafana.example.com".into()),
             ..ExportConfig::default()
         };
-        assert!(c.validate().unwrap_err().contains("grafana_token_file"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("grafana_token_file")
+        );
         c.grafana_token_file = Some("token".into());
         assert_eq!(c.validate(), Ok(()));
         c.grafana_url = Some("https://admin:hunter22@grafana.example.com".into());
-        let e = c.validate().unwrap_err();
+        let e = c.validate().unwrap_err().to_string();
         assert!(
             e.contains("credentials") && !e.contains("hunter22"),
             "the error never repeats a credential: {e}"
         );
         c.grafana_url = Some("grafana.example.com".into());
-        assert!(c.validate().unwrap_err().contains("https://"));
+        assert!(c.validate().unwrap_err().to_string().contains("https://"));
         c.grafana_url = None;
         assert!(
             c.validate()
                 .unwrap_err()
+                .to_string()
                 .starts_with("export.grafana_token_file")
         );
     }
@@ -258,6 +271,7 @@ mod tests {
         assert!(
             c.validate()
                 .unwrap_err()
+                .to_string()
                 .starts_with("export.grafana_dashboard_uid")
         );
     }
@@ -279,12 +293,17 @@ mod tests {
         );
         assert!(!format!("{c:?}").contains("s3cr3t"));
         std::fs::write(dir.join("token"), "two words-in-a-file\n").unwrap();
-        let e = c.load_token(&dir).unwrap_err();
+        let e = c.load_token(&dir).unwrap_err().to_string();
         assert!(e.contains("one token") && !e.contains("words"), "{e}");
         std::fs::write(dir.join("token"), "abc\n").unwrap();
-        assert!(c.load_token(&dir).unwrap_err().contains("too short"));
+        assert!(
+            c.load_token(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("too short")
+        );
         c.grafana_token_file = Some("missing".into());
-        let e = c.load_token(&dir).unwrap_err();
+        let e = c.load_token(&dir).unwrap_err().to_string();
         assert!(
             e.starts_with("export.grafana_token_file:") && e.contains("missing"),
             "{e}"

@@ -60,20 +60,26 @@ pub struct DemoConfig {
 
 impl DemoConfig {
     /// Check the values; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.gateways_per_az == Some(0) {
-            return Err("demo.gateways_per_az: must be at least 1".into());
+            return Err(FieldError::new(
+                "demo.gateways_per_az",
+                "must be at least 1",
+            ));
         }
         if let Some(azs) = &self.azs {
             if azs.is_empty() {
-                return Err("demo.azs: must name at least one AZ".into());
+                return Err(FieldError::new("demo.azs", "must name at least one AZ"));
             }
             for (i, az) in azs.iter().enumerate() {
                 if az.trim().is_empty() {
-                    return Err("demo.azs: AZ names cannot be empty".into());
+                    return Err(FieldError::new("demo.azs", "AZ names cannot be empty"));
                 }
                 if azs[..i].contains(az) {
-                    return Err(format!("demo.azs: {az:?} is listed twice"));
+                    return Err(FieldError::new(
+                        "demo.azs",
+                        format!("{az:?} is listed twice"),
+                    ));
                 }
             }
         }
@@ -113,15 +119,15 @@ impl Default for ProbeConfig {
 
 impl ProbeConfig {
     /// Check the values; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.health_every_secs == 0 {
-            return Err("probes.health_every_secs: must be at least 1".into());
-        }
-        if self.ttft_timeout_secs == 0 {
-            return Err("probes.ttft_timeout_secs: must be at least 1".into());
-        }
-        if self.version_every_secs == 0 {
-            return Err("probes.version_every_secs: must be at least 1".into());
+    pub fn validate(&self) -> Result<(), FieldError> {
+        for (field, v) in [
+            ("probes.health_every_secs", self.health_every_secs),
+            ("probes.ttft_timeout_secs", self.ttft_timeout_secs),
+            ("probes.version_every_secs", self.version_every_secs),
+        ] {
+            if v == 0 {
+                return Err(FieldError::new(field, "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -158,26 +164,35 @@ impl Default for PreflightConfig {
 
 impl PreflightConfig {
     /// Check the values; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if let Some(r) = &self.expected_revision {
             if r.trim().is_empty() || r.chars().any(char::is_control) {
-                return Err(
-                    "preflight.expected_revision: must be a non-empty revision without control characters"
-                        .into(),
-                );
+                return Err(FieldError::new(
+                    "preflight.expected_revision",
+                    "must be a non-empty revision without control characters",
+                ));
             }
         }
         if self.min_nofile == 0 {
-            return Err("preflight.min_nofile: must be at least 1".into());
+            return Err(FieldError::new(
+                "preflight.min_nofile",
+                "must be at least 1",
+            ));
         }
         if self.tls_fail_days > self.tls_warn_days {
-            return Err(format!(
-                "preflight.tls_fail_days: {} is above tls_warn_days {} (it fails before it warns)",
-                self.tls_fail_days, self.tls_warn_days
+            return Err(FieldError::new(
+                "preflight.tls_fail_days",
+                format!(
+                    "{} is above tls_warn_days {} (it fails before it warns)",
+                    self.tls_fail_days, self.tls_warn_days
+                ),
             ));
         }
         if !(1..=100).contains(&self.probe_samples) {
-            return Err("preflight.probe_samples: must be from 1 to 100".into());
+            return Err(FieldError::new(
+                "preflight.probe_samples",
+                "must be from 1 to 100",
+            ));
         }
         Ok(())
     }
@@ -225,12 +240,15 @@ impl Config {
             // Checked now, not at the first probe: a probe without its CA would only say "down".
             let pem = std::fs::read_to_string(&file).unwrap_or_default();
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(ConfigError::from_message(
+                return Err(ConfigError::at_field(
                     path,
                     &src,
-                    &format!(
-                        "probes.ca_file: {} is not a readable PEM file of CA certificates",
-                        file.display()
+                    &FieldError::new(
+                        "probes.ca_file",
+                        format!(
+                            "{} is not a readable PEM file of CA certificates",
+                            file.display()
+                        ),
                     ),
                 ));
             }
@@ -239,7 +257,7 @@ impl Config {
         // Read now, so the redactor masks the token before anything is written or printed.
         cfg.export
             .load_token(path.parent().unwrap_or(Path::new("")))
-            .map_err(|m| ConfigError::from_message(path, &src, &m))?;
+            .map_err(|e| ConfigError::at_field(path, &src, &e))?;
         Ok(cfg)
     }
 
@@ -248,15 +266,16 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
         let at = |msg: String| ConfigError::from_message(path, src, &msg);
-        cfg.guardrails.validate().map_err(at)?;
-        cfg.demo.validate().map_err(at)?;
-        cfg.probes.validate().map_err(at)?;
-        cfg.preflight.validate().map_err(at)?;
-        cfg.export.validate().map_err(at)?;
+        let field = |e: FieldError| ConfigError::at_field(path, src, &e);
+        cfg.guardrails.validate().map_err(field)?;
+        cfg.demo.validate().map_err(field)?;
+        cfg.probes.validate().map_err(field)?;
+        cfg.preflight.validate().map_err(field)?;
+        cfg.export.validate().map_err(field)?;
         fleet::validate(&cfg.ssh, &cfg.gateway).map_err(|e| fleet_error(path, src, &e))?;
         if let Some(theme) = &cfg.theme {
             if theme.trim().is_empty() {
-                return Err(at("theme: must not be empty".into()));
+                return Err(field(FieldError::new("theme", "must not be empty")));
             }
         }
         cfg.keymap = KeyMap::from_config(&cfg.keys).map_err(at)?;
@@ -298,6 +317,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+pub use crate::field::FieldError;
+
 impl ConfigError {
     /// An error at byte range `span` of `src` (line, column and field are worked out from it).
     pub fn at_span(
@@ -327,7 +348,20 @@ impl ConfigError {
         ConfigError::at_span(path, src, err.span(), err.message())
     }
 
-    /// A validation message of the form `field.path: what is wrong`; the field's line is looked up in `src`.
+    /// A validation error of `src`: its field's line is looked up there.
+    pub fn at_field(path: &Path, src: &str, e: &FieldError) -> ConfigError {
+        let pos = locate_field(src, &e.field);
+        ConfigError {
+            path: path.to_path_buf(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            field: Some(e.field.clone()),
+            message: one_line(&e.message),
+        }
+    }
+
+    /// A validation message of the form `field.path: what is wrong`, for errors still built as
+    /// text (the key bindings'); the field's line is looked up in `src`.
     pub fn from_message(path: &Path, src: &str, msg: &str) -> ConfigError {
         let (field, message) = match msg.split_once(": ") {
             Some((field, rest)) if !field.contains(' ') => (Some(field.to_string()), rest),

@@ -85,8 +85,13 @@ impl Default for GuardConfig {
 
 impl GuardConfig {
     /// Check ranges; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
-        let bad = |field: &str, why: &str| Err(format!("guardrails.{field}: {why}"));
+    pub fn validate(&self) -> Result<(), crate::field::FieldError> {
+        let bad = |field: &str, why: &str| {
+            Err(crate::field::FieldError::new(
+                format!("guardrails.{field}"),
+                why,
+            ))
+        };
         if self.step == 0 || self.step > 100 || 100 % self.step != 0 {
             return bad("step", "must divide 100 (e.g. 5, 10, 20, 25, 50)");
         }

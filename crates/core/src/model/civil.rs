@@ -1,5 +1,7 @@
 //! Calendar arithmetic for timestamps, without a calendar crate.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 /// Days since 1970-01-01 as (year, month, day), proleptic Gregorian (Howard Hinnant's
 /// algorithm): no calendar crate for one conversion.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -24,4 +26,13 @@ pub fn rfc3339(secs: u64, millis: u32) -> String {
         rem / 60 % 60,
         rem % 60
     )
+}
+
+/// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-22T00:43:55.123Z`: the wall clock of
+/// log headers and audit records (the cockpit's own decisions take time as an argument).
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
 }
