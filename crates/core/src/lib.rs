@@ -8,6 +8,7 @@ pub mod field;
 pub mod guard;
 pub mod model;
 pub mod nginx;
+pub mod ramp;
 pub mod redact;
 pub mod sanitize;
 pub mod sim;
