@@ -87,6 +87,7 @@ fn main() {
                     before: Some(before),
                     origin: cutover::app::plan::Origin::Operator,
                     reason: None,
+                    candidate: cutover::model::Color::Green,
                 };
                 tasks.push(tokio::spawn(async move { exec.execute(&op).await }));
             }

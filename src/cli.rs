@@ -64,7 +64,7 @@ pub(crate) enum Command {
     },
     /// One weight change, applied safely (nginx -t, reload, verify), audited.
     Step {
-        /// Move green by N points (a whole number of steps, e.g. 10 or -10).
+        /// Move the candidate by N points (a whole number of steps, e.g. 10 or -10).
         #[arg(
             long,
             value_name = "±N",
@@ -73,9 +73,13 @@ pub(crate) enum Command {
             required_unless_present = "to"
         )]
         by: Option<i16>,
-        /// Move green to this weight.
-        #[arg(long, value_name = "GREEN")]
+        /// Move the candidate to this weight.
+        #[arg(long, value_name = "WEIGHT")]
         to: Option<u8>,
+        /// The color being introduced, when the weights do not say (one color at 0 makes the
+        /// other stable; mixed weights count green as the candidate unless this says blue).
+        #[arg(long, value_enum, value_name = "COLOR")]
+        candidate: Option<ColorArg>,
         /// Run past guardrails that do not pass, or a change of more than one step; the
         /// reason goes into the audit log.
         #[arg(long = "override", value_name = "REASON")]
@@ -84,12 +88,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         scope: ScopeArgs,
     },
-    /// Weights back to 100/0; green is stopped once its open streams end (or after
-    /// guardrails.rollback_grace_secs).
+    /// All traffic back on the stable color; the candidate is stopped once its open streams
+    /// end (or after guardrails.rollback_grace_secs).
     Rollback {
-        /// Stop green right after 100/0, cutting its open streams (emergencies).
+        /// Stop the candidate at once, cutting its open streams (emergencies).
         #[arg(long)]
         now: bool,
+        /// The color being introduced, when the weights do not say (see `step --candidate`).
+        #[arg(long, value_enum, value_name = "COLOR")]
+        candidate: Option<ColorArg>,
         /// Run past checks on blue that do not pass; the reason goes into the audit log.
         #[arg(long = "override", value_name = "REASON")]
         override_reason: Option<String>,
@@ -269,9 +276,9 @@ pub(crate) enum LabCommand {
 /// A color on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorArg {
-    /// The running build.
+    /// Blue.
     Blue,
-    /// The new build.
+    /// Green.
     Green,
 }
 

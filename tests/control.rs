@@ -303,6 +303,10 @@ fn a_held_lock_refuses_with_the_holder_and_concurrent_steps_stay_consistent() {
                     "step",
                     "--by",
                     "-10",
+                    // Green carries everything, so blue would be the candidate: these steps
+                    // take green down, as the comment above says.
+                    "--candidate",
+                    "green",
                     "--gateway",
                     &g.name,
                 ])

@@ -524,3 +524,100 @@ fn remapped_keys_act_and_old_keys_do_not() {
     later(&mut d, 3);
     assert_eq!(weights(&d, 0), w(10));
 }
+
+#[test]
+fn a_full_cycle_ramps_green_in_then_the_next_release_on_blue() {
+    let mut d = demo("happy-path"); // 100/0
+    assert_eq!(d.state.gateways[0].candidate, Color::Green);
+    for k in 1..=10u8 {
+        press(&mut d, "]");
+        // Long enough for green's new share to bring 5xx and TTFT samples to judge by.
+        later(&mut d, 20);
+        assert_eq!(weights(&d, 0), w(10 * k), "step {k}: {:?}", d.state.notice);
+    }
+    // Green carries everything: it is the stable build now, and blue takes the next release.
+    later(&mut d, 1);
+    let g = &d.state.gateways[0];
+    assert_eq!((g.candidate, g.stable()), (Color::Blue, Color::Green));
+    assert!(
+        d.recent_logs()
+            .any(|(_, l)| l.text == "gw-a1: candidate is now blue (green carries all traffic)"),
+        "the flip is logged"
+    );
+    // `]` now moves toward blue, judged blue against green.
+    later(&mut d, 25);
+    press(&mut d, "]");
+    later(&mut d, 3);
+    assert_eq!(
+        weights(&d, 0),
+        Weights {
+            blue: 10,
+            green: 90
+        },
+        "{:?}",
+        d.state.notice
+    );
+    let step = d.world.executed.last().unwrap().1.clone();
+    assert_eq!(
+        step.candidate,
+        Color::Blue,
+        "the operation names its candidate"
+    );
+    // A rollback returns to the stable color, green, and stops the candidate, blue.
+    press(&mut d, "R");
+    assert!(matches!(d.state.popup, Some(Popup::Confirm(_))));
+    press(&mut d, "y");
+    later(&mut d, 4);
+    assert_eq!(d.world.true_weights(0), w(100));
+    later(&mut d, 32);
+    let host = d.state.gateways[0].model.host.clone().unwrap();
+    assert!(!host.running.blue && host.running.green, "{host:?}");
+    assert!(d.world.executed.iter().any(|(_, op)| op.gateway == 0
+        && op.kind == OpKind::Stop { color: Color::Blue }
+        && op.origin == Origin::Operator));
+    // The other gateways never left 100/0 and keep green as their candidate.
+    assert_eq!(weights(&d, 1), Weights::STEADY);
+    assert_eq!(d.state.gateways[1].candidate, Color::Green);
+}
+
+#[test]
+fn the_candidate_can_be_chosen_and_steps_skip_gateways_with_the_other() {
+    let mut d = demo("happy-path"); // 100/0 everywhere: green is every gateway's candidate
+    press(&mut d, ":candidate blue");
+    enter(&mut d);
+    assert_eq!(d.state.gateways[0].candidate, Color::Blue);
+    assert!(d.state.gateways[0].candidate_chosen);
+    // Blue carries everything already: a step toward it has nothing to do.
+    press(&mut d, "]");
+    later(&mut d, 3);
+    assert_eq!(weights(&d, 0), Weights::STEADY);
+    assert!(
+        d.state
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("already at 100/0")),
+        "{:?}",
+        d.state.notice
+    );
+    // In the AZ, gw-a2 still has green: an AZ step toward blue leaves it out, by name.
+    press(&mut d, "s");
+    press(&mut d, "[");
+    match &d.state.popup {
+        Some(Popup::Confirm(plan)) => {
+            assert_eq!(plan.items.len(), 1, "{plan:?}");
+            assert_eq!(plan.items[0].gateway, 0);
+            let (i, why) = &plan.skipped[0];
+            assert_eq!(*i, 1);
+            assert!(why.to_string().contains("its candidate is green"), "{why}");
+        }
+        other => panic!("expected a confirmation, got {other:?}"),
+    }
+    press(&mut d, "n");
+    // auto follows the weights again.
+    press(&mut d, "s");
+    press(&mut d, "s");
+    press(&mut d, ":candidate auto");
+    enter(&mut d);
+    assert_eq!(d.state.gateways[0].candidate, Color::Green);
+    assert!(!d.state.gateways[0].candidate_chosen);
+}

@@ -119,6 +119,20 @@ fn a_rollback_onto_a_stopped_blue_is_refused() {
     press(&mut d, "Dy");
     later(&mut d, 130);
     assert!(!running(&d, 0, Color::Blue), "drained and stopped");
+    // Green carries everything and blue is stopped: blue is where the next release goes, so
+    // a rollback (back to the stable color, green) has nothing to do.
+    assert_eq!(d.state.gateways[0].candidate, Color::Blue);
+    press(&mut d, "R");
+    assert!(d.state.popup.is_none(), "{:?}", d.state.popup);
+    assert!(
+        notice(&d).contains("already 0/100 with blue stopped"),
+        "{}",
+        notice(&d)
+    );
+    // Taking green back as the candidate makes R a rollback onto blue, which is stopped.
+    press(&mut d, ":candidate green");
+    key(&mut d, KeyCode::Enter);
+    assert_eq!(d.state.gateways[0].candidate, Color::Green);
     press(&mut d, "R");
     assert!(d.state.popup.is_none(), "{:?}", d.state.popup);
     assert!(notice(&d).contains("blue is stopped"), "{}", notice(&d));

@@ -98,8 +98,8 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
             TtftVerdict::Halt {
                 delta_pct,
                 low_pct,
-                blue_p50,
-                green_p50,
+                stable_p50: blue_p50,
+                candidate_p50: green_p50,
                 ..
             } => {
                 assert!((12.0..30.0).contains(&delta_pct), "{verdicts:?}");
@@ -117,8 +117,8 @@ fn a_slower_green_halts_the_next_step_up_and_parity_allows_it() {
         // The TTFT panel of the selected gateway shows both medians and the halt.
         let screen = common::render(&d.state, 160, 48);
         if let TtftVerdict::Halt {
-            blue_p50,
-            green_p50,
+            stable_p50: blue_p50,
+            candidate_p50: green_p50,
             ..
         } = verdicts[0]
         {

@@ -22,8 +22,11 @@ pub(crate) struct ActOptions {
     /// `--override REASON`: run past guardrails that do not pass, and steps across more than
     /// one step; the reason is audited.
     pub(crate) override_reason: Option<String>,
-    /// `rollback --now`: stop green right after 100/0, without its grace window.
+    /// `rollback --now`: stop the candidate at once, without its grace window.
     pub(crate) stop_now: bool,
+    /// `--candidate`: the color being introduced on every gateway, instead of the one the
+    /// weights suggest.
+    pub(crate) candidate: Option<Color>,
 }
 
 /// The plan to run, or the refusal: the same rules as the cockpit, with `--override` in
@@ -114,7 +117,15 @@ pub(crate) async fn act(
         ));
     }
     let snaps = fleet.snapshot_all().await;
-    let state = fleet.state(&snaps, target)?;
+    let mut state = fleet.state(&snaps, target)?;
+    if let Some(c) = opts.candidate {
+        for g in &mut state.gateways {
+            g.candidate = c;
+            g.candidate_chosen = true;
+        }
+        // The verdicts compare the candidate with the stable color: judge again in this order.
+        crate::app::update::update(&mut state, crate::app::msg::Msg::Tick, SNAPSHOT_AT);
+    }
     let planned = match req {
         Request::By(d) => planner::step(&state, d),
         Request::To(g) => planner::step_to(&state, g),
@@ -144,6 +155,8 @@ pub(crate) async fn act(
         let sem = sem.clone();
         let item = item.clone();
         let kind = plan.kind;
+        let cand = state.gateways[item.gateway].candidate;
+        let back = Weights::all_on(cand.other());
         let reason = plan.reason.clone();
         let stop = fleet.interrupted.clone();
         tasks.push(tokio::spawn(async move {
@@ -164,20 +177,23 @@ pub(crate) async fn act(
                 before: Some(item.before),
                 origin: Origin::Operator,
                 reason: reason.clone(),
+                candidate: cand,
             };
             match kind {
                 PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
                     exec.execute(&op(OpKind::SetWeights { to: item.after })).await.outcome
                 }
-                PlanKind::Rollback if stop_now => exec.execute(&op(OpKind::Rollback)).await.outcome,
+                PlanKind::Rollback if stop_now => {
+                    exec.execute(&op(OpKind::Rollback { to: cand.other() }))
+                        .await
+                        .outcome
+                }
                 PlanKind::Rollback => {
-                    // 100/0 first; green's open streams finish (or the grace window passes)
-                    // before it is stopped, so no stream is cut.
-                    if item.before != Weights::STEADY {
+                    // All on the stable color first; the candidate's open streams finish (or
+                    // the grace window passes) before it is stopped, so no stream is cut.
+                    if item.before != back {
                         let o = exec
-                            .execute(&op(OpKind::SetWeights {
-                                to: Weights::STEADY,
-                            }))
+                            .execute(&op(OpKind::SetWeights { to: back }))
                             .await
                             .outcome;
                         if o.error.is_some() {
@@ -187,21 +203,19 @@ pub(crate) async fn act(
                     let status = exec
                         .wait_drained(
                             item.gateway,
-                            Color::Green,
+                            cand,
                             grace,
                             Duration::from_millis(250),
                             &stop,
                         )
                         .await;
                     if stop.load(Ordering::Relaxed) {
-                        return halted("weights are 100/0, green was not stopped (its grace window was cut short)");
+                        return halted(&format!("weights are {back}, {cand} was not stopped (its grace window was cut short)"));
                     }
                     if let DrainStatus::TimedOut { conns } = status {
-                        tracing::warn!(target: "cutover::ops", "rollback grace passed with {conns} green connections open");
+                        tracing::warn!(target: "cutover::ops", "rollback grace passed with {conns} {cand} connections open");
                     }
-                    exec.execute(&op(OpKind::Stop {
-                        color: Color::Green,
-                    }))
+                    exec.execute(&op(OpKind::Stop { color: cand }))
                     .await
                     .outcome
                 }
@@ -274,9 +288,12 @@ pub(crate) struct StatusEntry {
     /// Weights read back from the host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) weights: Option<Weights>,
-    /// Cutover phase.
+    /// Cutover phase, seen from the candidate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) phase: Option<String>,
+    /// The candidate (the color being introduced; the other is stable), derived from the
+    /// weights: the color at 0 when one color carries everything, else green.
+    pub(crate) candidate: Color,
     /// `ok`, `degraded`, `down` or `unknown`.
     pub(crate) health: String,
     /// The probed URL (its password masked in JSON).
@@ -306,6 +323,7 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
     let mut out = Vec::new();
     for (i, (g, snap)) in fleet.config.gateway.iter().zip(&snaps).enumerate() {
         let gw = state.as_ref().map(|s| &s.gateways[i]);
+        let candidate = gw.map_or(Color::Green, |g| g.candidate);
         let health = gw
             .map_or(HealthStatus::Unknown, |g| g.model.health_status())
             .name()
@@ -337,7 +355,8 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                     name: g.name.clone(),
                     az: g.az.clone(),
                     weights: Some(read.weights),
-                    phase: Some(read.weights.phase().name().to_string()),
+                    phase: Some(read.weights.phase_for(candidate).name().to_string()),
+                    candidate,
                     health,
                     health_url: g.health_url.clone(),
                     stale: false,
@@ -352,6 +371,7 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                 az: g.az.clone(),
                 weights: None,
                 phase: None,
+                candidate,
                 health,
                 health_url: g.health_url.clone(),
                 stale: true,

@@ -540,6 +540,7 @@ fn fleet_command(
             Command::Step {
                 by,
                 to,
+                candidate,
                 override_reason,
                 scope,
             } => {
@@ -547,23 +548,26 @@ fn fleet_command(
                     (Some(d), _) => Request::By(d),
                     (None, Some(g)) => Request::To(g),
                     (None, None) => {
-                        return Err(CommandError::usage("step needs --by N or --to GREEN"));
+                        return Err(CommandError::usage("step needs --by N or --to WEIGHT"));
                     }
                 };
                 let opts = ActOptions {
                     override_reason: reason_arg(override_reason)?,
                     stop_now: false,
+                    candidate: candidate.map(Color::from),
                 };
                 print_lines(&headless::act(&fleet, &target(&scope), req, &opts).await?)
             }
             Command::Rollback {
                 now,
+                candidate,
                 override_reason,
                 scope,
             } => {
                 let opts = ActOptions {
                     override_reason: reason_arg(override_reason)?,
                     stop_now: now,
+                    candidate: candidate.map(Color::from),
                 };
                 print_lines(
                     &headless::act(&fleet, &target(&scope), Request::Rollback, &opts).await?,
@@ -634,11 +638,12 @@ fn print_status(entries: &[headless::StatusEntry], json: bool) -> Result<(), Com
                 (None, None) => String::new(),
             };
             println!(
-                "{:<12} {:<8} {:>7} {:<9} health {:<9} {tail}",
+                "{:<12} {:<8} {:>7} {:<9} candidate {:<5} health {:<9} {tail}",
                 e.name,
                 e.az,
                 w,
                 e.phase.as_deref().unwrap_or("-"),
+                e.candidate,
                 e.health
             );
             for g in &e.guardrails {

@@ -260,7 +260,7 @@ impl ExecHook for Hook {
         }
         let stopped = match op.kind {
             OpKind::Stop { color } => Some(color),
-            OpKind::Rollback => Some(Color::Green),
+            OpKind::Rollback { to } => Some(to.other()),
             OpKind::SetWeights { .. } => None,
         };
         let reloaded = r.before.is_some() && r.after.is_some() && r.before != r.after;

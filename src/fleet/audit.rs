@@ -66,6 +66,10 @@ pub(crate) struct AuditRecord {
     /// working.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pid: Option<u32>,
+    /// The candidate (the color being introduced) when the operation was planned; the other
+    /// color is the stable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) candidate: Option<crate::model::Color>,
 }
 
 /// An append-only JSON-lines file.
@@ -173,6 +177,7 @@ mod tests {
             id: None,
             stage: None,
             pid: None,
+            candidate: None,
         };
         log.append(&rec).unwrap();
         log.append(&rec).unwrap();
@@ -217,6 +222,7 @@ mod tests {
             id: None,
             stage: None,
             pid: None,
+            candidate: None,
         };
         log.append(&rec).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

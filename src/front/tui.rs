@@ -423,5 +423,6 @@ pub(crate) fn emit(line: &crate::app::msg::LogLine) {
         T::Ops => at!("cutover::ops"),
         T::Collect => at!("cutover::collect"),
         T::Scenario => at!("cutover::scenario"),
+        T::Plan => at!("cutover::plan"),
     }
 }

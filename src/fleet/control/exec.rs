@@ -126,7 +126,7 @@ impl std::fmt::Display for OpError {
 fn action_name(kind: &OpKind) -> &'static str {
     match kind {
         OpKind::SetWeights { .. } => "step",
-        OpKind::Rollback => "rollback",
+        OpKind::Rollback { .. } => "rollback",
         OpKind::Stop { .. } => "stop",
     }
 }
@@ -278,6 +278,7 @@ impl Executor {
         duration_ms: u64,
     ) -> AuditRecord {
         AuditRecord {
+            candidate: Some(op.candidate),
             time: now_rfc3339(),
             actor: self.actor.name.clone(),
             ticket: self.actor.ticket.clone(),
@@ -286,12 +287,13 @@ impl Executor {
             origin: match op.origin {
                 Origin::Operator => "operator".into(),
                 Origin::Guardrail => "guardrail".into(),
+                Origin::Plan => "plan".into(),
             },
             before,
             after,
             target: match op.kind {
                 OpKind::SetWeights { to } => Some(to),
-                OpKind::Rollback => Some(Weights::STEADY),
+                OpKind::Rollback { to } => Some(Weights::all_on(to)),
                 OpKind::Stop { .. } => None,
             },
             commands,
@@ -350,6 +352,7 @@ impl Executor {
             };
             let weights = |k: &str| serde_json::from_value::<Weights>(intent[k].clone()).ok();
             let rec = AuditRecord {
+                candidate: None,
                 time: now_rfc3339(),
                 actor: self.actor.name.clone(),
                 ticket: self.actor.ticket.clone(),
@@ -386,6 +389,7 @@ impl Executor {
             .get(note.gateway)
             .map_or_else(|| format!("#{}", note.gateway), |h| h.cfg.name.clone());
         self.audit.append(&AuditRecord {
+            candidate: None,
             time: now_rfc3339(),
             actor: self.actor.name.clone(),
             ticket: self.actor.ticket.clone(),
@@ -508,21 +512,23 @@ impl Executor {
                     before,
                 )
             }
-            OpKind::Rollback => {
+            OpKind::Rollback { to: stable } => {
+                let stable = *stable;
+                let to = Weights::all_on(stable);
                 let read = match host.read(log).await {
                     Ok(r) => r,
-                    Err(e) => return (Some(Weights::STEADY), Err(OpError::Failed(e)), None),
+                    Err(e) => return (Some(to), Err(OpError::Failed(e)), None),
                 };
                 let before = Some(read.weights);
-                let to = Weights::STEADY;
+                let cand = stable.other();
                 let result = match self.set(host, &read, to, log).await {
                     Ok(w) => host
-                        .color_command(Color::Green, ColorCommand::Stop, log)
+                        .color_command(cand, ColorCommand::Stop, log)
                         .await
                         .map(|_| Some(w))
                         .map_err(|e| {
                             OpError::Failed(format!(
-                                "weights are {w}, but stopping green failed: {e}"
+                                "weights are {w}, but stopping {cand} failed: {e}"
                             ))
                         }),
                     Err(e) => Err(e),

@@ -47,6 +47,24 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     );
 }
 
+/// "candidate green": the color a step in scope moves toward (the selected gateway's), with
+/// "mixed" when gateways in scope have different candidates.
+fn candidate(state: &State, long: bool) -> String {
+    let members = state.scope_members();
+    let mut colors = members.iter().map(|&i| state.gateways[i].candidate);
+    let first = colors.next();
+    let word = match first {
+        Some(c) if colors.all(|o| o == c) => c.name(),
+        Some(_) => "mixed",
+        None => "-",
+    };
+    if long {
+        format!("candidate {word}")
+    } else {
+        format!("→{word}")
+    }
+}
+
 /// Cells taken by `spans`.
 fn line_width(spans: &[Span]) -> usize {
     spans.iter().map(Span::width).sum()
@@ -78,6 +96,8 @@ fn fields(state: &State, sep: &'static str, scope_prefix: bool, t: &Theme) -> Ve
         format!("{prefix}{}", state.scope_label()),
         bold,
     ));
+    out.push(Span::styled(sep, t.header));
+    out.push(Span::styled(candidate(state, scope_prefix), bold));
     if s.recording {
         out.push(Span::styled(sep, t.header));
         out.push(Span::styled("● REC", bold.patch(t.alarm)));

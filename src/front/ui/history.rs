@@ -66,7 +66,10 @@ fn summary(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
     let w = g.model.weights;
     let mut out = spans::weights(w, t);
     if let Some(w) = w {
-        out.push(Span::styled(format!(" {}", w.phase().name()), t.text));
+        out.push(Span::styled(
+            format!(" {}", w.phase_for(g.candidate).name()),
+            t.text,
+        ));
     }
     let n = g.model.weight_history.len().saturating_sub(1);
     let noun = if n == 1 { "change" } else { "changes" };

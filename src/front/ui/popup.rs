@@ -126,7 +126,7 @@ fn help(state: &State, height: usize, t: &Theme) -> Dialog {
     let legend = [
         "▸ in scope · b/g: blue/green · ▒ blue █ green",
         "5xx m:ss: auto-rollback countdown · HALT: TTFT halt",
-        "PAGE: page-level burn · STALE: old data",
+        "PAGE: page-level burn · STALE: old data · ramp→g: candidate green",
     ];
     if height >= lines.len() + legend.len() + 4 {
         lines.push(Line::raw(""));

@@ -236,12 +236,13 @@ pub(crate) fn health(h: HealthStatus, t: &Theme) -> (&'static str, Style) {
     }
 }
 
-/// The operation under way, the drain, or the phase the weights stand for.
+/// The operation under way, the drain, or the phase the weights stand for with the
+/// candidate's initial (`ramp→g`: green is being introduced).
 pub(crate) fn phase(g: &Gateway, t: &Theme) -> (String, Style) {
     if let Some(op) = &g.op {
         let s = match op.kind {
             OpKind::SetWeights { .. } => "stepping…",
-            OpKind::Rollback => "rollback…",
+            OpKind::Rollback { .. } => "rollback…",
             OpKind::Stop { .. } => "stopping…",
         };
         return (s.into(), t.accent);
@@ -250,7 +251,14 @@ pub(crate) fn phase(g: &Gateway, t: &Theme) -> (String, Style) {
         return drain(d, t);
     }
     match g.model.weights {
-        Some(w) => (w.phase().name().into(), t.text),
+        Some(w) => (
+            format!(
+                "{}→{}",
+                w.phase_for(g.candidate).name(),
+                &g.candidate.name()[..1]
+            ),
+            t.text,
+        ),
         None => (MISSING.into(), t.muted),
     }
 }

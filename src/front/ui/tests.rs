@@ -27,7 +27,10 @@ fn confirm_state() -> State {
     let mut s = fixtures::state();
     s.scope = Scope::Az;
     s.popup = Some(Popup::Confirm(Plan {
-        kind: PlanKind::Step { delta: 10 },
+        kind: PlanKind::Step {
+            delta: 10,
+            toward: crate::model::Color::Green,
+        },
         scope: Scope::Az,
         scope_label: "AZ eu-west-1a".into(),
         items: vec![item(0, 10, 20), item(1, 20, 30)],
@@ -45,7 +48,10 @@ fn refused_state() -> State {
     let mut s = fixtures::state();
     s.scope = Scope::Fleet;
     let plan = Plan {
-        kind: PlanKind::Step { delta: 10 },
+        kind: PlanKind::Step {
+            delta: 10,
+            toward: crate::model::Color::Green,
+        },
         scope: Scope::Fleet,
         scope_label: "fleet (6 gateways)".into(),
         items: vec![item(0, 10, 20), item(1, 20, 30), item(3, 50, 60)],

@@ -21,7 +21,7 @@ pub enum Action {
     StepUp,
     /// Step green down one step in scope.
     StepDown,
-    /// Roll the scope back to 100/0 and stop green (asks first).
+    /// Roll the scope back to its stable color and stop the candidate (asks first).
     Rollback,
     /// Drain the color at weight 0 in scope (asks first).
     Drain,
@@ -90,9 +90,9 @@ pub const TABLE: &[ActionInfo] = {
         row(SelectNext, "select_next", &["j", "Down"], UI,   "select next gateway"),
         row(SelectPrev, "select_prev", &["k", "Up"],   UI,   "select previous gateway"),
         row(CycleScope, "cycle_scope", &["s"],         UI,   "scope: gateway -> AZ -> fleet"),
-        row(StepUp,     "step_up",     &["]"],         HOST, "step green +10 in scope"),
-        row(StepDown,   "step_down",   &["["],         HOST, "step green -10 in scope"),
-        row(Rollback,   "rollback",    &["R"],         HOST, "roll back scope to 100/0, stop green (confirm)"),
+        row(StepUp,     "step_up",     &["]"],         HOST, "step the candidate +10 in scope"),
+        row(StepDown,   "step_down",   &["["],         HOST, "step the candidate -10 in scope"),
+        row(Rollback,   "rollback",    &["R"],         HOST, "roll back to the stable color (confirm)"),
         row(Drain,      "drain",       &["D"],         HOST, "drain the color at 0 in scope (confirm)"),
         row(Veto,       "veto",        &["x"],         UI,   "veto a pending auto-rollback in scope"),
         row(Confirm,    "confirm",     &["y"],         UI,   "confirm"),

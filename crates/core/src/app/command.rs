@@ -4,6 +4,7 @@ use super::action::Action;
 use super::msg::Effect;
 use super::plan::Scope;
 use super::planner;
+use super::ramp::{self, Steer};
 use super::state::{Level, State};
 use super::update::{act, notify, offer};
 use crate::model::Color;
@@ -12,18 +13,29 @@ use crate::model::Color;
 pub const COMMANDS: &[(&str, &str)] = &[
     (
         "step +N | -N",
-        "move green by N points in scope (whole steps)",
+        "move the candidate by N points in scope (whole steps)",
     ),
     (
         "step to N",
-        "set green to N in scope (reachable by whole steps)",
+        "set the candidate to N in scope (reachable by whole steps)",
     ),
-    ("rollback", "100/0 and stop green in scope (confirm)"),
+    (
+        "rollback",
+        "all on the stable color, stop the candidate in scope (confirm)",
+    ),
+    (
+        "candidate blue|green|auto",
+        "set the color being introduced in scope (auto: follow the weights)",
+    ),
     (
         "drain [blue|green]",
         "drain the color at 0 in scope (confirm)",
     ),
     ("veto", "veto pending auto-rollbacks in scope"),
+    (
+        "plan pause|resume|promote|abort|veto",
+        "steer the running ramp plan (audited)",
+    ),
     ("scope gateway|az|fleet", "set the scope"),
     (
         "filter TEXT",
@@ -44,7 +56,7 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
         ("step", ["to", n]) => match n.parse::<u8>() {
             Ok(n) if !s.session.read_only => offer(s, planner::step_to(s, n), fx),
             Ok(_) => act(s, Action::StepUp, fx), // reports read-only
-            Err(_) => bad(s, line, "a green weight 0..100"),
+            Err(_) => bad(s, line, "a candidate weight 0..100"),
         },
         ("step", [n]) => match n.parse::<i16>() {
             Ok(n) if !s.session.read_only => offer(s, planner::step(s, n), fx),
@@ -60,6 +72,25 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
             _ => bad(s, line, "blue or green"),
         },
         ("veto", []) => act(s, Action::Veto, fx),
+        ("plan", [verb]) => {
+            let steer = match *verb {
+                "pause" => Steer::Pause,
+                "resume" => Steer::Resume,
+                "promote" => Steer::Promote,
+                "abort" => Steer::Abort,
+                "veto" => Steer::Veto,
+                _ => return bad(s, line, "pause, resume, promote, abort or veto"),
+            };
+            if let Err(why) = ramp::steer(s, steer, None, fx) {
+                notify(s, Level::Warn, why);
+            }
+        }
+        ("candidate", [c]) => match *c {
+            "blue" => set_candidate(s, Some(Color::Blue), fx),
+            "green" => set_candidate(s, Some(Color::Green), fx),
+            "auto" => set_candidate(s, None, fx),
+            _ => bad(s, line, "blue, green or auto"),
+        },
         ("scope", [name]) => match *name {
             "gateway" => s.scope = Scope::Gateway,
             "az" => s.scope = Scope::Az,
@@ -79,6 +110,50 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
             format!("unknown command: {line} (try :help)"),
         ),
     }
+}
+
+/// Set (or, with `None`, derive again) the candidate of every gateway in scope and in view.
+/// A gateway with an operation or a drain under way keeps its roles until it ends: its
+/// rollback grace and stop are planned on them.
+fn set_candidate(s: &mut State, to: Option<Color>, fx: &mut Vec<Effect>) {
+    let mut set = Vec::new();
+    let mut busy = Vec::new();
+    for i in s.scope_members() {
+        if !s.visible(i) {
+            continue;
+        }
+        let g = &mut s.gateways[i];
+        if g.op.is_some() || g.drain.is_some() {
+            busy.push(g.name.clone());
+            continue;
+        }
+        match to {
+            Some(c) => {
+                g.candidate = c;
+                g.candidate_chosen = true;
+            }
+            None => {
+                g.candidate_chosen = false;
+                g.derive_candidate();
+            }
+        }
+        set.push(format!("{} {}", g.name, g.candidate));
+    }
+    let what = to.map_or("follows the weights".to_string(), |c| format!("{c}"));
+    let mut text = format!("candidate {what}: {}", set.join(", "));
+    if set.is_empty() {
+        text = "candidate unchanged: no gateway in scope could take it".to_string();
+    }
+    if !busy.is_empty() {
+        text.push_str(&format!(" (busy, unchanged: {})", busy.join(", ")));
+    }
+    fx.push(Effect::Log(super::msg::LogLine {
+        level: super::msg::LogLevel::Info,
+        target: super::msg::LogTarget::Ops,
+        text: text.clone(),
+    }));
+    fx.push(Effect::Marker(text.clone()));
+    notify(s, Level::Info, text);
 }
 
 fn bad(s: &mut State, line: &str, expected: &str) {

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod msg;
 pub mod plan;
 pub mod planner;
+pub mod ramp;
 pub mod rules;
 pub mod state;
 pub mod update;

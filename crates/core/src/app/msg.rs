@@ -69,6 +69,8 @@ pub enum LogTarget {
     Collect,
     /// A scenario's scripted events (`cutover::scenario`).
     Scenario,
+    /// A ramp plan's transitions (`cutover::plan`).
+    Plan,
 }
 
 impl LogTarget {
@@ -80,6 +82,7 @@ impl LogTarget {
             LogTarget::Ops => "cutover::ops",
             LogTarget::Collect => "cutover::collect",
             LogTarget::Scenario => "cutover::scenario",
+            LogTarget::Plan => "cutover::plan",
         }
     }
 }
@@ -100,7 +103,7 @@ pub struct LogLine {
 pub struct AuditNote {
     /// The gateway it concerns.
     pub gateway: usize,
-    /// `veto` or `abandon`.
+    /// `veto`, `abandon` or `plan`.
     pub action: &'static str,
     /// The operator's reason, when one was asked.
     pub reason: Option<String>,

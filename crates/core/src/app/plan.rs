@@ -41,17 +41,21 @@ impl Scope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PlanKind {
-    /// Move green by `delta` points (a whole number of steps).
+    /// Move the candidate `toward` by `delta` points (a whole number of steps).
     Step {
-        /// Signed change of green's weight.
+        /// Signed change of the candidate's weight.
         delta: i16,
+        /// The candidate: the color whose weight moves by `delta`.
+        toward: Color,
     },
-    /// Set green to an absolute weight.
+    /// Set the candidate `toward` to an absolute weight.
     StepTo {
-        /// Green's target weight.
-        green: u8,
+        /// The candidate's target weight.
+        weight: u8,
+        /// The candidate.
+        toward: Color,
     },
-    /// 100/0, then stop green.
+    /// All traffic back on the stable color, then stop the candidate.
     Rollback,
     /// Wait for the color at 0 to lose its connections, then stop it.
     Drain {
@@ -64,8 +68,8 @@ impl PlanKind {
     /// Short description for dialogs and logs.
     pub fn label(&self) -> String {
         match self {
-            PlanKind::Step { delta } => format!("step green {delta:+}"),
-            PlanKind::StepTo { green } => format!("step green to {green}"),
+            PlanKind::Step { delta, toward } => format!("step {toward} {delta:+}"),
+            PlanKind::StepTo { weight, toward } => format!("step {toward} to {weight}"),
             PlanKind::Rollback => "rollback".into(),
             PlanKind::Drain { color } => format!("drain {color}"),
         }
@@ -138,8 +142,11 @@ pub enum OpKind {
         /// The weights to put in force.
         to: Weights,
     },
-    /// Weights 100/0, then the green stop command.
-    Rollback,
+    /// All traffic on `to` (the stable color), then the other color's stop command.
+    Rollback {
+        /// The color that takes all traffic.
+        to: Color,
+    },
     /// Stop one color's service (the end of a drain).
     Stop {
         /// The color to stop.
@@ -151,7 +158,7 @@ impl std::fmt::Display for OpKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OpKind::SetWeights { to } => write!(f, "setting weights {to}"),
-            OpKind::Rollback => write!(f, "rollback"),
+            OpKind::Rollback { .. } => write!(f, "rollback"),
             OpKind::Stop { color } => write!(f, "stopping {}", color.name()),
         }
     }
@@ -165,6 +172,8 @@ pub enum Origin {
     Operator,
     /// A guardrail fired it.
     Guardrail,
+    /// A ramp plan made it (its name and step are in the operation's reason).
+    Plan,
 }
 
 /// An operation request.
@@ -182,6 +191,8 @@ pub struct Op {
     pub origin: Origin,
     /// The operator's reason for an override or a jump, for the audit record.
     pub reason: Option<String>,
+    /// The gateway's candidate when the operation was planned (the audit names roles).
+    pub candidate: Color,
 }
 
 /// What an executor reports when an operation ends.

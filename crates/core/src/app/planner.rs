@@ -150,9 +150,16 @@ fn plan_weights(
     kind: PlanKind,
     target: impl Fn(Weights) -> Option<Weights>,
 ) -> Planned {
+    let toward = match kind {
+        PlanKind::Step { toward, .. } | PlanKind::StepTo { toward, .. } => Some(toward),
+        PlanKind::Rollback | PlanKind::Drain { .. } => None,
+    };
     let (items, skipped, holds) = sort_scope(state, |g, before| {
         if g.drain.is_some() {
             return Err(Refusal::Draining);
+        }
+        if toward.is_some_and(|c| c != g.candidate) {
+            return Err(Refusal::OtherCandidate(g.candidate));
         }
         target(before)
             .filter(|a| *a != before)
@@ -161,43 +168,57 @@ fn plan_weights(
     finish(kind, state, items, skipped, holds)
 }
 
-/// Step green by `delta` points in scope; `delta` must be a whole number of steps.
+/// The candidate a step in scope moves toward: the selected gateway's. Gateways in scope with
+/// the other candidate are left out (`Refusal::OtherCandidate`).
+pub fn scope_candidate(state: &State) -> Color {
+    state
+        .selected_gateway()
+        .map_or(Color::Green, |g| g.candidate)
+}
+
+/// Step the candidate by `delta` points in scope; `delta` must be a whole number of steps.
 pub fn step(state: &State, delta: i16) -> Planned {
     let step = i16::from(state.cfg.step);
+    let toward = scope_candidate(state);
     if delta == 0 || delta % step != 0 {
         return nothing(
-            PlanKind::Step { delta }.label(),
+            PlanKind::Step { delta, toward }.label(),
             format!("refused: {delta:+} is not a whole number of {step}-point steps"),
         );
     }
-    plan_weights(state, PlanKind::Step { delta }, |w| w.shifted(delta))
+    plan_weights(state, PlanKind::Step { delta, toward }, |w| {
+        w.shifted_for(toward, delta)
+    })
 }
 
-/// Set green to `green` in scope; the target must be reachable by whole steps.
-pub fn step_to(state: &State, green: u8) -> Planned {
-    if green > 100 || green % state.cfg.step != 0 {
+/// Set the candidate to `weight` in scope; the target must be reachable by whole steps.
+pub fn step_to(state: &State, weight: u8) -> Planned {
+    let toward = scope_candidate(state);
+    if weight > 100 || weight % state.cfg.step != 0 {
         return nothing(
-            PlanKind::StepTo { green }.label(),
+            PlanKind::StepTo { weight, toward }.label(),
             format!(
-                "refused: green {green} is not reachable in {}-point steps",
+                "refused: {toward} {weight} is not reachable in {}-point steps",
                 state.cfg.step
             ),
         );
     }
-    plan_weights(state, PlanKind::StepTo { green }, |_| {
-        Weights::with_green(green)
+    plan_weights(state, PlanKind::StepTo { weight, toward }, |_| {
+        Weights::with(toward, weight)
     })
 }
 
-/// Roll back every gateway in scope: 100/0, then green is stopped once its streams end (or
-/// the grace window passes). A gateway already in that grace window is stopped now.
+/// Roll back every gateway in scope: all traffic on its stable color, then its candidate is
+/// stopped once its streams end (or the grace window passes). A gateway already in that grace
+/// window is stopped now.
 pub fn rollback(state: &State) -> Planned {
     let (items, skipped, holds) = sort_scope(state, |g, before| {
-        let green_running = g.model.host.as_ref().is_none_or(|h| h.running.green);
-        if before == Weights::STEADY && !green_running {
-            return Err(Refusal::AlreadyRolledBack);
+        let back = Weights::all_on(g.stable());
+        let running = g.model.host.as_ref().is_none_or(|h| h.running[g.candidate]);
+        if before == back && !running {
+            return Err(Refusal::AlreadyRolledBack(back, g.candidate));
         }
-        Ok(Weights::STEADY)
+        Ok(back)
     });
     finish(PlanKind::Rollback, state, items, skipped, holds)
 }
@@ -290,18 +311,19 @@ fn consequence(plan: &Plan, g: &Gateway, state: &State) -> Option<String> {
             .as_ref()
             .map_or("an unknown number of".into(), |h| h.conns[c].to_string())
     };
+    let cand = g.candidate;
     match plan.kind {
-        PlanKind::Rollback if stops_green_now(g) => Some(format!(
-            "green is stopped NOW, cutting its {} open connections",
-            conns(Color::Green)
+        PlanKind::Rollback if stops_candidate_now(g) => Some(format!(
+            "{cand} is stopped NOW, cutting its {} open connections",
+            conns(cand)
         )),
         PlanKind::Rollback if state.cfg.rollback_grace_secs == 0 => Some(format!(
-            "green is stopped at once ({} open connections are cut)",
-            conns(Color::Green)
+            "{cand} is stopped at once ({} open connections are cut)",
+            conns(cand)
         )),
         PlanKind::Rollback => Some(format!(
-            "green ({} open connections) is stopped once they close, or after {} s",
-            conns(Color::Green),
+            "{cand} ({} open connections) is stopped once they close, or after {} s",
+            conns(cand),
             state.cfg.rollback_grace_secs
         )),
         PlanKind::Drain { color } => Some(format!(
@@ -313,10 +335,11 @@ fn consequence(plan: &Plan, g: &Gateway, state: &State) -> Option<String> {
     }
 }
 
-/// A rollback of `g` is already waiting out green's grace window: a second one stops it now.
-pub fn stops_green_now(g: &Gateway) -> bool {
+/// A rollback of `g` is already waiting out its candidate's grace window: a second one stops
+/// it now.
+pub fn stops_candidate_now(g: &Gateway) -> bool {
     g.drain.is_some_and(|d| {
-        d.color == Color::Green && d.rollback && g.model.weights == Some(Weights::STEADY)
+        d.color == g.candidate && d.rollback && g.model.weights == Some(Weights::all_on(g.stable()))
     })
 }
 

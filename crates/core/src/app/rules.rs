@@ -14,9 +14,6 @@ use crate::guard::verdict::{GuardVerdict, Guardrail, Judgement};
 use crate::model::gateway::Answering;
 use crate::model::{Color, HealthStatus, Ms, Weights};
 
-/// The color being introduced; the one whose guardrails must pass before it gets more.
-pub const CANDIDATE: Color = Color::Green;
-
 /// Why a gateway takes no part in an action. Displayed as the sentence shown in dialogs,
 /// refusals, headless errors and the audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +36,11 @@ pub enum Refusal {
     OutcomeUnknown,
     /// Nothing to change: already at these weights.
     Already(Weights),
-    /// Rollback has nothing to do: 100/0 with green stopped.
-    AlreadyRolledBack,
+    /// Rollback has nothing to do: these weights (all on the stable color) with the
+    /// candidate stopped.
+    AlreadyRolledBack(Weights, Color),
+    /// A step moves toward the selected gateway's candidate; this gateway's is the other color.
+    OtherCandidate(Color),
     /// Drain: the color still carries traffic.
     CarriesTraffic(Color, Weights),
     /// Drain: the color is stopped already.
@@ -58,7 +58,7 @@ impl Refusal {
     pub fn benign(&self) -> bool {
         matches!(
             self,
-            Refusal::Already(_) | Refusal::AlreadyRolledBack | Refusal::AlreadyStopped(_)
+            Refusal::Already(_) | Refusal::AlreadyRolledBack(..) | Refusal::AlreadyStopped(_)
         )
     }
 }
@@ -79,7 +79,11 @@ impl std::fmt::Display for Refusal {
                 "the last change's outcome is unknown: waiting for the host to be read again"
             ),
             Refusal::Already(w) => write!(f, "already at {w}"),
-            Refusal::AlreadyRolledBack => write!(f, "already 100/0 with green stopped"),
+            Refusal::AlreadyRolledBack(w, c) => write!(f, "already {w} with {c} stopped"),
+            Refusal::OtherCandidate(c) => write!(
+                f,
+                "its candidate is {c}, not the selected gateway's (:candidate sets it)"
+            ),
             Refusal::CarriesTraffic(c, w) => write!(f, "{c} still carries traffic ({w})"),
             Refusal::AlreadyStopped(c) => write!(f, "{c} already stopped"),
             Refusal::NothingAtZero(w) => write!(
@@ -149,7 +153,7 @@ pub fn judge_change(
         if let Some(v) = answering_verdict(g, cfg, now, c) {
             holds.push(v);
         }
-        if c == CANDIDATE {
+        if c == g.candidate {
             for v in candidate_verdicts(g, cfg, before) {
                 if v.verdict != Judgement::Pass && !holds.contains(&v) {
                     holds.push(v);
@@ -169,7 +173,13 @@ pub fn auto_rollback_refusal(state: &State, i: usize) -> Option<String> {
         Ok(w) => w,
         Err(r) => return Some(r.to_string()),
     };
-    match judge_change(g, &state.cfg, state.now, before, Weights::STEADY) {
+    match judge_change(
+        g,
+        &state.cfg,
+        state.now,
+        before,
+        Weights::all_on(g.stable()),
+    ) {
         Err(r) => Some(r.to_string()),
         Ok(holds) => {
             let fails: Vec<String> = holds
@@ -205,6 +215,7 @@ fn answering_verdict(g: &Gateway, cfg: &GuardConfig, now: Ms, c: Color) -> Optio
 /// The candidate's guardrails as they stand (every verdict, pass included), for plans and
 /// `status --json`. `weights` are the weights in force.
 pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> Vec<GuardVerdict> {
+    let (cand, stable) = (g.candidate, g.stable());
     let sum = &g.model.summary;
     let mut out = Vec::new();
     out.push(ttft_verdict(g, cfg));
@@ -214,34 +225,34 @@ pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> V
                 Guardrail::Fivexx,
                 Judgement::Fail,
                 format!(
-                    "green 5xx {delta_pp:+.2} pp over blue (limit {} pp)",
+                    "{cand} 5xx {delta_pp:+.2} pp over {stable} (limit {} pp)",
                     cfg.fivexx_delta_pp
                 ),
             )
         }
-        _ if weights.of(CANDIDATE) == 0 => GuardVerdict::new(
+        _ if weights.of(cand) == 0 => GuardVerdict::new(
             Guardrail::Fivexx,
             Judgement::Pass,
-            "green carries no traffic yet: nothing to compare",
+            format!("{cand} carries no traffic yet: nothing to compare"),
         ),
         FivexxState::Unproven { delta_pp, low_pp } => GuardVerdict::new(
             Guardrail::Fivexx,
             Judgement::Inconclusive,
             format!(
-                "green 5xx {delta_pp:+.2} pp over blue by the raw ratios, but its 95 % interval reaches {low_pp:+.2} pp: not proven over the +{} pp limit, nor within it ({} and {} requests)",
+                "{cand} 5xx {delta_pp:+.2} pp over {stable} by the raw ratios, but its 95 % interval reaches {low_pp:+.2} pp: not proven over the +{} pp limit, nor within it ({} and {} requests)",
                 cfg.fivexx_delta_pp,
-                sum.green.ratio_window.requests,
-                sum.blue.ratio_window.requests
+                sum[cand].ratio_window.requests,
+                sum[stable].ratio_window.requests
             ),
         ),
         FivexxState::TooFewRequests => GuardVerdict::new(
             Guardrail::Fivexx,
             Judgement::Inconclusive,
             format!(
-                "too few requests to compare 5xx in {} s: blue {}, green {} (need {} each)",
+                "too few requests to compare 5xx in {} s: {stable} {}, {cand} {} (need {} each)",
                 cfg.fivexx_window_secs,
-                sum.blue.ratio_window.requests,
-                sum.green.ratio_window.requests,
+                sum[stable].ratio_window.requests,
+                sum[cand].ratio_window.requests,
                 cfg.fivexx_min_requests
             ),
         ),
@@ -251,23 +262,23 @@ pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> V
                 Guardrail::Fivexx,
                 Judgement::Pass,
                 format!(
-                    "green 5xx {:.2} % vs blue {:.2} % (limit +{} pp; {} and {} requests)",
-                    pct(sum.green.ratio_window),
-                    pct(sum.blue.ratio_window),
+                    "{cand} 5xx {:.2} % vs {stable} {:.2} % (limit +{} pp; {} and {} requests)",
+                    pct(sum[cand].ratio_window),
+                    pct(sum[stable].ratio_window),
                     cfg.fivexx_delta_pp,
-                    sum.green.ratio_window.requests,
-                    sum.blue.ratio_window.requests
+                    sum[cand].ratio_window.requests,
+                    sum[stable].ratio_window.requests
                 ),
             )
         }
     });
-    let burn = &g.verdicts.burn[CANDIDATE];
+    let burn = &g.verdicts.burn[cand];
     if burn.page {
         out.push(GuardVerdict::new(
             Guardrail::Burn,
             Judgement::Fail,
             format!(
-                "green error budget burning at page level (5 min {:.1}x, 1 h {:.1}x; page at {}x)",
+                "{cand} error budget burning at page level (5 min {:.1}x, 1 h {:.1}x; page at {}x)",
                 burn.short.unwrap_or(0.0),
                 burn.long.unwrap_or(0.0),
                 cfg.page_burn
@@ -330,12 +341,13 @@ pub fn preflight_verdicts(g: &Gateway) -> Vec<GuardVerdict> {
 
 /// The TTFT guardrail in words.
 fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
+    let (cand, stable) = (g.candidate, g.stable());
     let s = &g.model.summary;
-    let (bn, gn) = (s.blue.ttft.count, s.green.ttft.count);
+    let (bn, gn) = (s[stable].ttft.count, s[cand].ttft.count);
     let shift = |delta: f64, low: f64, high: f64| {
         format!(
-            "green TTFT {delta:+.1} % vs blue (95 % CI {low:+.1}..{high:+.1} %, limit +{} %), p50 {} vs {} ms, n {gn}/{bn}",
-            cfg.ttft_halt_pct, s.green.ttft.p50, s.blue.ttft.p50
+            "{cand} TTFT {delta:+.1} % vs {stable} (95 % CI {low:+.1}..{high:+.1} %, limit +{} %), p50 {} vs {} ms, n {gn}/{bn}",
+            cfg.ttft_halt_pct, s[cand].ttft.p50, s[stable].ttft.p50
         )
     };
     match g.verdicts.ttft {
@@ -372,7 +384,7 @@ fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
         ),
         TtftVerdict::ProbeFailing { color, failures } => GuardVerdict::new(
             Guardrail::Ttft,
-            if color == CANDIDATE {
+            if color == cand {
                 Judgement::Fail
             } else {
                 Judgement::Inconclusive
@@ -385,7 +397,7 @@ fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
             Guardrail::Ttft,
             Judgement::Inconclusive,
             format!(
-                "too few TTFT samples to judge: blue {}/{need}, green {}/{need}",
+                "too few TTFT samples to judge: {stable} {}/{need}, {cand} {}/{need}",
                 have.blue, have.green
             ),
         ),
@@ -416,7 +428,7 @@ pub fn all_verdicts(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Vec<GuardVerdict
     for c in Color::BOTH {
         // A stopped color failing its probes is expected: its stop is the news.
         let running = g.model.host.as_ref().is_none_or(|h| h.running[c]);
-        if running && (w.of(c) > 0 || c == CANDIDATE) {
+        if running && (w.of(c) > 0 || c == g.candidate) {
             if let Some(v) = answering_verdict(g, cfg, now, c) {
                 if !out.contains(&v) {
                     out.push(v);

@@ -36,6 +36,9 @@ impl Mode {
 /// Latest guardrail verdicts of one gateway, recomputed on every tick.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdicts {
+    /// The candidate these verdicts compare against the stable color (the TTFT and 5xx
+    /// verdicts hold their figures in role order).
+    pub candidate: Color,
     /// TTFT halt.
     pub ttft: TtftVerdict,
     /// 5xx delta and auto-rollback.
@@ -55,6 +58,7 @@ pub struct Verdicts {
 impl Default for Verdicts {
     fn default() -> Self {
         Verdicts {
+            candidate: Color::Green,
             ttft: TtftVerdict::TooFewSamples {
                 have: PerColor::default(),
                 need: 0,
@@ -132,9 +136,15 @@ pub struct Gateway {
     /// The last operation ended without knowing what the host holds: nothing is planned on
     /// this gateway until its weights are read again.
     pub outcome_unknown: bool,
-    /// The TTFT judgement, the windows it was made on (`GatewayModel::ttft_key`) and when:
-    /// the judge runs again only when a window changed, at most once a second.
-    pub ttft_judged: Option<([u64; 4], crate::guard::ttft::TtftVerdict, Ms)>,
+    /// The TTFT judgement, the windows and candidate it was made for
+    /// (`GatewayModel::ttft_key`) and when: the judge runs again only when a window changed,
+    /// at most once a second, or the candidate changed.
+    pub ttft_judged: Option<([u64; 4], Color, crate::guard::ttft::TtftVerdict, Ms)>,
+    /// The color being introduced; the other is the stable one. Steps move toward it,
+    /// rollback returns to the stable color, guardrails compare it against the stable one.
+    pub candidate: Color,
+    /// The operator chose `candidate` (`:candidate`); otherwise it follows the weights.
+    pub candidate_chosen: bool,
 }
 
 impl Gateway {
@@ -155,7 +165,31 @@ impl Gateway {
             auto_refusal: None,
             outcome_unknown: false,
             ttft_judged: None,
+            candidate: Color::Green,
+            candidate_chosen: false,
         }
+    }
+
+    /// The color that carries traffic once a rollback is done: the one that is not the
+    /// candidate.
+    pub fn stable(&self) -> Color {
+        self.candidate.other()
+    }
+
+    /// Derive the candidate from the weights read back, when nothing is in progress: the color
+    /// that carries no traffic at all is the one a next release goes to. True if it changed.
+    pub fn derive_candidate(&mut self) -> bool {
+        if self.candidate_chosen || self.op.is_some() || self.drain.is_some() {
+            return false;
+        }
+        let derived = match self.model.weights {
+            Some(w) if w.of(Color::Blue) == 100 => Color::Green,
+            Some(w) if w.of(Color::Green) == 100 => Color::Blue,
+            _ => return false,
+        };
+        let changed = derived != self.candidate;
+        self.candidate = derived;
+        changed
     }
 }
 
@@ -293,6 +327,8 @@ pub struct State {
     pub quit: bool,
     /// The operator asked to quit once the work in flight is done.
     pub quit_when_done: bool,
+    /// The ramp plan running (or the last one, ended).
+    pub ramp: Option<super::ramp::RampRun>,
 }
 
 impl State {
@@ -323,6 +359,7 @@ impl State {
             next_op_id: 1,
             quit: false,
             quit_when_done: false,
+            ramp: None,
         }
     }
 
@@ -430,8 +467,8 @@ mod tests {
             delta_pct: 24.0,
             low_pct: 24.0 - 4.0,
             high_pct: 24.0 + 4.0,
-            blue_p50: 250,
-            green_p50: 310,
+            stable_p50: 250,
+            candidate_p50: 310,
         };
         State::new(
             Mode::Demo,
@@ -475,8 +512,8 @@ mod tests {
                     delta_pct: 9.0,
                     low_pct: 9.0 - 4.0,
                     high_pct: 9.0 + 4.0,
-                    blue_p50: 100,
-                    green_p50: 109,
+                    stable_p50: 100,
+                    candidate_p50: 109,
                 }
             },
             |g| g.verdicts.burn.green.page = true,

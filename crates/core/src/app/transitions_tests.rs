@@ -74,8 +74,8 @@ fn halt() -> TtftVerdict {
         delta_pct: 24.0,
         low_pct: 24.0 - 4.0,
         high_pct: 24.0 + 4.0,
-        blue_p50: 250,
-        green_p50: 310,
+        stable_p50: 250,
+        candidate_p50: 310,
     }
 }
 

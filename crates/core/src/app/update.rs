@@ -235,6 +235,16 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         Action::StepDown => offer(s, planner::step(s, -i16::from(s.cfg.step)), fx),
         Action::Rollback => offer(s, planner::rollback(s), fx),
         Action::Drain => offer(s, planner::drain(s, None), fx),
+        Action::Veto
+            if s.ramp.as_ref().is_some_and(|r| {
+                r.paused_at.is_none() && matches!(r.phase, super::ramp::RunPhase::Countdown { .. })
+            }) =>
+        {
+            // A plan's step counting down: refusing it is the safe direction, no reason asked.
+            if let Err(why) = super::ramp::steer(s, super::ramp::Steer::Veto, None, fx) {
+                notify(s, Level::Warn, why);
+            }
+        }
         Action::Veto => offer_veto(s),
         Action::Filter => s.input = Input::Filter(s.filter.clone()),
         Action::Command => s.input = Input::Command(String::new()),
@@ -301,22 +311,17 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
                 begin_drain(s, i, color, false, Origin::Operator);
                 continue;
             }
-            PlanKind::Rollback if planner::stops_green_now(&s.gateways[i]) => {
-                s.gateways[i].drain = None;
-                OpKind::Stop {
-                    color: Color::Green,
-                }
+            PlanKind::Rollback if planner::stops_candidate_now(&s.gateways[i]) => {
+                let g = &mut s.gateways[i];
+                g.drain = None;
+                OpKind::Stop { color: g.candidate }
             }
-            PlanKind::Rollback if s.cfg.rollback_grace_secs == 0 => OpKind::Rollback,
+            PlanKind::Rollback if s.cfg.rollback_grace_secs == 0 => OpKind::Rollback {
+                to: s.gateways[i].stable(),
+            },
             PlanKind::Rollback => {
-                s.gateways[i].breach = Default::default();
-                begin_drain(s, i, Color::Green, true, Origin::Operator);
-                if item.before == Weights::STEADY {
-                    continue;
-                }
-                OpKind::SetWeights {
-                    to: Weights::STEADY,
-                }
+                roll_back(s, i, Origin::Operator, plan.reason.clone(), fx);
+                continue;
             }
             PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
                 OpKind::SetWeights { to: item.after }
@@ -337,6 +342,30 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
 
 /// Wait for `color`'s connections on gateway `i` to end, then stop it: a drain, or the grace
 /// window of a rollback (started before its 100/0 is in force; it waits for that operation).
+/// Roll gateway `i` back: all traffic on its stable color, then (after the grace window, or
+/// at once without one) its candidate is stopped.
+pub(crate) fn roll_back(
+    s: &mut State,
+    i: usize,
+    origin: Origin,
+    reason: Option<String>,
+    fx: &mut Vec<Effect>,
+) {
+    let (cand, stable) = (s.gateways[i].candidate, s.gateways[i].stable());
+    s.gateways[i].breach = Default::default();
+    if s.cfg.rollback_grace_secs == 0 {
+        s.gateways[i].drain = None;
+        start_op(s, i, OpKind::Rollback { to: stable }, origin, reason, fx);
+        return;
+    }
+    begin_drain(s, i, cand, true, origin);
+    if s.gateways[i].model.weights == Some(Weights::all_on(stable)) {
+        return;
+    }
+    let to = Weights::all_on(stable);
+    start_op(s, i, OpKind::SetWeights { to }, origin, reason, fx);
+}
+
 fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool, origin: Origin) {
     let window_ms = if rollback {
         s.cfg.rollback_grace_secs
@@ -356,7 +385,8 @@ fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool, origin: Or
     });
 }
 
-fn start_op(
+/// Start operation `kind` on gateway `gateway` (it is marked busy until its outcome).
+pub(crate) fn start_op(
     s: &mut State,
     gateway: usize,
     kind: OpKind,
@@ -369,7 +399,7 @@ fn start_op(
     let g = &mut s.gateways[gateway];
     match kind {
         OpKind::SetWeights { to } => g.expected = Some(to),
-        OpKind::Rollback => g.expected = Some(Weights::STEADY),
+        OpKind::Rollback { to } => g.expected = Some(Weights::all_on(to)),
         OpKind::Stop { .. } => {}
     }
     g.op = Some(InFlight {
@@ -384,6 +414,7 @@ fn start_op(
         before: g.model.weights,
         origin,
         reason,
+        candidate: g.candidate,
     }));
 }
 
@@ -419,8 +450,10 @@ fn veto(s: &mut State, gateways: &[usize], reason: String, fx: &mut Vec<Effect>)
                 gateway: i,
                 action: "veto",
                 reason: Some(reason.clone()),
-                detail: "auto-rollback vetoed: green keeps its weight while its 5xx delta holds"
-                    .into(),
+                detail: format!(
+                    "auto-rollback vetoed: {} keeps its weight while its 5xx delta holds",
+                    g.candidate
+                ),
             }));
         }
     }
@@ -683,14 +716,15 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
                 );
             }
             if g.drain.is_some_and(|d| d.rollback) && !matches!(op.kind, OpKind::Stop { .. }) {
-                // Green must not be stopped while it may still carry traffic.
+                // The candidate must not be stopped while it may still carry traffic.
                 g.drain = None;
+                let (c, back) = (g.candidate, Weights::all_on(g.stable()));
                 log(
                     fx,
                     LogLevel::Error,
                     LogTarget::Ops,
                     format!(
-                        "{name}: rollback stopped short: green is not stopped because 100/0 is not known to be in force"
+                        "{name}: rollback stopped short: {c} is not stopped because {back} is not known to be in force"
                     ),
                 );
             }
@@ -711,9 +745,13 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
                     }
                     "weights"
                 }
-                OpKind::Rollback => {
+                OpKind::Rollback { to: Color::Blue } => {
                     g.breach = Default::default();
                     "rolled back, green stopped; weights"
+                }
+                OpKind::Rollback { to: Color::Green } => {
+                    g.breach = Default::default();
+                    "rolled back, blue stopped; weights"
                 }
                 OpKind::Stop { color } => {
                     g.drain = None;
@@ -748,6 +786,7 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
     for i in 0..s.gateways.len() {
         evaluate_gateway(s, i, fx);
     }
+    super::ramp::tick(s, fx);
     if s.quit_when_done && pending_work(s).is_empty() {
         log(
             fx,
@@ -766,30 +805,45 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
     let auto_allowed = !s.session.read_only;
     let g = &mut s.gateways[i];
     g.model.refresh(now, HISTORY_EVERY_MS);
+    if g.derive_candidate() {
+        let (name, c, st) = (&g.name, g.candidate, g.stable());
+        log(
+            fx,
+            LogLevel::Info,
+            LogTarget::Ops,
+            format!("{name}: candidate is now {c} ({st} carries all traffic)"),
+        );
+    }
+    let cand = g.candidate;
     let sum = g.model.summary;
     // The judge runs again only when a TTFT window gained or lost a sample, at most once a
     // second: its interval moves little with one more probe, and it costs a sort's worth.
     let key = g.model.ttft_key();
     let judged = match g.ttft_judged {
-        Some((k, verdict, at)) if k == key || now < at + JUDGE_EVERY_MS => verdict,
+        Some((k, c, verdict, at)) if c == cand && (k == key || now < at + JUDGE_EVERY_MS) => {
+            verdict
+        }
         _ => {
+            let values = PerColor::from_fn(|c| g.model.ttft_values(c)).by_role(cand);
             let verdict = ttft::evaluate(
                 PerColor {
-                    blue: &g.model.ttft_values(Color::Blue),
-                    green: &g.model.ttft_values(Color::Green),
+                    blue: &values.blue,
+                    green: &values.green,
                 },
                 PerColor {
                     blue: sum.blue.ttft,
                     green: sum.green.ttft,
-                },
+                }
+                .by_role(cand),
                 &cfg,
             );
-            g.ttft_judged = Some((key, verdict, now));
+            g.ttft_judged = Some((key, cand, verdict, now));
             verdict
         }
     };
     let prev = std::mem::take(&mut g.verdicts);
     let v = &mut g.verdicts;
+    v.candidate = cand;
     // A stopped color's failing probes are expected, not news: only running colors count.
     let answering = PerColor::from_fn(|c| match g.model.host.as_ref().map(|h| h.running[c]) {
         Some(false) => crate::model::gateway::Answering::Unknown,
@@ -808,16 +862,17 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
         v.clock_skew_ms =
             (h.clock_skew_ms.unsigned_abs() > cfg.max_clock_skew_ms).then_some(h.clock_skew_ms);
     }
-    let green_weight = g.model.weights.map_or(0, |w| w.green);
+    let candidate_weight = g.model.weights.map_or(0, |w| w.of(cand));
     let counts = PerColor {
         blue: sum.blue.ratio_window,
         green: sum.green.ratio_window,
-    };
+    }
+    .by_role(cand);
     let gcfg = crate::guard::GuardConfig {
         auto_rollback: cfg.auto_rollback && auto_allowed,
         ..cfg
     };
-    v.fivexx = fivexx::evaluate(&mut g.breach, now, counts, green_weight, &gcfg);
+    v.fivexx = fivexx::evaluate(&mut g.breach, now, counts, candidate_weight, &gcfg);
     let name = g.name.clone();
     log_transitions(&name, &prev, &g.verdicts, fx);
 
@@ -837,7 +892,8 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
             }
             None => {
                 let text = format!(
-                    "{name}: AUTO-ROLLBACK: green 5xx {delta_pp:+.2} pp over blue for more than {} s",
+                    "{name}: AUTO-ROLLBACK: {cand} 5xx {delta_pp:+.2} pp over {} for more than {} s",
+                    cand.other(),
                     cfg.fivexx_hold_secs
                 );
                 log(fx, LogLevel::Error, LogTarget::Guard, text.clone());
@@ -845,11 +901,11 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
                 s.gateways[i].auto_refusal = None;
                 let kind = if cfg.rollback_grace_secs == 0 {
                     s.gateways[i].drain = None;
-                    OpKind::Rollback
+                    OpKind::Rollback { to: cand.other() }
                 } else {
-                    begin_drain(s, i, Color::Green, true, Origin::Guardrail);
+                    begin_drain(s, i, cand, true, Origin::Guardrail);
                     OpKind::SetWeights {
-                        to: Weights::STEADY,
+                        to: Weights::all_on(cand.other()),
                     }
                 };
                 start_op(s, i, kind, Origin::Guardrail, None, fx);
@@ -923,7 +979,8 @@ fn log_transitions(
                     (fires_at - since) / 1000
                 )
             };
-            let text = format!("{name}: green 5xx {delta_pp:+.2} pp over blue: {then}");
+            let (c, st) = (now.candidate, now.candidate.other());
+            let text = format!("{name}: {c} 5xx {delta_pp:+.2} pp over {st}: {then}");
             log(fx, LogLevel::Warn, LogTarget::Guard, text.clone());
             fx.push(Effect::Marker(text));
         }
@@ -941,10 +998,12 @@ fn log_transitions(
                 delta_pct,
                 low_pct,
                 high_pct,
-                blue_p50,
-                green_p50,
+                stable_p50,
+                candidate_p50,
             } => Some(format!(
-                "green p50 {green_p50} ms vs blue {blue_p50} ms ({delta_pct:+.1} %, 95 % CI {low_pct:+.1}..{high_pct:+.1} %)"
+                "{} p50 {candidate_p50} ms vs {} {stable_p50} ms ({delta_pct:+.1} %, 95 % CI {low_pct:+.1}..{high_pct:+.1} %)",
+                now.candidate,
+                now.candidate.other()
             )),
             ttft::TtftVerdict::ProbeFailing { color, failures } => Some(format!(
                 "{color} TTFT probes failing ({failures} since the last answer)"

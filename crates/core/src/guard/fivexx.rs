@@ -1,5 +1,6 @@
-//! 5xx auto-rollback: green's 5xx ratio above blue's by more than the limit,
-//! for longer than the hold time, while green carries traffic.
+//! 5xx auto-rollback: the candidate's 5xx ratio above the stable color's by more than the
+//! limit, for longer than the hold time, while the candidate carries traffic. Counts are in
+//! role order (`PerColor::by_role`): "green" is the candidate, "blue" the stable color.
 
 use super::{GuardConfig, basis_points};
 use crate::model::window::Counts;

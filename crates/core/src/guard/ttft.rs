@@ -1,5 +1,6 @@
-//! TTFT halt: refuse stepping green up unless green's TTFT is shown to be within the limit
-//! of blue's. The comparison is the judge's (`judge.rs`): a Hodges-Lehmann shift with its 95 %
+//! TTFT halt: refuse stepping the candidate up unless its TTFT is shown to be within the
+//! limit of the stable color's. Inputs are in role order (`PerColor::by_role`): "green" is
+//! the candidate, "blue" the stable color, whichever colors they are. The comparison is the judge's (`judge.rs`): a Hodges-Lehmann shift with its 95 %
 //! Mann-Whitney interval over both colors' probes in the same window. Fail (halt) when the
 //! whole interval is above the limit, pass when it is below, inconclusive otherwise.
 
@@ -15,7 +16,7 @@ use crate::model::{Color, PerColor};
 pub enum TtftVerdict {
     /// Fewer samples in the window than `ttft_min_samples`: no interval yet.
     TooFewSamples {
-        /// Samples per color.
+        /// Samples per role (`blue` the stable color's, `green` the candidate's).
         have: PerColor<u64>,
         /// Samples each color needs.
         need: u64,
@@ -47,10 +48,10 @@ pub enum TtftVerdict {
         low_pct: f64,
         /// Upper end of its 95 % interval, percent.
         high_pct: f64,
-        /// Blue's median TTFT, ms.
-        blue_p50: u64,
-        /// Green's median TTFT, ms.
-        green_p50: u64,
+        /// The stable color's median TTFT, ms.
+        stable_p50: u64,
+        /// The candidate's median TTFT, ms.
+        candidate_p50: u64,
     },
     /// A color's probes fail or time out: that is the strongest signal there is, not a
     /// shortage of samples.
@@ -134,8 +135,8 @@ pub fn evaluate(
             delta_pct,
             low_pct,
             high_pct,
-            blue_p50: medians.blue.p50,
-            green_p50: medians.green.p50,
+            stable_p50: medians.blue.p50,
+            candidate_p50: medians.green.p50,
         },
         _ => TtftVerdict::Inconclusive {
             delta_pct,

@@ -71,6 +71,21 @@ impl<T> PerColor<T> {
     }
 }
 
+impl<T> PerColor<T> {
+    /// The same values in role order: the stable color's in `blue`, the candidate's in
+    /// `green` (the guards compare "green" against "blue"). An involution: applying it twice
+    /// gives the values back by color.
+    pub fn by_role(self, candidate: Color) -> PerColor<T> {
+        match candidate {
+            Color::Green => self,
+            Color::Blue => PerColor {
+                blue: self.green,
+                green: self.blue,
+            },
+        }
+    }
+}
+
 impl<T> std::ops::Index<Color> for PerColor<T> {
     type Output = T;
     fn index(&self, c: Color) -> &T {
@@ -114,6 +129,44 @@ impl Weights {
         })
     }
 
+    /// Weights with `weight` percent on color `c` and the rest on the other; `None` above 100.
+    pub fn with(c: Color, weight: u8) -> Option<Weights> {
+        let other = 100u8.checked_sub(weight)?;
+        Some(match c {
+            Color::Blue => Weights {
+                blue: weight,
+                green: other,
+            },
+            Color::Green => Weights {
+                blue: other,
+                green: weight,
+            },
+        })
+    }
+
+    /// All traffic on color `c`.
+    pub fn all_on(c: Color) -> Weights {
+        Weights::with(c, 100).expect("100 is a weight")
+    }
+
+    /// Color `c` moved by `delta` points, or `None` when that leaves 0..=100.
+    pub fn shifted_for(self, c: Color, delta: i16) -> Option<Weights> {
+        let w = i16::from(self.of(c)) + delta;
+        u8::try_from(w).ok().and_then(|w| Weights::with(c, w))
+    }
+
+    /// The cutover phase these weights stand for when `candidate` is the build being
+    /// introduced.
+    pub fn phase_for(self, candidate: Color) -> Phase {
+        match self.of(candidate) {
+            0 => Phase::Steady,
+            1..=10 => Phase::Canary,
+            50 => Phase::Half,
+            100 => Phase::Complete,
+            _ => Phase::Ramp,
+        }
+    }
+
     /// The weight of one color.
     pub fn of(self, c: Color) -> u8 {
         match c {
@@ -124,19 +177,12 @@ impl Weights {
 
     /// Green moved by `delta` points, or `None` when that leaves 0..=100.
     pub fn shifted(self, delta: i16) -> Option<Weights> {
-        let g = i16::from(self.green) + delta;
-        u8::try_from(g).ok().and_then(Weights::with_green)
+        self.shifted_for(Color::Green, delta)
     }
 
-    /// The cutover phase these weights stand for.
+    /// The cutover phase these weights stand for with green as the candidate.
     pub fn phase(self) -> Phase {
-        match self.green {
-            0 => Phase::Steady,
-            1..=10 => Phase::Canary,
-            50 => Phase::Half,
-            100 => Phase::Complete,
-            _ => Phase::Ramp,
-        }
+        self.phase_for(Color::Green)
     }
 }
 

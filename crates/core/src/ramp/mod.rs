@@ -3,4 +3,6 @@
 
 pub mod plan;
 
-pub use plan::{OnFail, OnInconclusive, PlanStep, RampPlan, Resume, StepScope};
+pub use plan::{
+    OnFail, OnInconclusive, PlanStep, RampPlan, Resume, StepScope, format_duration, parse_duration,
+};

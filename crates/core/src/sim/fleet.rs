@@ -357,9 +357,9 @@ impl SimHost {
         }
         match op.kind {
             OpKind::SetWeights { to } => self.weights = to,
-            OpKind::Rollback => {
-                self.weights = Weights::STEADY;
-                self.running.green = false;
+            OpKind::Rollback { to } => {
+                self.weights = Weights::all_on(to);
+                self.running[to.other()] = false;
             }
             OpKind::Stop { color } => self.running[color] = false,
         }
@@ -391,7 +391,7 @@ impl World for SimFleet {
         // ssh round trips, nginx -t, reload and read-back take a moment.
         let base = match op.kind {
             OpKind::SetWeights { .. } => 400.0,
-            OpKind::Rollback => 900.0,
+            OpKind::Rollback { .. } => 900.0,
             OpKind::Stop { .. } => 500.0,
         };
         let delay = if h.dark {
@@ -459,6 +459,7 @@ mod tests {
                 before: Some(Weights::STEADY),
                 origin: Origin::Operator,
                 reason: None,
+                candidate: Color::Green,
             },
         );
         let done: Vec<_> = run(&mut f, 5_000)
@@ -495,6 +496,7 @@ mod tests {
                 before: None,
                 origin: Origin::Operator,
                 reason: None,
+                candidate: Color::Green,
             },
         );
         let out = run(&mut f, 5_000);

@@ -1,0 +1,425 @@
+//! Ramp plans on the simulated fleet, on the virtual clock: the same runner the cockpit and
+//! the headless `ramp` command use, driven through `update` on every tick.
+
+use cutover::app::driver::Driver;
+use cutover::app::keymap::KeyMap;
+use cutover::app::keys::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::app::plan::{OpKind, Origin};
+use cutover::app::ramp::{self, COUNTDOWN_MS, RunPhase};
+use cutover::guard::GuardConfig;
+use cutover::model::{Color, Weights};
+use cutover::ramp::RampPlan;
+use cutover::sim::{self, Scenario, SimFleet};
+use std::path::Path;
+
+fn demo(s: Scenario, cfg: GuardConfig) -> Driver<SimFleet> {
+    let mut d = sim::demo(s, 1, cfg, KeyMap::default(), vec!["default".into()]);
+    // Enough TTFT probes and requests for the gates to judge.
+    d.advance_to(25_000);
+    d
+}
+
+/// Six gateways at 100/0, both colors at parity and error-free: every gate can pass.
+fn clean() -> Scenario {
+    Scenario::parse(
+        "clean.toml",
+        r#"
+name = "clean"
+description = "parity, no errors"
+speed = 1.0
+[fleet]
+azs = ["az-a", "az-b", "az-c"]
+gateways_per_az = 2
+rps = 40.0
+initial_green = 0
+[blue]
+ttft_ms = 240.0
+error_rate = 0.0
+[green]
+ttft_ms = 240.0
+error_rate = 0.0
+"#,
+    )
+    .unwrap()
+}
+
+fn plan(d: &Driver<SimFleet>, src: &str) -> RampPlan {
+    let fleet: Vec<(&str, &str)> = d
+        .state
+        .gateways
+        .iter()
+        .map(|g| (g.name.as_str(), g.az.as_str()))
+        .collect();
+    RampPlan::parse(src, Path::new("t.toml"), &fleet, 10).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn start(d: &mut Driver<SimFleet>, src: &str) {
+    let p = plan(d, src);
+    let all = (0..d.state.gateways.len()).collect();
+    let mut fx = Vec::new();
+    ramp::start(&mut d.state, p, all, COUNTDOWN_MS, &mut fx).unwrap();
+    d.run_effects(fx);
+}
+
+fn later(d: &mut Driver<SimFleet>, secs: u64) {
+    let t = d.state.now + secs * 1000;
+    d.advance_to(t);
+}
+
+/// Run until the plan's phase satisfies `done` or `limit` seconds pass.
+fn until(d: &mut Driver<SimFleet>, limit: u64, done: impl Fn(&RunPhase) -> bool) -> bool {
+    for _ in 0..limit {
+        later(d, 1);
+        if d.state.ramp.as_ref().is_some_and(|r| done(&r.phase)) {
+            return true;
+        }
+    }
+    false
+}
+
+fn phase(d: &Driver<SimFleet>) -> RunPhase {
+    d.state.ramp.as_ref().unwrap().phase.clone()
+}
+
+fn command(d: &mut Driver<SimFleet>, line: &str) {
+    d.key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE));
+    for c in line.chars() {
+        d.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    d.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+fn markers(d: &mut Driver<SimFleet>) -> Vec<String> {
+    d.take_markers().into_iter().map(|(_, m)| m).collect()
+}
+
+const THREE_STEPS: &str = r#"
+name = "t"
+[[step]]
+weight = 10
+bake = "30s"
+[[step]]
+weight = 50
+bake = "30s"
+[[step]]
+weight = 100
+bake = "30s"
+"#;
+
+#[test]
+fn a_plan_completes_with_every_step_audited_as_the_plans() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(&mut d, THREE_STEPS);
+    assert!(
+        until(&mut d, 200, RunPhase::ended),
+        "{:?}",
+        d.state.ramp.as_ref().map(|r| r.status(d.state.now))
+    );
+    assert_eq!(phase(&d), RunPhase::Done);
+    for i in 0..6 {
+        assert_eq!(d.world.true_weights(i), Weights::with_green(100).unwrap());
+    }
+    let plan_ops: Vec<_> = d
+        .world
+        .executed
+        .iter()
+        .filter(|(_, op)| op.origin == Origin::Plan)
+        .collect();
+    assert_eq!(plan_ops.len(), 18, "three steps on six gateways");
+    assert!(
+        plan_ops.iter().all(|(_, op)| op
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("plan t step "))),
+        "every operation names the plan and its step"
+    );
+    // No step is made before the previous one has baked for its whole bake and the countdown.
+    let times: Vec<u64> = plan_ops.iter().map(|(t, _)| *t).collect();
+    assert!(times[6] - times[0] >= 30_000 + COUNTDOWN_MS, "{times:?}");
+    let m = markers(&mut d);
+    assert!(m.iter().any(|m| m.starts_with("plan t started")), "{m:?}");
+    assert!(m.iter().any(|m| m.starts_with("plan t done")), "{m:?}");
+}
+
+#[test]
+fn a_plan_fails_at_thirty_percent_on_ttft_and_rolls_back() {
+    let s = Scenario::parse(
+        "slow.toml",
+        r#"
+name = "slow-at-30"
+description = "green slows down by 40 % at 110 s"
+speed = 1.0
+[fleet]
+azs = ["az-a", "az-b"]
+gateways_per_az = 1
+rps = 40.0
+initial_green = 0
+[blue]
+ttft_ms = 240.0
+error_rate = 0.0
+[green]
+ttft_ms = 240.0
+error_rate = 0.0
+[[event]]
+at_secs = 110.0
+green_ttft_ms = 340.0
+"#,
+    )
+    .unwrap();
+    // A short TTFT window, so the slowdown shows within the bake.
+    let cfg = GuardConfig {
+        ttft_window_secs: 30,
+        ..GuardConfig::default()
+    };
+    let mut d = demo(s, cfg);
+    start(
+        &mut d,
+        r#"
+name = "t"
+on_fail = "rollback"
+[[step]]
+weight = 10
+bake = "30s"
+[[step]]
+weight = 20
+bake = "30s"
+[[step]]
+weight = 30
+bake = "60s"
+[[step]]
+weight = 50
+bake = "30s"
+"#,
+    );
+    assert!(until(&mut d, 300, RunPhase::ended));
+    match phase(&d) {
+        RunPhase::Failed { step, why } => {
+            assert_eq!(step, 2, "failed at the 30 % step: {why}");
+            assert!(why.contains("TTFT"), "{why}");
+            assert!(
+                why.contains("95 % CI"),
+                "the sentence carries the interval: {why}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    later(&mut d, 5);
+    assert_eq!(d.world.true_weights(0), Weights::STEADY, "rolled back");
+    later(&mut d, 35);
+    assert!(
+        d.world.executed.iter().any(|(_, op)| op.kind
+            == OpKind::Stop {
+                color: Color::Green
+            }
+            && op.origin == Origin::Plan),
+        "green is stopped after its grace window, by the plan"
+    );
+    assert!(
+        !d.world.executed.iter().any(|(_, op)| op.kind
+            == OpKind::SetWeights {
+                to: Weights::with_green(50).unwrap()
+            }),
+        "the 50 % step was never made"
+    );
+}
+
+const DARK_AT_30: &str = r#"
+name = "dark"
+description = "gw-b1 stops answering at 30 s"
+speed = 1.0
+[fleet]
+azs = ["az-a", "az-b"]
+gateways_per_az = 1
+rps = 40.0
+initial_green = 0
+[blue]
+ttft_ms = 240.0
+[green]
+ttft_ms = 240.0
+[[event]]
+at_secs = 30.0
+gateways = ["gw-b1"]
+dark = true
+"#;
+
+#[test]
+fn inconclusive_holds_and_extend_bakes_longer_first() {
+    let src = |on: &str| {
+        format!(
+            "name = \"t\"\non_inconclusive = \"{on}\"\nmax_extend = \"1m\"\n[[step]]\nweight = 10\nbake = \"30s\"\n[[step]]\nweight = 20\nbake = \"30s\"\n"
+        )
+    };
+    // hold: a gateway the gates cannot see (no fresh data) holds the plan at the end of the bake.
+    let mut d = demo(
+        Scenario::parse("d.toml", DARK_AT_30).unwrap(),
+        GuardConfig::default(),
+    );
+    start(&mut d, &src("hold"));
+    assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
+    match phase(&d) {
+        RunPhase::Held { step, why, made } => {
+            assert_eq!((step, made), (0, true));
+            assert!(why.starts_with("inconclusive"), "{why}");
+            assert!(why.contains("gw-b1"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    later(&mut d, 30);
+    assert!(
+        matches!(phase(&d), RunPhase::Held { .. }),
+        "nothing advances while held"
+    );
+    // extend: the bake is extended first, then it holds.
+    let mut d = demo(
+        Scenario::parse("d.toml", DARK_AT_30).unwrap(),
+        GuardConfig::default(),
+    );
+    start(&mut d, &src("extend"));
+    assert!(until(&mut d, 120, |p| matches!(
+        p,
+        RunPhase::Baking { extended_ms, .. } if *extended_ms > 0
+    )));
+    assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
+    let m = markers(&mut d);
+    assert!(
+        m.iter().any(|m| m.contains("inconclusive, baking 1m more")),
+        "{m:?}"
+    );
+    // Only the first step was ever made.
+    assert!(d.world.executed.iter().all(|(_, op)| op.kind
+        != OpKind::SetWeights {
+            to: Weights::with_green(20).unwrap()
+        }));
+}
+
+#[test]
+fn a_step_counting_down_is_vetoed_with_x_and_the_plan_holds() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(&mut d, THREE_STEPS);
+    assert!(until(&mut d, 60, |p| matches!(
+        p,
+        RunPhase::Countdown { step: 1, .. }
+    )));
+    d.key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(matches!(
+        phase(&d),
+        RunPhase::Held {
+            step: 1,
+            made: false,
+            ..
+        }
+    ));
+    later(&mut d, 30);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(10).unwrap());
+    assert!(
+        d.world
+            .notes
+            .iter()
+            .any(|(_, n)| n.action == "plan" && n.detail.contains("vetoed")),
+        "the veto is audited"
+    );
+    // Resumed, the vetoed step is made (after its own checks).
+    command(&mut d, "plan resume");
+    later(&mut d, 5);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(50).unwrap());
+}
+
+#[test]
+fn promote_cuts_a_bake_short_and_abort_rolls_back() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(
+        &mut d,
+        r#"
+name = "t"
+[[step]]
+weight = 10
+bake = "10m"
+[[step]]
+weight = 20
+bake = "10m"
+"#,
+    );
+    assert!(until(&mut d, 30, |p| matches!(
+        p,
+        RunPhase::Baking { step: 0, .. }
+    )));
+    later(&mut d, 20);
+    command(&mut d, "plan promote");
+    assert!(
+        until(&mut d, 30, |p| matches!(
+            p,
+            RunPhase::Countdown { step: 1, .. }
+        )),
+        "{:?}",
+        phase(&d)
+    );
+    assert!(until(&mut d, 30, |p| matches!(
+        p,
+        RunPhase::Baking { step: 1, .. }
+    )));
+    later(&mut d, 3);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(20).unwrap());
+    command(&mut d, "plan abort");
+    assert!(matches!(phase(&d), RunPhase::Failed { step: 1, .. }));
+    later(&mut d, 5);
+    assert_eq!(
+        d.world.true_weights(0),
+        Weights::STEADY,
+        "abort follows on_fail"
+    );
+    let notes: Vec<_> = d
+        .world
+        .notes
+        .iter()
+        .map(|(_, n)| n.detail.clone())
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("promoted")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("aborted")), "{notes:?}");
+}
+
+#[test]
+fn read_only_can_neither_start_nor_steer_a_plan() {
+    let mut d = demo(clean(), GuardConfig::default());
+    d.state.session.read_only = true;
+    let p = plan(&d, THREE_STEPS);
+    let mut fx = Vec::new();
+    let e = ramp::start(&mut d.state, p, vec![0], COUNTDOWN_MS, &mut fx).unwrap_err();
+    assert!(e.contains("--read-only"), "{e}");
+    assert!(fx.is_empty());
+    let e = ramp::steer(&mut d.state, ramp::Steer::Abort, None, &mut fx).unwrap_err();
+    assert!(e.contains("--read-only"), "{e}");
+}
+
+#[test]
+fn a_plan_started_again_continues_where_the_weights_say() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(&mut d, THREE_STEPS);
+    assert!(until(&mut d, 100, |p| matches!(
+        p,
+        RunPhase::Baking { step: 1, .. }
+    )));
+    // The runner is lost (the process died); a new one reads the weights and bakes step 2
+    // again rather than making it twice.
+    d.state.ramp = None;
+    let made_before = d
+        .world
+        .executed
+        .iter()
+        .filter(|(_, op)| op.origin == Origin::Plan)
+        .count();
+    start(&mut d, THREE_STEPS);
+    assert!(matches!(phase(&d), RunPhase::Baking { step: 1, .. }));
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    let made = d
+        .world
+        .executed
+        .iter()
+        .filter(|(_, op)| op.origin == Origin::Plan)
+        .count();
+    assert_eq!(
+        made - made_before,
+        6,
+        "only the last step was made after the restart"
+    );
+}
