@@ -104,6 +104,25 @@ pub(crate) enum Command {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Run a ramp plan to its end: steps, bakes and gates, as the cockpit runs them. Exit 0
+    /// done, 1 failed, held or interrupted, 2 bad plan. Run it again to continue.
+    Ramp {
+        /// The plan file (see plans/ and docs/configuration.md).
+        #[arg(value_name = "PLAN.toml")]
+        plan: std::path::PathBuf,
+        /// Validate the plan and print its schedule; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// The color being introduced, when the weights do not say.
+        #[arg(long, value_enum, value_name = "COLOR")]
+        candidate: Option<ColorArg>,
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Wait for a color at weight 0 to finish its connections (or the drain window), then stop it.
     Drain {
         /// The color to drain.

@@ -4,6 +4,7 @@
 mod cockpit;
 pub(crate) mod error;
 pub(crate) mod headless;
+pub(crate) mod ramp;
 pub(crate) mod report;
 pub mod run;
 pub(crate) mod watch;

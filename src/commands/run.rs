@@ -72,6 +72,32 @@ fn dispatch(cli: Cli) -> Result<(), CommandError> {
             | Command::Check { .. }),
         ) => fleet_command(cmd, &cli.global, config),
         Some(Command::Watch) => crate::commands::watch::run(config, session_actor(&cli.global)),
+        Some(Command::Ramp {
+            plan,
+            dry_run,
+            json,
+            candidate,
+            scope,
+        }) => {
+            let Some(config) = config else {
+                return Err(CommandError::usage(
+                    "ramp needs the fleet: cutover -c fleet.toml ramp PLAN.toml --all",
+                ));
+            };
+            let actor = crate::fleet::control::Actor {
+                name: session_actor(&cli.global),
+                ticket: cli.global.ticket.as_deref().map(crate::sanitize::sanitize),
+                read_only: cli.global.read_only,
+            };
+            let args = crate::commands::ramp::RampArgs {
+                plan: &plan,
+                target: target(&scope),
+                dry_run,
+                json,
+                candidate: candidate.map(Color::from),
+            };
+            runtime("the async runtime")?.block_on(crate::commands::ramp::run(config, actor, args))
+        }
         None if config.is_none() => Err(CommandError::usage(
             "no fleet given: run `cutover -c fleet.toml` for a real fleet, or `cutover demo` for the simulated one",
         )),
@@ -590,6 +616,7 @@ fn fleet_command(
             | Command::Lab(_)
             | Command::Report(_)
             | Command::Replay { .. }
+            | Command::Ramp { .. }
             | Command::Watch => Ok(()),
         };
         // Annotations of the changes made: delivered, or spooled for the next start.

@@ -21,6 +21,9 @@ use crate::ramp::{Resume, format_duration};
 
 /// Seconds shown before each automatic step, during which `x` vetoes it.
 pub const COUNTDOWN_MS: Ms = 10_000;
+/// How long a due step waits for its checks to have data (a guardrail inconclusive, none
+/// failing) before the plan holds: the probes of a freshly started run need a moment.
+pub const WAIT_FOR_DATA_MS: Ms = 60_000;
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,7 +313,7 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
     let run = s.ramp.as_mut().expect("checked");
     run.gates = current.clone();
     match run.phase.clone() {
-        RunPhase::Countdown { step, at } if now >= at => make_step(s, step, fx),
+        RunPhase::Countdown { step, at } if now >= at => make_step(s, step, now - at, fx),
         RunPhase::Stepping { step } => {
             let run = s.ramp.as_ref().expect("checked");
             let target = Weights::with(run.candidate, run.plan.steps[step].weight);
@@ -413,7 +416,7 @@ fn step_members(s: &State, run: &RampRun, step: usize) -> Vec<usize> {
 
 /// Make step `step` on its gateways, by the same rules as a key press; a refusal or a
 /// guardrail that does not pass holds the run instead.
-fn make_step(s: &mut State, step: usize, fx: &mut Vec<Effect>) {
+fn make_step(s: &mut State, step: usize, waited: Ms, fx: &mut Vec<Effect>) {
     let run = s.ramp.as_ref().expect("a run");
     let candidate = run.candidate;
     let weight = run.plan.steps[step].weight;
@@ -423,6 +426,8 @@ fn make_step(s: &mut State, step: usize, fx: &mut Vec<Effect>) {
     };
     let mut moves = Vec::new();
     let mut refusals = Vec::new();
+    // Only inconclusive checks (no data yet), none failing, no refusal: wait a while.
+    let mut only_waiting = true;
     for i in step_members(s, run, step) {
         let g = &s.gateways[i];
         if g.candidate != candidate {
@@ -434,11 +439,18 @@ fn make_step(s: &mut State, step: usize, fx: &mut Vec<Effect>) {
             continue;
         }
         match rules::available(s, i) {
-            Err(r) => refusals.push(format!("{}: {r}", g.name)),
+            Err(r) => {
+                only_waiting = false;
+                refusals.push(format!("{}: {r}", g.name));
+            }
             Ok(before) if before == target => {}
             Ok(before) => match rules::judge_change(g, &s.cfg, s.now, before, target) {
-                Err(r) => refusals.push(format!("{}: {r}", g.name)),
+                Err(r) => {
+                    only_waiting = false;
+                    refusals.push(format!("{}: {r}", g.name));
+                }
                 Ok(holds) if !holds.is_empty() => {
+                    only_waiting &= holds.iter().all(|v| v.verdict == Judgement::Inconclusive);
                     let t: Vec<String> = holds.iter().map(ToString::to_string).collect();
                     refusals.push(format!("{}: {}", g.name, t.join("; ")));
                 }
@@ -447,6 +459,9 @@ fn make_step(s: &mut State, step: usize, fx: &mut Vec<Effect>) {
         }
     }
     if !refusals.is_empty() {
+        if only_waiting && waited < WAIT_FOR_DATA_MS {
+            return;
+        }
         hold(
             s,
             step,

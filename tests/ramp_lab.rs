@@ -1,0 +1,238 @@
+//! `cutover ramp` on the lab: real nginx, real sshd, real gateway processes under load.
+
+mod common;
+
+use common::load::{Load, assert_none_failed};
+use common::{Lab, text};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The lab's fleet with a short TTFT window, so a slowdown shows within seconds.
+fn short_windows(lab: &Lab) {
+    let path = lab.dir.join("fleet.toml");
+    let fleet = std::fs::read_to_string(&path).unwrap();
+    let fleet = fleet.replace(
+        "[guardrails]\n",
+        "[guardrails]\nttft_window_secs = 15\nfivexx_window_secs = 30\nrollback_grace_secs = 3\n",
+    );
+    std::fs::write(&path, fleet).unwrap();
+}
+
+/// Both colors of every gateway fast and at parity.
+fn parity(lab: &Lab) {
+    for color in ["blue", "green"] {
+        lab.fault(&[
+            "--color",
+            color,
+            "ttft_ms=60",
+            "tokens=2",
+            "tokens_per_sec=200",
+        ]);
+    }
+}
+
+fn plan(lab: &Lab, name: &str, body: &str) -> String {
+    let path = lab.dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("name = \"{name}\"\n{body}")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn greens(lab: &Lab) -> Vec<Option<u64>> {
+    let o = lab.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status --json");
+    v["gateways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["weights"]["green"].as_u64())
+        .collect()
+}
+
+fn audit(lab: &Lab) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Outcome records of operations a plan made.
+fn plan_steps(lab: &Lab) -> Vec<serde_json::Value> {
+    audit(lab)
+        .into_iter()
+        .filter(|r| r["origin"] == "plan" && r["stage"] == "outcome" && r["action"] == "step")
+        .collect()
+}
+
+const TWO_STEPS: &str = r#"
+on_fail = "rollback"
+[[step]]
+weight = 50
+bake = "6s"
+[[step]]
+weight = 100
+bake = "6s"
+"#;
+
+#[test]
+fn ramp_runs_a_plan_to_the_end_under_load() {
+    let lab = Lab::up("ramp-happy", 3, &[]);
+    short_windows(&lab);
+    parity(&lab);
+    let loader = Load::new(2, 2).start(lab.chat_urls());
+    let p = plan(&lab, "happy", TWO_STEPS);
+    let dry = lab.run(&["ramp", &p, "--all", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("step 2/2: candidate 100 on all at +6s, bake 6s"),
+        "{}",
+        text(&dry)
+    );
+    let o = lab.run(&["ramp", &p, "--all", "--json"]);
+    let done = loader.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_none_failed(&done);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l["line"].as_str().unwrap().starts_with("plan happy done")),
+        "{lines:?}"
+    );
+    assert_eq!(greens(&lab), vec![Some(100); 3]);
+    let steps = plan_steps(&lab);
+    assert_eq!(steps.len(), 6, "two steps on three gateways: {steps:?}");
+    assert!(
+        steps
+            .iter()
+            .all(|r| r["outcome"] == "ok" && r["candidate"] == "green")
+    );
+    lab.down();
+}
+
+#[test]
+fn a_slower_green_fails_the_bake_and_the_plan_rolls_back_for_real() {
+    let lab = Lab::up("ramp-slow", 3, &[]);
+    short_windows(&lab);
+    parity(&lab);
+    let loader = Load::new(2, 2).start(lab.chat_urls());
+    let p = plan(
+        &lab,
+        "slow",
+        r#"
+on_fail = "rollback"
+[[step]]
+weight = 50
+bake = "60s"
+[[step]]
+weight = 100
+bake = "6s"
+"#,
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["-c", lab.dir.join("fleet.toml").to_str().unwrap()])
+        .args(["ramp", &p, "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first step is in force, green slows down by 40 %.
+    let t = Instant::now();
+    while greens(&lab) != vec![Some(50); 3] {
+        assert!(t.elapsed() < Duration::from_secs(90), "first step not made");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    lab.fault(&[
+        "--color",
+        "green",
+        "ttft_ms=90",
+        "tokens=2",
+        "tokens_per_sec=200",
+    ]);
+    let o = child.wait_with_output().unwrap();
+    let done = loader.stop();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAILED: gate failed"), "{}", text(&o));
+    assert!(
+        text(&o).contains("TTFT"),
+        "the failing gate is named: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("95 % CI"),
+        "with its interval: {}",
+        text(&o)
+    );
+    assert_eq!(greens(&lab), vec![Some(0); 3], "rolled back for real");
+    assert_none_failed(&done);
+    let records = audit(&lab);
+    let stops = records
+        .iter()
+        .filter(|r| r["action"] == "stop" && r["origin"] == "plan" && r["stage"] == "outcome")
+        .count();
+    assert_eq!(stops, 3, "green stopped on every gateway after its grace");
+    assert!(
+        !plan_steps(&lab).iter().any(|r| r["target"]["green"] == 100),
+        "the second step was never made"
+    );
+    lab.down();
+}
+
+#[test]
+fn a_killed_ramp_run_again_finishes_without_repeating_a_step() {
+    let lab = Lab::up("ramp-kill", 2, &[]);
+    short_windows(&lab);
+    parity(&lab);
+    let loader = Load::new(2, 2).start(lab.chat_urls());
+    let p = plan(
+        &lab,
+        "resume",
+        r#"
+[[step]]
+weight = 30
+bake = "30s"
+[[step]]
+weight = 60
+bake = "3s"
+"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["-c", lab.dir.join("fleet.toml").to_str().unwrap()])
+        .args(["ramp", &p, "--all"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while greens(&lab) != vec![Some(30); 2] {
+        assert!(t.elapsed() < Duration::from_secs(90), "first step not made");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Mid-bake: SIGKILL, no chance to clean up.
+    std::thread::sleep(Duration::from_secs(2));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = lab.run(&["ramp", &p, "--all"]);
+    let done = loader.stop();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("step 1/2 is in force: baking it again"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(greens(&lab), vec![Some(60); 2]);
+    assert_none_failed(&done);
+    let steps = plan_steps(&lab);
+    for g in ["gw-a1", "gw-b1"] {
+        let targets: Vec<u64> = steps
+            .iter()
+            .filter(|r| r["host"] == g)
+            .map(|r| r["target"]["green"].as_u64().unwrap())
+            .collect();
+        assert_eq!(targets, vec![30, 60], "{g}: each step made once");
+    }
+    lab.down();
+}
