@@ -423,3 +423,46 @@ fn a_plan_started_again_continues_where_the_weights_say() {
         "only the last step was made after the restart"
     );
 }
+
+#[test]
+fn the_cockpit_starts_a_plan_from_a_file_after_listing_its_steps() {
+    let mut d = demo(clean(), GuardConfig::default());
+    let dir = std::env::temp_dir().join(format!("cutover-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.toml");
+    std::fs::write(&file, THREE_STEPS).unwrap();
+    // Scope: the AZ of gw-a1.
+    d.key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE));
+    command(&mut d, &format!("plan {}", file.display()));
+    match &d.state.popup {
+        Some(cutover::app::state::Popup::StartPlan(plan, gateways)) => {
+            assert_eq!(plan.steps.len(), 3);
+            assert_eq!(gateways, &vec![0, 1], "the scope's gateways");
+        }
+        other => panic!("expected the plan's confirmation, got {other:?}"),
+    }
+    assert!(d.state.ramp.is_none(), "nothing starts before y");
+    d.key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    let status = d.state.ramp.as_ref().unwrap().status(d.state.now);
+    assert!(status.starts_with("plan t step 1/3"), "{status}");
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    assert_eq!(d.world.true_weights(1), Weights::with_green(100).unwrap());
+    assert_eq!(
+        d.world.true_weights(2),
+        Weights::STEADY,
+        "outside the scope"
+    );
+    // A bad file is said, with what is wrong, and starts nothing.
+    std::fs::write(
+        &file,
+        "name = \"x\"\n[[step]]\nweight = 15\nbake = \"1m\"\n",
+    )
+    .unwrap();
+    d.state.ramp = None;
+    command(&mut d, &format!("plan {}", file.display()));
+    assert!(d.state.popup.is_none());
+    let notice = d.state.notice.as_ref().unwrap().text.clone();
+    assert!(notice.contains("step[1].weight"), "{notice}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -102,5 +102,18 @@ fn fields(state: &State, sep: &'static str, scope_prefix: bool, t: &Theme) -> Ve
         out.push(Span::styled(sep, t.header));
         out.push(Span::styled("● REC", bold.patch(t.alarm)));
     }
+    if let Some(run) = &state.ramp {
+        let style = match run.phase {
+            crate::app::ramp::RunPhase::Held { .. } | crate::app::ramp::RunPhase::Failed { .. } => {
+                bold.patch(t.alarm)
+            }
+            _ => bold,
+        };
+        out.push(Span::styled(sep, t.header));
+        out.push(Span::styled(
+            fmt::sanitize(&run.status(state.now)).into_owned(),
+            style,
+        ));
+    }
     out
 }

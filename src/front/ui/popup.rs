@@ -35,6 +35,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Popup::Refused { plan, reasons } => refused(plan, reasons, state, text_w, t),
         Popup::Veto(gateways) => veto(gateways, state, text_w, t),
         Popup::Quit(abandoned) => quit(abandoned, state, text_w, t),
+        Popup::StartPlan(plan, gateways) => start_plan(plan, gateways, state, text_w, t),
     };
     show(frame, area, dialog, t);
 }
@@ -265,6 +266,72 @@ fn quit(abandoned: &[String], state: &State, w: usize, t: &Theme) -> Dialog {
         title: "Quit?".into(),
         lines,
         border: t.alarm,
+        keys: key_line(&keys, t),
+    }
+}
+
+/// Every step of a ramp plan with its scope and bake, the gateways, and when it would end.
+fn start_plan(
+    plan: &crate::ramp::RampPlan,
+    gateways: &[usize],
+    state: &State,
+    w: usize,
+    t: &Theme,
+) -> Dialog {
+    use crate::ramp::format_duration;
+    let cand = gateways
+        .first()
+        .and_then(|&i| state.gateways.get(i))
+        .map_or("-", |g| g.candidate.name());
+    let names: Vec<String> = gateways.iter().map(|&i| name(state, i)).collect();
+    let mut lines = Vec::new();
+    lines.extend(wrapped(
+        "",
+        &format!(
+            "On {} (candidate {cand}), on_fail {:?}, on_inconclusive {:?}:",
+            names.join(", "),
+            plan.on_fail,
+            plan.on_inconclusive
+        ),
+        w,
+        t.text,
+    ));
+    lines.push(Line::raw(""));
+    let n = plan.steps.len();
+    let mut at = 0;
+    for (k, step) in plan.steps.iter().enumerate() {
+        lines.push(Line::styled(
+            format!(
+                "  {:>2}/{n}  {cand} {:>3}  {:<16} bake {:<6} at +{}",
+                k + 1,
+                step.weight,
+                fmt::fit(&step.scope.to_string(), 16),
+                format_duration(step.bake_ms),
+                format_duration(at)
+            ),
+            t.text,
+        ));
+        at += step.bake_ms + crate::app::ramp::COUNTDOWN_MS;
+    }
+    lines.push(Line::raw(""));
+    lines.extend(wrapped(
+        "",
+        &format!(
+            "Ends in about {} if every gate passes. Each automatic step counts down {} s first (x vetoes); :plan pause|resume|promote|abort steer it.",
+            format_duration(at),
+            crate::app::ramp::COUNTDOWN_MS / 1000
+        ),
+        w,
+        t.muted,
+    ));
+    let keys = [
+        (key(state, Action::Confirm), "start"),
+        (keys(state, Action::Cancel), "cancel"),
+    ];
+    Dialog {
+        title: format!("Start plan {}?", fmt::sanitize(&plan.name)),
+        lines,
+        border: t.accent,
         keys: key_line(&keys, t),
     }
 }

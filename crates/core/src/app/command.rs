@@ -33,6 +33,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("veto", "veto pending auto-rollbacks in scope"),
     (
+        "plan FILE",
+        "run a ramp plan on the scope (lists its steps, asks first)",
+    ),
+    (
         "plan pause|resume|promote|abort|veto",
         "steer the running ramp plan (audited)",
     ),
@@ -79,7 +83,7 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
                 "promote" => Steer::Promote,
                 "abort" => Steer::Abort,
                 "veto" => Steer::Veto,
-                _ => return bad(s, line, "pause, resume, promote, abort or veto"),
+                file => return offer_plan(s, file),
             };
             if let Err(why) = ramp::steer(s, steer, None, fx) {
                 notify(s, Level::Warn, why);
@@ -154,6 +158,34 @@ fn set_candidate(s: &mut State, to: Option<Color>, fx: &mut Vec<Effect>) {
     }));
     fx.push(Effect::Marker(text.clone()));
     notify(s, Level::Info, text);
+}
+
+/// Load plan `file`, validated against the fleet, and ask to start it on the scope.
+fn offer_plan(s: &mut State, file: &str) {
+    if s.session.read_only {
+        notify(
+            s,
+            Level::Warn,
+            "refused: --read-only can watch a plan, not start one",
+        );
+        return;
+    }
+    let fleet: Vec<(&str, &str)> = s
+        .gateways
+        .iter()
+        .map(|g| (g.name.as_str(), g.az.as_str()))
+        .collect();
+    match crate::ramp::RampPlan::load(std::path::Path::new(file), &fleet, s.cfg.step) {
+        Ok(plan) => {
+            let gateways: Vec<usize> = s
+                .scope_members()
+                .into_iter()
+                .filter(|&i| s.visible(i))
+                .collect();
+            s.popup = Some(super::state::Popup::StartPlan(plan, gateways));
+        }
+        Err(e) => notify(s, Level::Warn, format!("plan: {e}")),
+    }
 }
 
 fn bad(s: &mut State, line: &str, expected: &str) {

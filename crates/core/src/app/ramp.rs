@@ -146,7 +146,11 @@ impl RampRun {
         } else {
             ""
         };
-        format!("plan {name} {what}{paused}")
+        let eta = self
+            .eta(now)
+            .map(|t| format!(", ends in ~{}", secs(t.saturating_sub(now))))
+            .unwrap_or_default();
+        format!("plan {name} {what}{eta}{paused}")
     }
 }
 

@@ -202,13 +202,22 @@ fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect
         }
         (Popup::Veto(gateways), Action::Confirm) => ask_reason(s, Pending::Veto(gateways)),
         (Popup::Quit(abandoned), Action::Confirm) => force_quit(s, abandoned, fx),
+        (Popup::StartPlan(plan, gateways), Action::Confirm) => {
+            if let Err(why) = super::ramp::start(s, plan, gateways, super::ramp::COUNTDOWN_MS, fx) {
+                notify(s, Level::Warn, why);
+            }
+        }
         (Popup::Quit(_), Action::Quit) => {
             s.quit_when_done = true;
             notify(s, Level::Warn, "quitting once the work in flight is done");
         }
         (Popup::Help, Action::Help | Action::Cancel | Action::Quit) => {}
         (
-            Popup::Confirm(_) | Popup::Refused { .. } | Popup::Veto(_) | Popup::Quit(_),
+            Popup::Confirm(_)
+            | Popup::Refused { .. }
+            | Popup::Veto(_)
+            | Popup::Quit(_)
+            | Popup::StartPlan(..),
             Action::Cancel | Action::Quit,
         ) => {
             notify(s, Level::Info, "cancelled: nothing changed");
