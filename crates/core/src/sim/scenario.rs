@@ -31,6 +31,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "slow-drain.toml",
         include_str!("../../../../scenarios/slow-drain.toml"),
     ),
+    (
+        "plan-completes.toml",
+        include_str!("../../../../scenarios/plan-completes.toml"),
+    ),
+    (
+        "plan-fails-ttft.toml",
+        include_str!("../../../../scenarios/plan-fails-ttft.toml"),
+    ),
 ];
 
 /// The scenario used when none is named.
