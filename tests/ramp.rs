@@ -89,6 +89,14 @@ fn command(d: &mut Driver<SimFleet>, line: &str) {
     d.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
 }
 
+/// Type `text` on the footer's reason line and press Enter.
+fn type_line(d: &mut Driver<SimFleet>, text: &str) {
+    for c in text.chars() {
+        d.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    d.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
 fn markers(d: &mut Driver<SimFleet>) -> Vec<String> {
     d.take_markers().into_iter().map(|(_, m)| m).collect()
 }
@@ -346,6 +354,11 @@ bake = "10m"
     later(&mut d, 20);
     command(&mut d, "plan promote");
     assert!(
+        matches!(phase(&d), RunPhase::Baking { step: 0, .. }),
+        "a reason is asked first"
+    );
+    type_line(&mut d, "canary looks fine, saving time");
+    assert!(
         until(&mut d, 30, |p| matches!(
             p,
             RunPhase::Countdown { step: 1, .. }
@@ -360,6 +373,7 @@ bake = "10m"
     later(&mut d, 3);
     assert_eq!(d.world.true_weights(0), Weights::with_green(20).unwrap());
     command(&mut d, "plan abort");
+    type_line(&mut d, "customer escalation");
     assert!(matches!(phase(&d), RunPhase::Failed { step: 1, .. }));
     later(&mut d, 5);
     assert_eq!(
@@ -375,6 +389,17 @@ bake = "10m"
         .collect();
     assert!(notes.iter().any(|n| n.contains("promoted")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("aborted")), "{notes:?}");
+    let reasons: Vec<_> = d
+        .world
+        .notes
+        .iter()
+        .filter_map(|(_, n)| n.reason.clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec!["canary looks fine, saving time", "customer escalation"],
+        "each is audited with its reason"
+    );
 }
 
 #[test]

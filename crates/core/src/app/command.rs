@@ -85,7 +85,15 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
                 "veto" => Steer::Veto,
                 file => return offer_plan(s, file),
             };
-            if let Err(why) = ramp::steer(s, steer, None, fx) {
+            if s.ramp.as_ref().is_none_or(|r| r.phase.ended()) || s.session.read_only {
+                // Said at once: there is nothing to give a reason for.
+                if let Err(why) = ramp::steer(s, steer, None, fx) {
+                    notify(s, Level::Warn, why);
+                }
+            } else if matches!(steer, Steer::Promote | Steer::Abort) {
+                // Cutting a bake short or stopping the plan asks why (audited).
+                super::update::ask_reason(s, super::state::Pending::Steer(steer));
+            } else if let Err(why) = ramp::steer(s, steer, None, fx) {
                 notify(s, Level::Warn, why);
             }
         }

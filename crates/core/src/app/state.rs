@@ -218,6 +218,8 @@ pub enum Pending {
     Plan(Plan),
     /// A veto of the pending auto-rollbacks of these gateways.
     Veto(Vec<usize>),
+    /// Promoting or aborting the running plan.
+    Steer(super::ramp::Steer),
 }
 
 impl Pending {
@@ -227,6 +229,8 @@ impl Pending {
             Pending::Plan(p) if p.overridden => "override",
             Pending::Plan(_) => "jump",
             Pending::Veto(_) => "veto",
+            Pending::Steer(super::ramp::Steer::Abort) => "plan abort",
+            Pending::Steer(_) => "plan promotion",
         }
     }
 }

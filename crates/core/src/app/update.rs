@@ -140,6 +140,11 @@ fn edit_reason(
                     execute(s, plan, fx);
                 }
                 Pending::Veto(gateways) => veto(s, &gateways, reason, fx),
+                Pending::Steer(steer) => {
+                    if let Err(why) = super::ramp::steer(s, steer, Some(reason), fx) {
+                        notify(s, Level::Warn, why);
+                    }
+                }
             }
             return;
         }
@@ -165,7 +170,8 @@ fn edit_reason(
 }
 
 /// Ask for the reason before `pending` runs.
-fn ask_reason(s: &mut State, pending: Pending) {
+/// Ask for the reason of `pending` on the footer line (audited with it).
+pub(crate) fn ask_reason(s: &mut State, pending: Pending) {
     notify(
         s,
         Level::Warn,
