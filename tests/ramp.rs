@@ -19,28 +19,26 @@ fn demo(s: Scenario, cfg: GuardConfig) -> Driver<SimFleet> {
     d
 }
 
-/// Six gateways at 100/0, both colors at parity and error-free: every gate can pass.
-fn clean() -> Scenario {
+/// A fleet of `per_az` gateways in each of `azs` AZs at 100/0, both colors at parity and
+/// error-free (every gate can pass), then `events`.
+fn scenario(azs: usize, per_az: usize, events: &str) -> Scenario {
+    let azs: Vec<String> = ["az-a", "az-b", "az-c"][..azs]
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
     Scenario::parse(
-        "clean.toml",
-        r#"
-name = "clean"
-description = "parity, no errors"
-speed = 1.0
-[fleet]
-azs = ["az-a", "az-b", "az-c"]
-gateways_per_az = 2
-rps = 40.0
-initial_green = 0
-[blue]
-ttft_ms = 240.0
-error_rate = 0.0
-[green]
-ttft_ms = 240.0
-error_rate = 0.0
-"#,
+        "t.toml",
+        &format!(
+            "name = \"t\"\ndescription = \"parity, no errors\"\nspeed = 1.0\n[fleet]\nazs = [{}]\ngateways_per_az = {per_az}\nrps = 40.0\ninitial_green = 0\n[blue]\nttft_ms = 240.0\nerror_rate = 0.0\n[green]\nttft_ms = 240.0\nerror_rate = 0.0\n{events}",
+            azs.join(", ")
+        ),
     )
     .unwrap()
+}
+
+/// Six gateways in three AZs, healthy.
+fn clean() -> Scenario {
+    scenario(3, 2, "")
 }
 
 fn plan(d: &Driver<SimFleet>, src: &str) -> RampPlan {
@@ -151,29 +149,15 @@ fn a_plan_completes_with_every_step_audited_as_the_plans() {
 
 #[test]
 fn a_plan_fails_at_thirty_percent_on_ttft_and_rolls_back() {
-    let s = Scenario::parse(
-        "slow.toml",
-        r#"
-name = "slow-at-30"
-description = "green slows down by 40 % at 110 s"
-speed = 1.0
-[fleet]
-azs = ["az-a", "az-b"]
-gateways_per_az = 1
-rps = 40.0
-initial_green = 0
-[blue]
-ttft_ms = 240.0
-error_rate = 0.0
-[green]
-ttft_ms = 240.0
-error_rate = 0.0
-[[event]]
+    // Green slows down by 40 % at 110 s, while the 30 % step bakes.
+    let s = scenario(
+        2,
+        1,
+        "[[event]]
 at_secs = 110.0
 green_ttft_ms = 340.0
-"#,
-    )
-    .unwrap();
+",
+    );
     // A short TTFT window, so the slowdown shows within the bake.
     let cfg = GuardConfig {
         ttft_window_secs: 30,
@@ -231,24 +215,14 @@ bake = "30s"
     );
 }
 
-const DARK_AT_30: &str = r#"
-name = "dark"
-description = "gw-b1 stops answering at 30 s"
-speed = 1.0
-[fleet]
-azs = ["az-a", "az-b"]
-gateways_per_az = 1
-rps = 40.0
-initial_green = 0
-[blue]
-ttft_ms = 240.0
-[green]
-ttft_ms = 240.0
-[[event]]
-at_secs = 30.0
-gateways = ["gw-b1"]
-dark = true
-"#;
+/// gw-b1 stops answering at 30 s.
+fn dark_at_30() -> Scenario {
+    scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 30.0\ngateways = [\"gw-b1\"]\ndark = true\n",
+    )
+}
 
 #[test]
 fn inconclusive_holds_and_extend_bakes_longer_first() {
@@ -258,10 +232,7 @@ fn inconclusive_holds_and_extend_bakes_longer_first() {
         )
     };
     // hold: a gateway the gates cannot see (no fresh data) holds the plan at the end of the bake.
-    let mut d = demo(
-        Scenario::parse("d.toml", DARK_AT_30).unwrap(),
-        GuardConfig::default(),
-    );
+    let mut d = demo(dark_at_30(), GuardConfig::default());
     start(&mut d, &src("hold"));
     assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
     match phase(&d) {
@@ -278,10 +249,7 @@ fn inconclusive_holds_and_extend_bakes_longer_first() {
         "nothing advances while held"
     );
     // extend: the bake is extended first, then it holds.
-    let mut d = demo(
-        Scenario::parse("d.toml", DARK_AT_30).unwrap(),
-        GuardConfig::default(),
-    );
+    let mut d = demo(dark_at_30(), GuardConfig::default());
     start(&mut d, &src("extend"));
     assert!(until(&mut d, 120, |p| matches!(
         p,

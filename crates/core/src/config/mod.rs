@@ -214,13 +214,7 @@ impl Config {
 
     /// Read, parse and validate `path`; also resolves the key bindings and `themes_dir`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
+        let src = ConfigError::read(path)?;
         let mut cfg = Config::parse(&src, path)?;
         cfg.base_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         if let Some(dir) = &cfg.themes_dir {
@@ -320,6 +314,17 @@ impl std::error::Error for ConfigError {}
 pub use crate::field::FieldError;
 
 impl ConfigError {
+    /// The contents of `path`, or the error that names it (`cannot read: ...`).
+    pub fn read(path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        })
+    }
+
     /// An error at byte range `span` of `src` (line, column and field are worked out from it).
     pub fn at_span(
         path: &Path,

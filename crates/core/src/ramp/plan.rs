@@ -286,13 +286,7 @@ impl RampPlan {
 
     /// Read and parse the plan file at `path` (see [`RampPlan::parse`]).
     pub fn load(path: &Path, fleet: &[FleetEntry<'_>], step: u8) -> Result<RampPlan, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
+        let src = ConfigError::read(path)?;
         RampPlan::parse(&src, path, fleet, step)
     }
 
