@@ -459,3 +459,39 @@ fn the_cockpit_starts_a_plan_from_a_file_after_listing_its_steps() {
     assert!(notice.contains("step[1].weight"), "{notice}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_plan_that_says_drain_ends_with_the_stable_color_drained_and_stopped() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(
+        &mut d,
+        "name = \"t\"\ndrain = true\n[[step]]\nweight = 50\nbake = \"30s\"\n[[step]]\nweight = 100\nbake = \"30s\"\n",
+    );
+    assert!(until(&mut d, 200, |p| *p == RunPhase::Draining));
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    later(&mut d, 3); // the next host samples
+    for i in 0..6 {
+        let host = d.state.gateways[i].model.host.clone().unwrap();
+        assert!(!host.running.blue && host.running.green, "{i}: {host:?}");
+    }
+    assert!(
+        d.world
+            .executed
+            .iter()
+            .filter(|(_, op)| op.kind == OpKind::Stop { color: Color::Blue }
+                && op.origin == Origin::Plan)
+            .count()
+            == 6,
+        "blue stopped by the plan on every gateway"
+    );
+    let fleet: Vec<(&str, &str)> = vec![("gw-a1", "az-a")];
+    let e = RampPlan::parse(
+        "name = \"t\"\ndrain = true\n[[step]]\nweight = 50\nbake = \"1m\"\n",
+        Path::new("t.toml"),
+        &fleet,
+        10,
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("drain"), "{e}");
+}

@@ -60,6 +60,8 @@ pub enum RunPhase {
         /// The step was made (its bake is judged again on resume) or not (it is made).
         made: bool,
     },
+    /// The last step baked; the stable color drains on the run's gateways (`drain = true`).
+    Draining,
     /// Every step made and baked.
     Done,
     /// A gate failed (or the operator aborted) and `on_fail` was carried out.
@@ -136,6 +138,7 @@ impl RampRun {
                 secs(until.saturating_sub(now))
             ),
             RunPhase::Held { step, why, .. } => format!("{} HELD: {why}", self.step_label(*step)),
+            RunPhase::Draining => "draining the stable color".to_string(),
             RunPhase::Done => "done".to_string(),
             RunPhase::Failed { step, why } => {
                 format!("{} FAILED: {why}", self.step_label(*step))
@@ -404,6 +407,37 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
                 hold(s, step, why, true, fx);
             }
         }
+        RunPhase::Draining => {
+            let run = s.ramp.as_ref().expect("checked");
+            let busy = run
+                .gateways
+                .iter()
+                .any(|&i| s.gateways[i].drain.is_some() || s.gateways[i].op.is_some());
+            if busy {
+                return;
+            }
+            let name = run.plan.name.clone();
+            let stable = run.candidate.other();
+            // The stop's outcome, not the next host sample, says whether it stopped.
+            let running: Vec<&str> = run
+                .gateways
+                .iter()
+                .filter(|&&i| s.gateways[i].last_error.is_some())
+                .map(|&i| s.gateways[i].name.as_str())
+                .collect();
+            let text = if running.is_empty() {
+                format!(
+                    "plan {name} done: every step baked, every gate passed, {stable} drained and stopped"
+                )
+            } else {
+                format!(
+                    "plan {name} done: every step baked, every gate passed; {stable} still runs on {} (its stop failed: see the log)",
+                    running.join(", ")
+                )
+            };
+            s.ramp.as_mut().expect("checked").phase = RunPhase::Done;
+            say(fx, LogLevel::Info, text, true);
+        }
         _ => {}
     }
 }
@@ -500,6 +534,26 @@ fn advance(s: &mut State, step: usize, fx: &mut Vec<Effect>) {
     let now = s.now;
     let run = s.ramp.as_mut().expect("a run");
     let name = run.plan.name.clone();
+    if step + 1 == run.plan.steps.len() && run.plan.drain {
+        run.phase = RunPhase::Draining;
+        let stable = run.candidate.other();
+        let gateways = run.gateways.clone();
+        for i in gateways {
+            let g = &s.gateways[i];
+            if g.model.weights.is_some_and(|w| w.of(stable) == 0)
+                && g.model.host.as_ref().is_none_or(|h| h.running[stable])
+            {
+                update::begin_drain(s, i, stable, false, Origin::Plan);
+            }
+        }
+        say(
+            fx,
+            LogLevel::Info,
+            format!("plan {name}: every step baked, every gate passed; draining {stable}"),
+            true,
+        );
+        return;
+    }
     if step + 1 == run.plan.steps.len() {
         run.phase = RunPhase::Done;
         say(

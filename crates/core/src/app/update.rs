@@ -381,7 +381,8 @@ pub(crate) fn roll_back(
     start_op(s, i, OpKind::SetWeights { to }, origin, reason, fx);
 }
 
-fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool, origin: Origin) {
+/// Start draining `color` on gateway `i` (a rollback's grace window when `rollback`).
+pub(crate) fn begin_drain(s: &mut State, i: usize, color: Color, rollback: bool, origin: Origin) {
     let window_ms = if rollback {
         s.cfg.rollback_grace_secs
     } else {
@@ -951,7 +952,7 @@ fn evaluate_gateway(s: &mut State, i: usize, fx: &mut Vec<Effect>) {
             let (what, origin) = if d.rollback {
                 ("rollback grace", d.origin)
             } else {
-                ("drain", Origin::Operator)
+                ("drain", d.origin)
             };
             let name = &s.gateways[i].name;
             log(

@@ -87,6 +87,8 @@ pub struct RampPlan {
     pub on_inconclusive: OnInconclusive,
     /// Longest extension of one bake when `on_inconclusive = "extend"`, ms.
     pub max_extend_ms: Ms,
+    /// After the last step, with the candidate at 100, drain the stable color and stop it.
+    pub drain: bool,
     /// The steps, in order.
     pub steps: Vec<PlanStep>,
 }
@@ -99,6 +101,8 @@ struct RawPlan {
     on_fail: OnFail,
     on_inconclusive: Option<Spanned<OnInconclusive>>,
     max_extend: Option<Spanned<String>>,
+    #[serde(default)]
+    drain: Option<Spanned<bool>>,
     #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
@@ -275,7 +279,18 @@ impl RampPlan {
                 bake_ms,
             });
         }
+        let drain = raw.drain.as_ref().is_some_and(|d| *d.get_ref());
+        if let (Some(d), true) = (&raw.drain, drain) {
+            if steps.last().is_some_and(|s: &PlanStep| s.weight != 100) {
+                return Err(err(
+                    d.span(),
+                    "drain".into(),
+                    "drains the stable color once the candidate carries everything: the last step must be weight = 100".into(),
+                ));
+            }
+        }
         Ok(RampPlan {
+            drain,
             name: name.to_string(),
             on_fail: raw.on_fail,
             on_inconclusive,
