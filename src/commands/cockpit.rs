@@ -225,6 +225,7 @@ fn attach_session_log<W: World>(
     let mut header =
         crate::front::session::Header::new(mode, &st.session.actor, st.session.read_only, gateways);
     header.guardrails = st.cfg;
+    header.ticket = st.session.ticket.clone();
     let log =
         crate::front::session::SessionLog::create(path, &header).map_err(CommandError::failed)?;
     driver.log_session(log);

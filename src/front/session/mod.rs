@@ -54,6 +54,9 @@ pub struct Header {
     /// The session could not mutate (also turns auto-rollback into an alarm).
     #[serde(default)]
     pub read_only: bool,
+    /// The change ticket the session was opened with (`--ticket`), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
     /// Gateways in display order.
     pub gateways: Vec<GatewayInfo>,
     /// Guardrail settings in force, so a replay reaches the same verdicts.
@@ -70,6 +73,7 @@ impl Header {
             started: crate::model::civil::now_rfc3339(),
             actor: actor.into(),
             read_only,
+            ticket: None,
             gateways,
             guardrails: GuardConfig::default(),
         }

@@ -75,6 +75,7 @@ pub fn driver(session: &Session, keymap: KeyMap, themes: Vec<String>) -> Driver<
     // The recorded flag, not `true`: read-only also turns the auto-rollback into an alarm,
     // and the replay must reach the verdicts the session had. Nothing acts anyway.
     state.session.actor = crate::sanitize::sanitize(&h.actor);
+    state.session.ticket = h.ticket.as_deref().map(crate::sanitize::sanitize);
     state.session.read_only = h.read_only;
     Driver::new(state, ReplayWorld::new(session))
 }

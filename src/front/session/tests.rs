@@ -282,3 +282,30 @@ fn secrets_are_masked_in_every_line_and_the_log_still_reads() {
     );
     assert_eq!(s.markers()[0].1, "rollback gw-a ********");
 }
+
+#[test]
+fn the_ticket_is_recorded_and_the_replay_header_shows_it() {
+    let buf = SharedBuffer::default();
+    let mut log = SessionLog::to_writer(Box::new(buf.clone()));
+    let mut h = header();
+    h.ticket = Some("CHG-77".into());
+    log.header(&h).unwrap();
+    let s = parse_session(&buf.text()).unwrap();
+    assert_eq!(s.header.ticket.as_deref(), Some("CHG-77"));
+    let d = replay::driver(&s, KeyMap::default(), ThemeSet::builtin().owned_names());
+    assert_eq!(d.state.session.ticket.as_deref(), Some("CHG-77"));
+    let screen = crate::front::ui::fixtures::draw(&d.state, 120, 40);
+    let top = crate::front::ui::fixtures::row_text(screen.backend().buffer(), 0);
+    assert!(top.contains("CHG-77"), "{top}");
+    assert!(!top.contains("no ticket"), "{top}");
+    // A replay cannot act: the footer offers no step or rollback.
+    let bottom = crate::front::ui::fixtures::row_text(screen.backend().buffer(), 39);
+    assert!(
+        !bottom.contains("step") && !bottom.contains("rollback"),
+        "{bottom}"
+    );
+    assert!(bottom.contains("quit"), "{bottom}");
+    // A session log written before tickets were recorded still parses, with none.
+    let old = buf.text().replace(",\"ticket\":\"CHG-77\"", "");
+    assert_eq!(parse_session(&old).unwrap().header.ticket, None);
+}

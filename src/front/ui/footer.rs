@@ -88,8 +88,10 @@ fn normal(state: &State, max: usize, t: &Theme) -> Line<'static> {
 /// Key hints of rank at most `rank`, in display order, each as "k label" with two spaces between.
 fn hints(state: &State, t: &Theme, rank: u8) -> Vec<Span<'static>> {
     let mut out = Vec::new();
+    // A read-only session or a replay cannot change a host: no hint offers to.
+    let watching = state.session.read_only || state.mode == crate::app::state::Mode::Replay;
     for (actions, label, r) in HINTS {
-        if r > rank {
+        if r > rank || (watching && actions.iter().all(|a| a.mutates())) {
             continue;
         }
         let keys: Vec<String> = actions

@@ -31,6 +31,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let text_w = usize::from(area.width.saturating_sub(6)).min(MAX_TEXT);
     let dialog = match popup {
         Popup::Help => help(state, usize::from(area.height), t),
+        Popup::Commands => commands(state, t),
         Popup::Confirm(plan) => confirm(plan, state, text_w, t),
         Popup::Refused { plan, reasons } => refused(plan, reasons, state, text_w, t),
         Popup::Veto(gateways) => veto(gateways, state, text_w, t),
@@ -136,6 +137,27 @@ fn help(state: &State, height: usize, t: &Theme) -> Dialog {
     let theme = state.themes.get(state.theme).map_or("-", String::as_str);
     Dialog {
         title: format!("Help · theme {}", fmt::sanitize(theme)),
+        lines,
+        border: t.accent,
+        keys: key_line(&[(keys(state, Action::Cancel), "close")], t),
+    }
+}
+
+/// Every `:` command with what it does.
+fn commands(state: &State, t: &Theme) -> Dialog {
+    let all = crate::app::command::COMMANDS;
+    let kw = all.iter().map(|(c, _)| fmt::width(c)).max().unwrap_or(0) + 1;
+    let lines = all
+        .iter()
+        .map(|(c, d)| {
+            Line::from(vec![
+                spans::left(format!(":{c}"), kw + 2, t.accent),
+                Span::styled(*d, t.text),
+            ])
+        })
+        .collect();
+    Dialog {
+        title: "Commands".into(),
         lines,
         border: t.accent,
         keys: key_line(&[(keys(state, Action::Cancel), "close")], t),

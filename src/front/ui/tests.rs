@@ -501,3 +501,20 @@ mod hostile {
         }
     }
 }
+
+#[test]
+fn the_command_list_names_every_command() {
+    let mut s = fixtures::state();
+    s.popup = Some(crate::app::state::Popup::Commands);
+    let screen = draw(&s, 120, 40);
+    let text: String = (0..40)
+        .map(|y| row_text(screen.backend().buffer(), y))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (form, _) in crate::app::command::COMMANDS {
+        assert!(
+            text.contains(&format!(":{form}")),
+            "{form} missing:\n{text}"
+        );
+    }
+}

@@ -46,7 +46,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show gateways whose name or AZ contains TEXT",
     ),
     ("theme NAME", "switch theme"),
-    ("help", "key and command help"),
+    ("help", "this list (? shows the keys)"),
     ("quit", "leave the cockpit"),
 ];
 
@@ -114,7 +114,7 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
             Some(i) => s.theme = i,
             None => bad(s, line, "a theme name"),
         },
-        ("help", []) => act(s, Action::Help, fx),
+        ("help", []) => s.popup = Some(super::state::Popup::Commands),
         ("q" | "quit", []) => act(s, Action::Quit, fx),
         _ => notify(
             s,

@@ -253,6 +253,8 @@ pub enum Popup {
     Veto(Vec<usize>),
     /// Quit with work in flight? Lists what would be abandoned.
     Quit(Vec<String>),
+    /// The `:` commands, with what each does.
+    Commands,
     /// Start this ramp plan on these gateways? (every step, scope and bake is listed)
     StartPlan(crate::ramp::RampPlan, Vec<usize>),
 }

@@ -217,7 +217,7 @@ fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect
             s.quit_when_done = true;
             notify(s, Level::Warn, "quitting once the work in flight is done");
         }
-        (Popup::Help, Action::Help | Action::Cancel | Action::Quit) => {}
+        (Popup::Help | Popup::Commands, Action::Help | Action::Cancel | Action::Quit) => {}
         (
             Popup::Confirm(_)
             | Popup::Refused { .. }
