@@ -232,7 +232,23 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     t.keys("n");
     t.keys("n");
     t.keys("n");
-    t.wait_for("the auto-rollback", |s| s.contains("AUTO-ROLLBACK"));
+    let screen = t.wait_for("the auto-rollback", |s| s.contains("AUTO-ROLLBACK"));
+    // The log reads the session's clock, not the second it was played back in: the greeting
+    // at 00:00:00, the auto-rollback within the 240 s the session lasted.
+    let log_time = |needle: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(needle) && !l.contains("next marker"))
+            .and_then(|l| l.trim_start().get(..8).map(str::to_string))
+            .unwrap_or_else(|| panic!("no log line with {needle}:\n{screen}"))
+    };
+    assert_eq!(log_time("replay of a"), "00:00:00", "{screen}");
+    let at = log_time("AUTO-ROLLBACK: green");
+    let secs: Vec<u64> = at.split(':').map(|p| p.parse().unwrap()).collect();
+    assert!(
+        secs[0] == 0 && secs[1] * 60 + secs[2] <= 240,
+        "session time, not wall time: {at}\n{screen}"
+    );
     // Keys that would act on a live fleet do nothing here.
     t.keys("]");
     t.keys(" ");

@@ -96,6 +96,8 @@ pub(super) struct Cockpit<P> {
     session_log: Option<(&'static str, PathBuf)>,
     /// Where time and keys go: the world's clock, or a replay's controls.
     playback: P,
+    /// Log lines carry the session's clock instead of the wall clock (a replay).
+    session_clock: bool,
 }
 
 impl<P: Playback> Cockpit<P> {
@@ -119,7 +121,15 @@ impl<P: Playback> Cockpit<P> {
             rec,
             session_log: None,
             playback,
+            session_clock: false,
         })
+    }
+
+    /// Stamp log lines with the session's clock, not the wall clock: a replay's log then
+    /// reads as the session's did, whatever the playback speed.
+    pub(super) fn with_session_clock(mut self) -> Self {
+        self.session_clock = true;
+        self
     }
 
     /// Write a session log of mode `mode` to `path`, if any.
@@ -136,7 +146,11 @@ impl<P: Playback> Cockpit<P> {
     /// Theme, log panel, recording flag and session log on a new driver.
     pub(super) fn dress<W: World>(&self, driver: &mut Driver<W>) -> Result<(), CommandError> {
         let log = self.session_log.as_ref().map(|(m, p)| (*m, p.as_path()));
-        dress(driver, self.look.theme, self.rec.is_some(), log)
+        dress(driver, self.look.theme, self.rec.is_some(), log)?;
+        if self.session_clock {
+            driver.log_to(tui::session_clock_sink());
+        }
+        Ok(())
     }
 
     /// Start the log panel, say `greet`'s first lines in it, and run the loop until the
@@ -147,6 +161,9 @@ impl<P: Playback> Cockpit<P> {
         greet: impl FnOnce(),
     ) -> Result<(), CommandError> {
         init_logging();
+        if self.session_clock {
+            crate::front::ui::use_simulated_times(true);
+        }
         greet();
         tui::run(driver, self.look.themes, self.rec, self.playback)
             .await

@@ -335,16 +335,25 @@ fn replay(
     );
     let title = format!("cutover replay {name}");
     let controls = Controls::new(&session, name, speed);
-    let cockpit = Cockpit::open(global, config, title, s.look, Replay::new(controls))?;
+    let cockpit =
+        Cockpit::open(global, config, title, s.look, Replay::new(controls))?.with_session_clock();
     // The recorded session's actor and read-only flag, not this operator's.
     let driver = crate::front::session::replay::driver(&session, s.keymap, cockpit.theme_names());
+    let greeting = format!(
+        "replay of a {} session started {} by {}: space pauses, + and - change speed, n jumps to the next marker, q quits",
+        crate::sanitize::sanitize(&session.header.mode),
+        crate::sanitize::sanitize(&session.header.started),
+        crate::sanitize::sanitize(&session.header.actor)
+    );
     cockpit.launch(driver, || {
-        tracing::info!(
-            target: "cutover",
-            "replay of a {} session started {} by {}: space pauses, + and - change speed, n jumps to the next marker, q quits",
-            crate::sanitize::sanitize(&session.header.mode),
-            crate::sanitize::sanitize(&session.header.started),
-            crate::sanitize::sanitize(&session.header.actor)
+        // Through the same path as the session's own lines, so it carries the session clock.
+        crate::front::tui::emit_at(
+            0,
+            &crate::app::msg::LogLine {
+                level: crate::app::msg::LogLevel::Info,
+                target: crate::app::msg::LogTarget::Cockpit,
+                text: greeting,
+            },
         );
     })
 }

@@ -426,3 +426,16 @@ pub(crate) fn emit(line: &crate::app::msg::LogLine) {
         T::Plan => at!("cutover::plan"),
     }
 }
+
+/// A log sink that stamps each line with its session time (`HH:MM:SS` from the session's
+/// start) for the log panel's simulated-time layout: a replay's log reads the recorded
+/// clock, not the second it was played back in.
+pub fn session_clock_sink() -> crate::app::driver::LogSink {
+    Box::new(emit_at)
+}
+
+/// One log line stamped with session time `at` (see [`session_clock_sink`]).
+pub fn emit_at(at: Ms, line: &crate::app::msg::LogLine) {
+    let _span = tracing::info_span!("sim", message = %crate::front::clock::hms(at)).entered();
+    emit(line);
+}
