@@ -21,7 +21,7 @@ use crate::model::Ms;
 use crate::ramp::{RampPlan, format_duration};
 use std::path::Path;
 use std::time::Duration;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How often the driver is advanced (as the cockpit's loop does).
 const STEP: Duration = Duration::from_millis(100);
@@ -110,12 +110,41 @@ pub(crate) async fn run(
             "refused: --read-only can watch a plan, not run one",
         ));
     }
+    // Signals are caught from here on: a SIGINT while the fleet is set up must not kill the
+    // process before the plan could say where it stands.
     let handler = |k| signal(k).map_err(|e| CommandError::failed(e.to_string()));
-    let mut int = handler(SignalKind::interrupt())?;
-    let mut term = handler(SignalKind::terminate())?;
-    let mut hup = handler(SignalKind::hangup())?;
+    let signals = (
+        handler(SignalKind::interrupt())?,
+        handler(SignalKind::terminate())?,
+        handler(SignalKind::hangup())?,
+    );
     let guard = config.guardrails;
-    let fleet = Fleet::new(config, actor.clone())?;
+    // The plan's changes are annotated in Grafana when [export] says where, as `step`'s are.
+    let exports = config
+        .export
+        .annotations()
+        .then(|| crate::export::Exports::start(&config, crate::export::annotate::Reporter::Stderr));
+    let mut fleet = Fleet::new(config, actor.clone())?;
+    if let Some(h) = exports.as_ref().and_then(|x| x.hook()) {
+        fleet.exec.set_hook(h);
+    }
+    let result = drive(fleet, guard, actor, &args, plan, signals).await;
+    if let Some(x) = exports {
+        x.finish(crate::export::EXIT_BUDGET).await;
+    }
+    result
+}
+
+/// Run the plan on the live fleet until it ends, holds or a signal arrives.
+async fn drive(
+    fleet: Fleet,
+    guard: crate::guard::GuardConfig,
+    actor: Actor,
+    args: &RampArgs<'_>,
+    plan: RampPlan,
+    signals: (Signal, Signal, Signal),
+) -> Result<(), CommandError> {
+    let (mut int, mut term, mut hup) = signals;
     // Changes a killed run left without an outcome are read and recorded first.
     for line in fleet.exec.reconcile().await {
         eprintln!(
