@@ -190,7 +190,17 @@ fn a_hangup_lets_the_cockpits_operations_finish_and_be_audited() {
     );
     let cmd = lab.cockpit_cmd("--actor hup-op --no-session-log");
     let t = Tmux::start(120, 40, &cmd);
-    t.wait_for("the TTFT verdict", |s| s.contains("% ok"));
+    // Both gateways' TTFT verdicts must pass before the fleet step is offered: gw-a1's shows
+    // first, then gw-b1's (on a loaded machine its probes can lag a few seconds behind).
+    t.wait_for("gw-a1's TTFT verdict", |s| {
+        s.contains("TTFT gw-a1") && s.contains("% ok")
+    });
+    t.keys("j");
+    t.wait_for("gw-b1's TTFT verdict", |s| {
+        s.contains("TTFT gw-b1") && s.contains("% ok")
+    });
+    t.keys("k");
+    t.wait_for("gw-a1 selected", |s| s.contains("TTFT gw-a1"));
     let stopped = master(&lab, 1);
     signal("-STOP", &stopped);
     t.keys("ss]");
