@@ -495,3 +495,34 @@ fn a_plan_that_says_drain_ends_with_the_stable_color_drained_and_stopped() {
     .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("drain"), "{e}");
 }
+
+#[test]
+fn a_failed_plan_rolls_back_by_the_rules_and_names_what_it_could_not() {
+    // gw-a1's green slows down at 60 s; gw-b1 has gone dark at 30 s.
+    let s = scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 30.0\ngateways = [\"gw-b1\"]\ndark = true\n[[event]]\nat_secs = 60.0\ngateways = [\"gw-a1\"]\ngreen_ttft_ms = 480.0\n",
+    );
+    let cfg = GuardConfig {
+        ttft_window_secs: 30,
+        ..GuardConfig::default()
+    };
+    let mut d = demo(s, cfg);
+    start(
+        &mut d,
+        "name = \"t\"\n[[step]]\nweight = 10\nbake = \"2m\"\n[[step]]\nweight = 20\nbake = \"1m\"\n",
+    );
+    assert!(until(&mut d, 200, RunPhase::ended), "{:?}", phase(&d));
+    let text = markers(&mut d)
+        .into_iter()
+        .find(|m| m.contains("FAILED"))
+        .expect("a failure marker");
+    assert!(text.contains("rolling back: gw-a1 to 100/0"), "{text}");
+    assert!(
+        text.contains("NOT rolled back: gw-b1 (no fresh data"),
+        "the dark gateway is named, not skipped silently: {text}"
+    );
+    later(&mut d, 5);
+    assert_eq!(d.world.true_weights(0), Weights::STEADY);
+}

@@ -93,8 +93,6 @@ pub struct RampRun {
     pub phase: RunPhase,
     /// Paused by the operator since this instant: no step, no end of bake.
     pub paused_at: Option<Ms>,
-    /// The latest gate verdicts (gateway, verdict) that are not pass.
-    pub gates: Vec<(usize, GuardVerdict)>,
     /// Wait before each automatic step, ms (0 for the headless runner).
     pub countdown_ms: Ms,
 }
@@ -254,7 +252,6 @@ pub fn start(
         candidate,
         phase,
         paused_at: None,
-        gates: Vec::new(),
         countdown_ms,
     };
     say(
@@ -317,8 +314,6 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
     }
     let now = s.now;
     let current = gates(s, run);
-    let run = s.ramp.as_mut().expect("checked");
-    run.gates = current.clone();
     match run.phase.clone() {
         RunPhase::Countdown { step, at } if now >= at => make_step(s, step, now - at, fx),
         RunPhase::Stepping { step } => {
@@ -600,11 +595,18 @@ fn fail(s: &mut State, step: usize, why: String, fx: &mut Vec<Effect>) {
     let label = run.step_label(step);
     let gateways = run.gateways.clone();
     let mut back = Vec::new();
+    let mut kept = Vec::new();
     for i in gateways {
         let g = &s.gateways[i];
         let stable = g.stable();
         let carries = g.model.weights.is_some_and(|w| w.of(g.candidate) > 0);
-        if !carries || rules::available(s, i).is_err() {
+        if !carries {
+            continue;
+        }
+        // The rules of every automatic rollback: not onto a stopped or failing stable color,
+        // not on a gateway that cannot be read or is busy. Said, not skipped silently.
+        if let Some(refused) = rules::auto_rollback_refusal(s, i) {
+            kept.push(format!("{} ({refused})", g.name));
             continue;
         }
         update::roll_back(
@@ -620,14 +622,17 @@ fn fail(s: &mut State, step: usize, why: String, fx: &mut Vec<Effect>) {
             Weights::all_on(stable)
         ));
     }
-    let text = format!(
+    let mut text = format!(
         "plan {name} {label} FAILED: {why}; rolling back: {}",
         if back.is_empty() {
-            "nothing carried the candidate".to_string()
+            "nothing".to_string()
         } else {
             back.join(", ")
         }
     );
+    if !kept.is_empty() {
+        text.push_str(&format!("; NOT rolled back: {}", kept.join(", ")));
+    }
     let run = s.ramp.as_mut().expect("a run");
     run.phase = RunPhase::Failed { step, why };
     say(fx, LogLevel::Error, text.clone(), true);
