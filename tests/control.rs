@@ -8,39 +8,6 @@ use common::{Lab, client, listens, runtime, text};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-impl Lab {
-    fn fleet(&self) -> String {
-        self.dir.join("fleet.toml").to_str().unwrap().to_string()
-    }
-
-    /// `status --json`, parsed.
-    fn status(&self) -> serde_json::Value {
-        let o = self.run(&["status", "--json"]);
-        assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
-        serde_json::from_slice(&o.stdout).expect("status --json is one JSON object")
-    }
-
-    /// Green's weight per gateway, from `status --json`.
-    fn greens(&self) -> Vec<Option<u64>> {
-        self.status()["gateways"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g["weights"]["green"].as_u64())
-            .collect()
-    }
-
-    fn audit_lines(&self) -> Vec<serde_json::Value> {
-        let text =
-            std::fs::read_to_string(self.dir.join("cutover-audit.jsonl")).unwrap_or_default();
-        text.lines()
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line ({e}): {l:?}"))
-            })
-            .collect()
-    }
-}
-
 #[test]
 fn full_ramp_and_drain_under_load_loses_no_request() {
     let lab = Lab::up("ramp", 3, &[]);

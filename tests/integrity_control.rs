@@ -24,14 +24,6 @@ fn tweak(lab: &Lab, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
-fn audit(lab: &Lab) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line ({e}): {l}")))
-        .collect()
-}
-
 /// The nginx master of gateway `i`, from its pid file.
 fn master(lab: &Lab, i: usize) -> String {
     std::fs::read_to_string(&lab.config.gateway[i].nginx_pid)
@@ -116,7 +108,8 @@ fn a_stop_needs_a_read_showing_the_color_at_zero() {
         std::net::TcpStream::connect_timeout(&blue, Duration::from_millis(500)).is_ok(),
         "blue must still be running: it carries traffic again"
     );
-    let rec = audit(&lab)
+    let rec = lab
+        .audit_lines()
         .into_iter()
         .rfind(|r| r["action"] == "stop" && r["stage"] == "outcome")
         .unwrap();
@@ -146,7 +139,8 @@ fn a_timed_out_step_reports_unknown_weights_then_the_next_run_records_the_truth(
         "never the weights asked for: {}",
         text(&o)
     );
-    let rec = audit(&lab)
+    let rec = lab
+        .audit_lines()
         .into_iter()
         .rfind(|r| r["action"] == "step" && r["stage"] == "outcome")
         .unwrap();
@@ -166,10 +160,11 @@ fn a_timed_out_step_reports_unknown_weights_then_the_next_run_records_the_truth(
         std::thread::sleep(Duration::from_millis(300));
     };
     let _ = green_weight(&lab, 0); // one more run: reconciles what the last one left locked
-    let reconciled = audit(&lab)
+    let reconciled = lab
+        .audit_lines()
         .into_iter()
         .rfind(|r| r["stage"] == "reconciled")
-        .unwrap_or_else(|| panic!("no reconciled record: {:#?}", audit(&lab)));
+        .unwrap_or_else(|| panic!("no reconciled record: {:#?}", lab.audit_lines()));
     assert_eq!(reconciled["id"], rec["id"]);
     assert_eq!(reconciled["after"]["green"], green, "{reconciled}");
     let served = served_green(&lab, 0);
@@ -223,7 +218,7 @@ fn a_hangup_lets_the_cockpits_operations_finish_and_be_audited() {
     let s = t.wait_for("the cockpit to exit", |s| s.contains("exit="));
     signal("-CONT", &stopped);
     assert!(s.contains("exit=0"), "{s}");
-    let records = audit(&lab);
+    let records = lab.audit_lines();
     for g in &lab.config.gateway {
         let outcome = records
             .iter()

@@ -40,28 +40,9 @@ fn plan(lab: &Lab, name: &str, body: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
-fn greens(lab: &Lab) -> Vec<Option<u64>> {
-    let o = lab.run(&["status", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status --json");
-    v["gateways"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["weights"]["green"].as_u64())
-        .collect()
-}
-
-fn audit(lab: &Lab) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(lab.dir.join("cutover-audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Outcome records of operations a plan made.
 fn plan_steps(lab: &Lab) -> Vec<serde_json::Value> {
-    audit(lab)
+    lab.audit_lines()
         .into_iter()
         .filter(|r| r["origin"] == "plan" && r["stage"] == "outcome" && r["action"] == "step")
         .collect()
@@ -75,7 +56,7 @@ fn wait_for_steps(lab: &Lab, n: usize) {
         assert!(
             t.elapsed() < Duration::from_secs(120),
             "first step not made: {:?}",
-            audit(lab)
+            lab.audit_lines()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -122,7 +103,7 @@ fn ramp_runs_a_plan_to_the_end_under_load() {
             )),
         "{lines:?}"
     );
-    assert_eq!(greens(&lab), vec![Some(100); 3]);
+    assert_eq!(lab.greens(), vec![Some(100); 3]);
     for g in &lab.config.gateway {
         assert!(
             !common::listens(&g.blue.addr),
@@ -190,9 +171,9 @@ bake = "6s"
         "with its interval: {}",
         text(&o)
     );
-    assert_eq!(greens(&lab), vec![Some(0); 3], "rolled back for real");
+    assert_eq!(lab.greens(), vec![Some(0); 3], "rolled back for real");
     assert_none_failed(&done);
-    let records = audit(&lab);
+    let records = lab.audit_lines();
     let stops = records
         .iter()
         .filter(|r| r["action"] == "stop" && r["origin"] == "plan" && r["stage"] == "outcome")
@@ -243,7 +224,7 @@ bake = "3s"
         "{}",
         text(&o)
     );
-    assert_eq!(greens(&lab), vec![Some(60); 2]);
+    assert_eq!(lab.greens(), vec![Some(60); 2]);
     assert_none_failed(&done);
     let steps = plan_steps(&lab);
     for g in ["gw-a1", "gw-b1"] {

@@ -858,16 +858,19 @@ pub async fn get_behaviour(
     timeout: Duration,
 ) -> Result<Behaviour, String> {
     let addr = addr.into();
-    let url = addr.url("/_lab/behaviour");
-    let text = send(
-        client(timeout, &addr)?.get(&url),
-        "GET",
-        &url,
-        &addr,
-        timeout,
-    )
-    .await?;
+    let (url, text) = get_text(&addr, "/_lab/behaviour", timeout).await?;
     parse_behaviour(&text, &url)
+}
+
+/// GET `path` on the gateway: its URL and the body.
+async fn get_text(
+    addr: &Endpoint,
+    path: &str,
+    timeout: Duration,
+) -> Result<(String, String), String> {
+    let url = addr.url(path);
+    let text = send(client(timeout, addr)?.get(&url), "GET", &url, addr, timeout).await?;
+    Ok((url, text))
 }
 
 /// Fetch the gateway's version (`GET /version`), trimmed.
@@ -875,16 +878,7 @@ pub(crate) async fn get_version(
     addr: impl Into<Endpoint>,
     timeout: Duration,
 ) -> Result<String, String> {
-    let addr = addr.into();
-    let url = addr.url("/version");
-    let text = send(
-        client(timeout, &addr)?.get(&url),
-        "GET",
-        &url,
-        &addr,
-        timeout,
-    )
-    .await?;
+    let (_, text) = get_text(&addr.into(), "/version", timeout).await?;
     Ok(text.trim().to_string())
 }
 

@@ -234,3 +234,38 @@ pub fn render(state: &cutover::app::state::State, w: u16, h: u16) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+impl Lab {
+    /// Its fleet.toml's path.
+    pub fn fleet(&self) -> String {
+        self.dir.join("fleet.toml").to_str().unwrap().to_string()
+    }
+
+    /// `status --json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let o = self.run(&["status", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "status: {}", text(&o));
+        serde_json::from_slice(&o.stdout).expect("status --json is one JSON object")
+    }
+
+    /// Green's weight per gateway, from `status --json`.
+    pub fn greens(&self) -> Vec<Option<u64>> {
+        self.status()["gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["weights"]["green"].as_u64())
+            .collect()
+    }
+
+    /// Every record of its audit log, parsed (a torn line fails the test).
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(self.dir.join("cutover-audit.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("torn audit line ({e}): {l:?}"))
+            })
+            .collect()
+    }
+}

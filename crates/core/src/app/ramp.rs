@@ -313,7 +313,6 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
         return;
     }
     let now = s.now;
-    let current = gates(s, run);
     match run.phase.clone() {
         RunPhase::Countdown { step, at } if now >= at => make_step(s, step, now - at, fx),
         RunPhase::Stepping { step } => {
@@ -361,6 +360,8 @@ pub fn tick(s: &mut State, fx: &mut Vec<Effect>) {
             until,
             extended_ms,
         } => {
+            // Only a bake is judged: the gates' sentences are built when they are read.
+            let current = gates(s, run);
             let failing: Vec<(usize, GuardVerdict)> = current
                 .iter()
                 .filter(|(_, v)| v.verdict == Judgement::Fail)
