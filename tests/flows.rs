@@ -277,9 +277,23 @@ fn dark_host_goes_stale_and_is_skipped() {
 }
 
 #[test]
-fn failed_nginx_test_is_reported_and_weights_stay() {
+fn failed_nginx_test_is_held_by_the_preflight_and_overridden_fails_with_weights_kept() {
     let mut d = demo("nginx-test-fails");
     press(&mut d, "j]"); // gw-a2
+    let Some(Popup::Refused { reasons, .. }) = d.state.popup.clone() else {
+        panic!("the preflight did not hold the step: {:?}", d.state.popup)
+    };
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r
+                .starts_with("gw-a2: preflight fail: preflight fails: nginx -t: nginx: [emerg]")),
+        "{reasons:?}"
+    );
+    // Overridden, the executor's own nginx -t still refuses the file.
+    press(&mut d, "O");
+    press(&mut d, "drill");
+    d.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     later(&mut d, 3);
     let g = &d.state.gateways[1];
     assert!(g.last_error.as_deref().unwrap().contains("nginx -t failed"));

@@ -249,6 +249,67 @@ fn lint_and_low_nofile_are_reported_with_file_and_line() {
     for l in &lines {
         assert!(l.chars().count() <= 80, "wider than 80: {l:?}");
     }
+
+    // The same findings gate steps: headless, each failing gateway is refused naming its
+    // check (with file and line), nothing is written; the clean gateway steps.
+    let before = std::fs::read(conf).unwrap();
+    let o = lab.run(&["step", "--by", "10", "--gateway", "gw-a1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("preflight fail")
+            && err.contains("nginx buffering")
+            && err.contains(&format!("{conf}:{line}")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(conf).unwrap(), before, "nothing written");
+    let o = lab.run(&["step", "--by", "10", "--gateway", "gw-b1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("preflight fail") && err.contains("green nofile 256"),
+        "{err}"
+    );
+    let o = lab.run(&["step", "--by", "10", "--gateway", "gw-c1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The cockpit: `]` on gw-a1 is held by the preflight round, naming the check.
+    let rt = runtime();
+    rt.block_on(Box::pin(async {
+        let mut d = common::live::cockpit(&lab, |_| {});
+        let start = Instant::now();
+        let until = start + Duration::from_secs(30);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            d.advance_to(start.elapsed().as_millis() as u64);
+            let g = &d.state.gateways[0];
+            if g.model.preflight.is_some() && g.model.weights.is_some() && g.model.host.is_some() {
+                break;
+            }
+            assert!(Instant::now() < until, "no preflight round in 30 s");
+        }
+        let screen = common::render(&d.state, 120, 40);
+        assert!(
+            screen.contains("PREFLIGHT") && screen.contains("preflight FAIL"),
+            "{screen}"
+        );
+        d.key(KeyEvent::from(KeyCode::Char(']')));
+        let Some(Popup::Refused { reasons, .. }) = d.state.popup.clone() else {
+            panic!("] was not refused: {:?}", d.state.popup)
+        };
+        let all = reasons.join("\n");
+        assert!(
+            all.contains("preflight fails: nginx buffering")
+                && all.contains(&format!("{conf}:{line}")),
+            "{all}"
+        );
+        d.key(KeyEvent::from(KeyCode::Char('n')));
+    }));
+
+    // Fixed on disk, the next headless judgement passes it.
+    std::fs::write(conf, &text_conf).unwrap();
+    let o = lab.run(&["step", "--by", "10", "--gateway", "gw-a1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     lab.down();
 }
 

@@ -215,6 +215,40 @@ bake = "30s"
     );
 }
 
+#[test]
+fn a_failing_preflight_round_fails_the_gate_for_its_gateway() {
+    // gw-b1's nginx configuration stops passing `nginx -t` during the first bake.
+    let s = scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 40.0\ngateways = [\"gw-b1\"]\nnginx_test_fails = true\n",
+    );
+    let mut d = demo(s, GuardConfig::default());
+    start(
+        &mut d,
+        "name = \"t\"\non_fail = \"hold\"\n[[step]]\nweight = 10\nbake = \"30s\"\n[[step]]\nweight = 20\nbake = \"30s\"\n",
+    );
+    assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
+    match phase(&d) {
+        RunPhase::Held { step, why, made } => {
+            assert_eq!((step, made), (0, true));
+            assert!(
+                why.contains("gw-b1") && why.contains("preflight fails: nginx -t"),
+                "{why}"
+            );
+            assert!(!why.contains("gw-a1"), "gw-a1's preflight passes: {why}");
+        }
+        other => panic!("expected a hold on the preflight, got {other:?}"),
+    }
+    assert!(
+        d.world.executed.iter().all(|(_, op)| op.kind
+            != OpKind::SetWeights {
+                to: Weights::with_green(20).unwrap()
+            }),
+        "the 20 % step was never made"
+    );
+}
+
 /// gw-b1 stops answering at 30 s.
 fn dark_at_30() -> Scenario {
     scenario(

@@ -154,6 +154,10 @@ fn every_scenario_has_a_valid_recording_made_by_the_tool() {
         "host-dark",
         "step green +10 on fleet (6 gateways): 5 gateways change",
     );
+    has(
+        "nginx-test-fails",
+        "step green +10 on fleet (6 gateways): 6 gateways change (guardrail overridden)",
+    );
     has("nginx-test-fails", "gw-a2: operation failed");
     has("slow-drain", "gw-a1: drain of blue done");
 }

@@ -391,15 +391,7 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
 /// health, probe p95 and, for https, the certificate. At most `[ssh] max_parallel` gateways at once.
 pub(crate) async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
     use crate::fleet::preflight::remote::{CheckSettings, check_gateway};
-    let settings = Arc::new(CheckSettings {
-        guard: fleet.config.guardrails,
-        preflight: fleet.config.preflight.clone(),
-        client: crate::fleet::probe::tls::client(
-            Duration::from_secs(3),
-            fleet.config.probes.ca_file.as_deref(),
-            true,
-        ),
-    });
+    let settings = Arc::new(CheckSettings::for_config(&fleet.config));
     let sem = Arc::new(Semaphore::new(fleet.max_parallel));
     let mut tasks = Vec::new();
     for h in fleet.exec.hosts.iter() {

@@ -54,6 +54,9 @@ pub fn driver(
         probes: config.probes.clone(),
         parallel: config.ssh.max_parallel,
         expected_revision: config.preflight.expected_revision.clone(),
+        check: std::sync::Arc::new(crate::fleet::preflight::remote::CheckSettings::for_config(
+            config,
+        )),
     };
     let windows = crate::sim::windows_for(&guard);
     let gateways = config

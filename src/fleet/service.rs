@@ -139,11 +139,13 @@ impl Fleet {
         snaps
     }
 
-    /// Each reached gateway's revisions, into its host sample: revision parity is a step rule.
-    /// Asked after the burst, so that its requests to the colors are not counted as their
-    /// connections by the burst's sampler.
+    /// Each reached gateway's revisions, into its host sample, and its preflight round:
+    /// revision parity and the preflight are step rules. Asked after the burst, so that their
+    /// requests to the colors are not counted as their connections by the burst's sampler.
     async fn add_revisions(&self, snaps: &mut [Snapshot]) {
+        use crate::fleet::preflight::remote::{CheckSettings, gate_rows};
         let expected = self.config.preflight.expected_revision.clone();
+        let check = Arc::new(CheckSettings::for_config(&self.config));
         let sem = Arc::new(Semaphore::new(self.max_parallel));
         let mut tasks = Vec::new();
         for (h, snap) in self.exec.hosts.iter().zip(snaps.iter()) {
@@ -151,22 +153,29 @@ impl Fleet {
                 .telemetry
                 .iter()
                 .any(|t| matches!(t, crate::model::Telemetry::Host(_)));
-            let (h, sem, expected) = (h.clone(), sem.clone(), expected.clone());
+            let (h, sem, expected, check) =
+                (h.clone(), sem.clone(), expected.clone(), check.clone());
             tasks.push(tokio::spawn(async move {
                 if !sampled {
                     return None;
                 }
                 let _permit = sem.acquire().await;
-                Some(crate::fleet::collect::revisions::revisions(&h, expected.as_deref()).await)
+                let r = crate::fleet::collect::revisions::revisions(&h, expected.as_deref()).await;
+                let rows = gate_rows(&h, &check, &mut Vec::new()).await;
+                Some((r, crate::fleet::preflight::findings(&rows)))
             }));
         }
         for (snap, t) in snaps.iter_mut().zip(tasks) {
-            let Ok(Some(r)) = t.await else { continue };
+            let Ok(Some((r, findings))) = t.await else {
+                continue;
+            };
             for data in &mut snap.telemetry {
                 if let crate::model::Telemetry::Host(h) = data {
                     h.revisions = Some(Box::new(r.clone()));
                 }
             }
+            snap.telemetry
+                .push(crate::model::Telemetry::Preflight { findings });
         }
     }
 

@@ -34,7 +34,18 @@ pub(crate) struct Settings {
     pub(crate) parallel: usize,
     /// `[preflight] expected_revision`, carried with each color's revision to the model.
     pub(crate) expected_revision: Option<String>,
+    /// What the preflight rounds check against (limits, certificate days, the https client).
+    pub(crate) check: Arc<crate::fleet::preflight::remote::CheckSettings>,
 }
+
+/// Preflight rounds while everything holds: the lint reads what nginx loads, which changes
+/// only when someone edits it.
+const PREFLIGHT_EVERY: Duration = Duration::from_secs(60);
+/// Preflight rounds while something does not hold: an operator fixing it sees it clear soon.
+const PREFLIGHT_RETRY: Duration = Duration::from_secs(15);
+/// Longest a preflight round may take; a round that does not end is not reported, and the
+/// last one ages out (a step is then held as inconclusive).
+const PREFLIGHT_LIMIT: Duration = Duration::from_secs(60);
 
 /// Messages to the cockpit.
 pub(crate) type Outbox = mpsc::UnboundedSender<Msg>;
@@ -70,6 +81,13 @@ pub(crate) fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox
             Duration::from_secs(settings.probes.version_every_secs),
             version_sem.clone(),
             revisions_tx,
+            tx.clone(),
+        ));
+        tokio::spawn(preflight_loop(
+            i,
+            host.clone(),
+            settings.check.clone(),
+            version_sem.clone(),
             tx.clone(),
         ));
         tokio::spawn(sample_loop(
@@ -228,6 +246,45 @@ async fn revision_loop(
             crate::fleet::collect::revisions::revisions(&host, expected.as_deref()).await
         };
         out.send_replace(Some(r));
+    }
+}
+
+/// The preflight checks that gate a step onto the candidate, once a minute (every 15 s while
+/// one does not hold). A round is sent only when SSH reached the host first: an unreachable
+/// host is the sampler's news, and its failed commands are not findings about nginx.
+async fn preflight_loop(
+    i: usize,
+    host: Host,
+    check: Arc<crate::fleet::preflight::remote::CheckSettings>,
+    sem: Arc<Semaphore>,
+    tx: Outbox,
+) {
+    use crate::fleet::preflight::{Status, findings, remote::gate_rows};
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        let round = {
+            let _permit = sem.acquire().await;
+            tokio::time::timeout(PREFLIGHT_LIMIT, async {
+                host.ssh().run(&host.cfg.ssh, "true", None).await.ok()?;
+                Some(gate_rows(&host, &check, &mut Vec::new()).await)
+            })
+            .await
+            .ok()
+            .flatten()
+        };
+        let mut wait = PREFLIGHT_RETRY;
+        if let Some(rows) = round {
+            if rows.iter().all(|r| r.status <= Status::Warn) {
+                wait = PREFLIGHT_EVERY;
+            }
+            let findings = findings(&rows);
+            if !send(&tx, i, Telemetry::Preflight { findings }) {
+                return;
+            }
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

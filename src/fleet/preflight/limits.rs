@@ -95,7 +95,7 @@ pub(crate) fn judge(l: &PerColor<ColorLimits>, min: u64) -> (Status, String) {
     for c in Color::BOTH {
         let lc = &l[c];
         if lc.procs.is_empty() {
-            worst = worst.max(Status::Warn);
+            worst = worst.max(Status::Unknown);
             parts.push(format!(
                 "{c}: {}",
                 lc.missing.as_deref().unwrap_or("no process found")
@@ -103,7 +103,7 @@ pub(crate) fn judge(l: &PerColor<ColorLimits>, min: u64) -> (Status, String) {
             continue;
         }
         if lc.procs.iter().any(|(_, n)| n.is_none()) {
-            worst = worst.max(Status::Warn);
+            worst = worst.max(Status::Unknown);
             let pids: Vec<String> = lc.procs.iter().map(|(p, _)| p.to_string()).collect();
             parts.push(format!("{c}: /proc/{}/limits unreadable", pids.join(",")));
             continue;
@@ -169,7 +169,11 @@ mod tests {
             "@nofile blue 1 65536 65536\n@nopid green no process listening\n@nofile blue 3 ? ?\n",
         );
         let (s, why) = judge(&l, 4096);
-        assert_eq!(s, Status::Warn);
+        assert_eq!(
+            s,
+            Status::Unknown,
+            "a limit not read is unknown, never a pass"
+        );
         assert!(why.contains("green: no process listening"), "{why}");
         assert!(why.contains("unreadable"), "{why}");
     }

@@ -357,7 +357,7 @@ fn read_timeout(conf: &Conf<'_>, locations: &[usize], input: &LintInput<'_>) -> 
         };
     };
     if status == Status::Ok && !unknown.is_empty() {
-        status = Status::Warn;
+        status = Status::Unknown;
         notes.push(format!(
             "proxy_read_timeout {} ({what}); {} idle ceiling unknown: set idle_timeout_secs in fleet.toml",
             secs_text(ms),
@@ -580,7 +580,7 @@ mod tests {
         );
         let f = run(GOOD_MAIN, GOOD_GATEWAY, None);
         let t = find(&f, "nginx timeout");
-        assert_eq!(t.status, Status::Warn, "unknown says so: {}", t.reason);
+        assert_eq!(t.status, Status::Unknown, "unknown says so: {}", t.reason);
         assert!(t.reason.contains("idle ceiling unknown"), "{}", t.reason);
         // No proxy_read_timeout: nginx's 60 s default, judged as such.
         let gw = GOOD_GATEWAY.replace("        proxy_read_timeout 300s;\n", "");

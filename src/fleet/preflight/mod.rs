@@ -18,36 +18,26 @@ pub(crate) mod tls;
 use crate::guard::verdict::Judgement;
 use serde::Serialize;
 
-/// One check's outcome, ordered from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Status {
-    /// Holds.
-    Ok,
-    /// Does not hold in a way that may be fine, or cannot be told (`--strict` fails on it).
-    Warn,
-    /// Does not hold: `check` exits 1.
-    Fail,
+/// One check's outcome: the core's, since the preflight's findings also reach the model (a
+/// failing finding holds a step onto the candidate).
+pub(crate) use crate::model::CheckStatus as Status;
+
+/// A guardrail's judgement as a row: inconclusive is unknown (a warning), never ok.
+pub(crate) fn status_from_judgement(j: Judgement) -> Status {
+    match j {
+        Judgement::Pass => Status::Ok,
+        Judgement::Inconclusive => Status::Unknown,
+        Judgement::Fail => Status::Fail,
+    }
 }
 
-impl Status {
-    /// The word in the table: `ok`, `warn`, `FAIL`.
-    pub(crate) fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        }
-    }
-
-    /// A guardrail's judgement as a row: inconclusive is a warning, never ok.
-    pub(crate) fn from_judgement(j: Judgement) -> Status {
-        match j {
-            Judgement::Pass => Status::Ok,
-            Judgement::Inconclusive => Status::Warn,
-            Judgement::Fail => Status::Fail,
-        }
-    }
+/// The status in `check --json`: `ok`, `warn` (unknown included) or `fail`, as the table.
+fn serialize_status<S: serde::Serializer>(s: &Status, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(match s {
+        Status::Ok => "ok",
+        Status::Warn | Status::Unknown => "warn",
+        Status::Fail => "fail",
+    })
 }
 
 /// One row of the check table.
@@ -58,7 +48,7 @@ pub(crate) struct Row {
     /// The check (`ssh`, `revision`, `nginx buffering`, ...).
     pub(crate) check: String,
     /// `ok`, `warn` or `fail`.
-    #[serde(rename = "result")]
+    #[serde(rename = "result", serialize_with = "serialize_status")]
     pub(crate) status: Status,
     /// Why, in words (sanitized, secrets masked in JSON).
     #[serde(serialize_with = "crate::redact::serialize")]
@@ -77,12 +67,23 @@ impl Row {
     }
 }
 
+/// Rows as the model's findings (the gateway is known from the telemetry's index).
+pub(crate) fn findings(rows: &[Row]) -> Vec<crate::model::Finding> {
+    rows.iter()
+        .map(|r| crate::model::Finding {
+            check: r.check.clone(),
+            status: r.status,
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
+
 /// The exit code of `check`: 1 when a row fails (or, with `strict`, warns), else 0.
 pub(crate) fn exit_code(rows: &[Row], strict: bool) -> u8 {
     let worst = rows.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
     match worst {
         Status::Fail => 1,
-        Status::Warn if strict => 1,
+        Status::Warn | Status::Unknown if strict => 1,
         _ => 0,
     }
 }
@@ -97,6 +98,8 @@ mod tests {
         assert_eq!(exit_code(&[row(Status::Ok)], true), 0);
         assert_eq!(exit_code(&[row(Status::Ok), row(Status::Warn)], false), 0);
         assert_eq!(exit_code(&[row(Status::Warn)], true), 1);
+        assert_eq!(exit_code(&[row(Status::Unknown)], true), 1);
+        assert_eq!(exit_code(&[row(Status::Unknown)], false), 0);
         assert_eq!(exit_code(&[row(Status::Fail)], false), 1);
         assert_eq!(exit_code(&[], true), 0);
         assert_eq!(

@@ -2,7 +2,7 @@
 //! HTTP(S) from here, as table rows; and each color's revision, which `check`, the headless
 //! commands and the live collectors all ask the same way.
 
-use super::{Row, Status, limits, lint, tls};
+use super::{Row, Status, limits, lint, status_from_judgement, tls};
 use crate::config::PreflightConfig;
 pub(crate) use crate::fleet::collect::revisions::{revisions, url_path};
 use crate::fleet::collect::{finish_host_sample, sampler, sampler_answer, wall_ms};
@@ -21,6 +21,22 @@ pub(crate) struct CheckSettings {
     pub(crate) preflight: PreflightConfig,
     /// The HTTP(S) client for health and certificates (the CA file added), or why there is none.
     pub(crate) client: Result<reqwest::Client, String>,
+}
+
+impl CheckSettings {
+    /// The settings of a fleet's configuration: its guardrails, `[preflight]` and an https
+    /// client that trusts the probes' CA file and keeps the peer certificate.
+    pub(crate) fn for_config(config: &crate::config::Config) -> CheckSettings {
+        CheckSettings {
+            guard: config.guardrails,
+            preflight: config.preflight.clone(),
+            client: crate::fleet::probe::tls::client(
+                std::time::Duration::from_secs(3),
+                config.probes.ca_file.as_deref(),
+                true,
+            ),
+        }
+    }
 }
 
 /// Every check of one gateway, in a fixed order. A host that SSH cannot reach gets one row.
@@ -58,7 +74,29 @@ pub(crate) async fn check_gateway(h: &Host, s: &CheckSettings) -> Vec<Row> {
         )),
         Err(e) => rows.push(row("upstream", Status::Fail, e)),
     }
-    rows.push(match h.nginx_test(&mut log).await {
+    rows.extend(gate_rows(h, s, &mut log).await);
+    rows.extend(sampler_rows(h, s).await);
+    let (j, sentence) = revision::judge(Some(
+        &revisions(h, s.preflight.expected_revision.as_deref()).await,
+    ));
+    rows.push(row("revision", status_from_judgement(j), sentence));
+    rows.extend(health_rows(h, s).await);
+    rows
+}
+
+/// The checks that gate a step onto the candidate (the model's preflight round): `nginx -t`,
+/// the running master, the log format, the nginx lint, the open-files limits and, for an https
+/// health URL, the certificate. The live collectors and the headless commands run these; `check`
+/// runs them among the rest.
+pub(crate) async fn gate_rows(
+    h: &Host,
+    s: &CheckSettings,
+    log: &mut Vec<CommandRecord>,
+) -> Vec<Row> {
+    let name = h.cfg.name.as_str();
+    let row = |check: &str, status: Status, reason: String| Row::new(name, check, status, reason);
+    let mut rows = Vec::new();
+    rows.push(match h.nginx_test(log).await {
         Ok(()) => row("nginx -t", Status::Ok, "the configuration is valid".into()),
         Err(e) => row("nginx -t", Status::Fail, e),
     });
@@ -70,7 +108,7 @@ pub(crate) async fn check_gateway(h: &Host, s: &CheckSettings) -> Vec<Row> {
         ),
         Err(e) => row("nginx master", Status::Fail, e),
     });
-    rows.push(match h.check_log_format(&mut log).await {
+    rows.push(match h.check_log_format(log).await {
         Ok(()) => row(
             "log format",
             Status::Ok,
@@ -78,14 +116,11 @@ pub(crate) async fn check_gateway(h: &Host, s: &CheckSettings) -> Vec<Row> {
         ),
         Err(e) => row("log format", Status::Fail, e),
     });
-    rows.extend(lint_rows(h, s, &mut log).await);
-    rows.extend(sampler_rows(h, s).await);
+    rows.extend(lint_rows(h, s, log).await);
     rows.push(nofile_row(h, s).await);
-    let (j, sentence) = revision::judge(Some(
-        &revisions(h, s.preflight.expected_revision.as_deref()).await,
-    ));
-    rows.push(row("revision", Status::from_judgement(j), sentence));
-    rows.extend(health_rows(h, s).await);
+    if let Some(r) = tls_row(h, s).await {
+        rows.push(r);
+    }
     rows
 }
 
@@ -151,7 +186,7 @@ async fn sampler_rows(h: &Host, s: &CheckSettings) -> Vec<Row> {
     let skew = host.clock_skew_ms;
     let limit = s.guard.max_clock_skew_ms;
     rows.push(match sample.clock_ms {
-        None => Row::new(name, "clock skew", Status::Warn, "the host gave no clock"),
+        None => Row::new(name, "clock skew", Status::Unknown, "the host gave no clock"),
         Some(_) if skew.unsigned_abs() > limit => Row::new(
             name,
             "clock skew",
@@ -233,11 +268,11 @@ async fn nofile_row(h: &Host, s: &CheckSettings) -> Row {
             let (status, why) = limits::judge(&parsed, s.preflight.min_nofile);
             Row::new(name, "nofile", status, why)
         }
-        Err(e) => Row::new(name, "nofile", Status::Warn, format!("not read: {e}")),
+        Err(e) => Row::new(name, "nofile", Status::Unknown, format!("not read: {e}")),
     }
 }
 
-/// Health status, probe p95 over a few probes, and the certificate when the URL is https.
+/// Health status and the probe p95 over a few probes.
 async fn health_rows(h: &Host, s: &CheckSettings) -> Vec<Row> {
     let name = h.cfg.name.as_str();
     let url = &h.cfg.health_url;
@@ -284,23 +319,34 @@ async fn health_rows(h: &Host, s: &CheckSettings) -> Vec<Row> {
             latencies.len()
         ),
     ));
-    if url.starts_with("https://") {
-        let p = &s.preflight;
-        rows.push(
-            match tls::peer_certificate(client, url)
-                .await
-                .and_then(|der| tls::not_after(&der))
-            {
-                Ok(after) => {
-                    let days = tls::days_left(after, wall_ms() / 1000);
-                    let (status, why) = tls::judge(days, p.tls_warn_days, p.tls_fail_days);
-                    Row::new(name, "tls", status, why)
-                }
-                Err(e) => Row::new(name, "tls", Status::Fail, e),
-            },
-        );
-    }
     rows
+}
+
+/// Days until the public certificate expires, when the health URL is https.
+async fn tls_row(h: &Host, s: &CheckSettings) -> Option<Row> {
+    let name = h.cfg.name.as_str();
+    let url = &h.cfg.health_url;
+    if !url.starts_with("https://") {
+        return None;
+    }
+    let client = match &s.client {
+        Ok(c) => c,
+        Err(e) => return Some(Row::new(name, "tls", Status::Unknown, e.clone())),
+    };
+    let p = &s.preflight;
+    Some(
+        match tls::peer_certificate(client, url)
+            .await
+            .and_then(|der| tls::not_after(&der))
+        {
+            Ok(after) => {
+                let days = tls::days_left(after, wall_ms() / 1000);
+                let (status, why) = tls::judge(days, p.tls_warn_days, p.tls_fail_days);
+                Row::new(name, "tls", status, why)
+            }
+            Err(e) => Row::new(name, "tls", Status::Fail, e),
+        },
+    )
 }
 
 /// The pid file names a live nginx master started like the configured `nginx` command.

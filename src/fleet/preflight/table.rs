@@ -28,7 +28,7 @@ pub(crate) fn summary(rows: &[Row], gateways: usize) -> Summary {
     Summary {
         gateways,
         ok: n(Status::Ok),
-        warn: n(Status::Warn),
+        warn: n(Status::Warn) + n(Status::Unknown),
         fail: n(Status::Fail),
     }
 }
@@ -101,7 +101,7 @@ pub(crate) fn render(rows: &[Row], gateways: usize, width: usize) -> String {
     out.push('\n');
     let fold = gateways > FOLD_OVER;
     let mut shown: Vec<Row> = Vec::new();
-    for s in [Status::Fail, Status::Warn] {
+    for s in [Status::Fail, Status::Unknown, Status::Warn] {
         shown.extend(rows.iter().filter(|r| r.status == s).cloned());
     }
     let oks: Vec<&Row> = rows.iter().filter(|r| r.status == Status::Ok).collect();

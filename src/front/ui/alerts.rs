@@ -234,6 +234,20 @@ fn warnings(g: &Gateway, t: &Theme) -> Vec<Alert> {
             detail: None,
         });
     }
+    // The first failing preflight check: a step onto the candidate is held until it clears.
+    let preflight_fail = g.model.preflight.as_ref().and_then(|(_, findings)| {
+        findings
+            .iter()
+            .find(|f| f.status == crate::model::CheckStatus::Fail)
+    });
+    if let Some(f) = preflight_fail {
+        out.push(Alert {
+            text: format!("PREFLIGHT {}", sanitize(&f.check)),
+            style: t.warn,
+            shrinkable: true,
+            detail: None,
+        });
+    }
     if let Some(p95) = g.verdicts.health_slow_ms {
         out.push(alert(format!("PROBE p95 {}", ms_short(p95)), t.warn));
     }

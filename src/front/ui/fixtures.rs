@@ -211,6 +211,16 @@ fn feed(g: &mut Gateway, p: &Profile) {
             ..HostSample::default()
         };
         m.apply(t, &Telemetry::Host(host));
+        m.apply(
+            t,
+            &Telemetry::Preflight {
+                findings: vec![crate::model::Finding {
+                    check: "nginx buffering".into(),
+                    status: crate::model::CheckStatus::Ok,
+                    reason: "proxy_buffering off in every proxying location".into(),
+                }],
+            },
+        );
         m.refresh(t, 10_000);
     }
     m.refresh(NOW, 10_000);

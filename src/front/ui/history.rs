@@ -30,7 +30,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         top.push(versions(g, usize::from(inner.width), t));
     }
     if inner.height >= 8 {
-        top.push(host_line(g, usize::from(inner.width), t));
+        top.push(host_line(g, state, usize::from(inner.width), t));
     }
     let [text, chart, bottom] = Layout::vertical([
         Constraint::Length(u16::try_from(top.len()).unwrap_or(1)),
@@ -113,8 +113,16 @@ fn versions(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
     ])
 }
 
-/// What the host says of nginx and the health probe, e.g. "nginx 2w 14 act 9 wr · probe p95 12ms".
-fn host_line(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
+/// What the host says of nginx and the health probe, and the preflight's word, e.g.
+/// "nginx 2w 14 act 9 wr · probe p95 12ms · preflight ok". A preflight that does not pass
+/// comes first ("preflight FAIL · nginx ..."), so that a narrow panel never cuts it.
+fn host_line(g: &Gateway, state: &State, width: usize, t: &Theme) -> Line<'static> {
+    use crate::guard::verdict::Judgement;
+    let (judgement, _) = crate::guard::preflight::judge(
+        g.model.preflight.as_ref(),
+        state.now,
+        state.cfg.preflight_max_age_secs * 1000,
+    );
     let h = g.model.host.as_ref();
     let workers = h
         .and_then(|h| h.nginx_workers)
@@ -126,7 +134,25 @@ fn host_line(g: &Gateway, width: usize, t: &Theme) -> Line<'static> {
     if let Some(p) = g.model.health_p95_ms {
         text.push_str(&format!(" · probe p95 {p}ms"));
     }
-    Line::styled(fmt::fit(&text, width).into_owned(), t.muted)
+    let first = match judgement {
+        Judgement::Pass => {
+            // Said when it fits: a pass is the quiet case.
+            if fmt::width(&text) + 15 <= width {
+                text.push_str(" · preflight ok");
+            }
+            return Line::styled(fmt::fit(&text, width).into_owned(), t.muted);
+        }
+        Judgement::Inconclusive => Span::styled("preflight ? ", t.warn),
+        Judgement::Fail => Span::styled("preflight FAIL ", t.alarm),
+    };
+    let rest = width.saturating_sub(first.width());
+    Line::from(vec![
+        first,
+        Span::styled(
+            format!("· {}", fmt::fit(&text, rest.saturating_sub(2))),
+            t.muted,
+        ),
+    ])
 }
 
 /// "100" at the top of the gutter, "0" at the bottom: the sparkline's scale in percent.

@@ -289,7 +289,7 @@ fn gates(s: &State, run: &RampRun) -> Vec<(usize, GuardVerdict)> {
             continue;
         }
         let Some(w) = g.model.weights else { continue };
-        for v in rules::candidate_verdicts(g, &s.cfg, w) {
+        for v in rules::candidate_verdicts(g, &s.cfg, s.now, w) {
             if v.verdict != Judgement::Pass {
                 out.push((i, v));
             }

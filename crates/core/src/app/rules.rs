@@ -154,7 +154,7 @@ pub fn judge_change(
             holds.push(v);
         }
         if c == g.candidate {
-            for v in candidate_verdicts(g, cfg, before) {
+            for v in candidate_verdicts(g, cfg, now, before) {
                 if v.verdict != Judgement::Pass && !holds.contains(&v) {
                     holds.push(v);
                 }
@@ -214,7 +214,12 @@ fn answering_verdict(g: &Gateway, cfg: &GuardConfig, now: Ms, c: Color) -> Optio
 
 /// The candidate's guardrails as they stand (every verdict, pass included), for plans and
 /// `status --json`. `weights` are the weights in force.
-pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> Vec<GuardVerdict> {
+pub fn candidate_verdicts(
+    g: &Gateway,
+    cfg: &GuardConfig,
+    now: Ms,
+    weights: Weights,
+) -> Vec<GuardVerdict> {
     let (cand, stable) = (g.candidate, g.stable());
     let sum = &g.model.summary;
     let mut out = Vec::new();
@@ -326,17 +331,26 @@ pub fn candidate_verdicts(g: &Gateway, cfg: &GuardConfig, weights: Weights) -> V
             format!("health is {}", h.status.name()),
         ),
     });
-    out.extend(preflight_verdicts(g));
+    out.extend(preflight_verdicts(g, cfg, now));
     out
 }
 
 /// The preflight's step rules, judged from the model: revision parity (both colors run one
-/// configuration/secret revision, or the expected one). A mismatch fails, naming both
-/// revisions; revisions not reported are inconclusive. Both hold green where it is.
-pub fn preflight_verdicts(g: &Gateway) -> Vec<GuardVerdict> {
+/// configuration/secret revision, or the expected one; a mismatch fails, naming both) and the
+/// latest preflight round (nginx lint, limits, certificate; a failing check fails). Missing
+/// or old data is inconclusive. Both hold the candidate where it is.
+pub fn preflight_verdicts(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Vec<GuardVerdict> {
     let revisions = g.model.host.as_ref().and_then(|h| h.revisions.as_deref());
     let (verdict, sentence) = crate::guard::revision::judge(revisions);
-    vec![GuardVerdict::new(Guardrail::Revision, verdict, sentence)]
+    let (round, round_sentence) = crate::guard::preflight::judge(
+        g.model.preflight.as_ref(),
+        now,
+        cfg.preflight_max_age_secs * 1000,
+    );
+    vec![
+        GuardVerdict::new(Guardrail::Revision, verdict, sentence),
+        GuardVerdict::new(Guardrail::Preflight, round, round_sentence),
+    ]
 }
 
 /// The TTFT guardrail in words.
@@ -424,7 +438,7 @@ pub fn all_verdicts(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Vec<GuardVerdict
     let Some(w) = g.model.weights else {
         return out;
     };
-    out.extend(candidate_verdicts(g, cfg, w));
+    out.extend(candidate_verdicts(g, cfg, now, w));
     for c in Color::BOTH {
         // A stopped color failing its probes is expected: its stop is the news.
         let running = g.model.host.as_ref().is_none_or(|h| h.running[c]);

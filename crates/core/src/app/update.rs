@@ -661,6 +661,12 @@ fn on_telemetry(s: &mut State, gateway: usize, mut data: Telemetry, fx: &mut Vec
                 h.listeners[c].iter_mut().for_each(|l| *l = sanitize(l));
             }
         }
+        Telemetry::Preflight { findings } => {
+            for f in findings {
+                f.check = sanitize(&f.check);
+                f.reason = sanitize(&f.reason);
+            }
+        }
         _ => {}
     }
     if let Telemetry::Weights(w) = data {

@@ -5,6 +5,7 @@ pub mod drain;
 pub mod fivexx;
 pub mod judge;
 pub mod listeners;
+pub mod preflight;
 pub mod revision;
 pub mod ttft;
 pub mod verdict;
@@ -55,6 +56,9 @@ pub struct GuardConfig {
     pub max_clock_skew_ms: u64,
     /// SLO of the health probe's latency: p95 under this many ms.
     pub health_p95_slo_ms: u64,
+    /// A gateway's preflight (nginx lint, open-files limits, certificate) counts this long;
+    /// older, a step onto the candidate is held as inconclusive, seconds.
+    pub preflight_max_age_secs: u64,
 }
 
 impl Default for GuardConfig {
@@ -79,6 +83,7 @@ impl Default for GuardConfig {
             stale_intervals: 3,
             max_clock_skew_ms: 2_000,
             health_p95_slo_ms: 200,
+            preflight_max_age_secs: 600,
         }
     }
 }
@@ -115,6 +120,7 @@ impl GuardConfig {
             ("probe_fresh_secs", self.probe_fresh_secs),
             ("health_p95_slo_ms", self.health_p95_slo_ms),
             ("burn_min_requests", self.burn_min_requests),
+            ("preflight_max_age_secs", self.preflight_max_age_secs),
         ] {
             if v == 0 {
                 return bad(field, "must be at least 1");

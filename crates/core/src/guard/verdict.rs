@@ -45,6 +45,8 @@ pub enum Guardrail {
     Freshness,
     /// Both colors run the same configuration/secret revision (preflight parity).
     Revision,
+    /// The gateway's latest preflight round: nginx lint, limits, certificate.
+    Preflight,
 }
 
 impl Guardrail {
@@ -58,6 +60,7 @@ impl Guardrail {
             Guardrail::Health => "health",
             Guardrail::Freshness => "freshness",
             Guardrail::Revision => "revision",
+            Guardrail::Preflight => "preflight",
         }
     }
 }

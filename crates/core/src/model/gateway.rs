@@ -1,7 +1,9 @@
 //! Per-gateway model: rolling statistics per color, health, host state, history.
 
 use super::window::{CountRing, Counts, HistRing, Percentiles, SampleWindow};
-use super::{Color, HealthReport, HealthStatus, HostSample, Ms, PerColor, Telemetry, Weights};
+use super::{
+    Color, Finding, HealthReport, HealthStatus, HostSample, Ms, PerColor, Telemetry, Weights,
+};
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
 
@@ -171,6 +173,8 @@ pub struct GatewayModel {
     pub health: Option<HealthReport>,
     /// Latest host sample.
     pub host: Option<HostSample>,
+    /// The latest preflight round's findings and when they arrived.
+    pub preflight: Option<(Ms, Vec<Finding>)>,
     /// When the latest host sample arrived.
     pub host_at: Option<Ms>,
     /// Last time any collector reported (None: never).
@@ -205,6 +209,7 @@ impl GatewayModel {
             ttft_history: VecDeque::new(),
             health: None,
             host: None,
+            preflight: None,
             host_at: None,
             last_seen: None,
             unreachable: None,
@@ -274,6 +279,7 @@ impl GatewayModel {
                 self.host_at = Some(now);
             }
             Telemetry::Weights(w) => self.set_weights(now, *w),
+            Telemetry::Preflight { findings } => self.preflight = Some((now, findings.clone())),
             Telemetry::Unreachable { .. } => unreachable!("handled above"),
         }
     }

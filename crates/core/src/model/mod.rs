@@ -7,7 +7,8 @@ pub mod window;
 
 pub use gateway::{ColorSummary, GatewayModel, Summary};
 pub use telemetry::{
-    HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord, Revisions, Telemetry,
+    CheckStatus, Finding, HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord,
+    Revisions, Telemetry,
 };
 
 use serde::{Deserialize, Serialize};

@@ -98,6 +98,44 @@ pub struct Revisions {
     pub expected: Option<String>,
 }
 
+/// How one preflight check came out, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Holds.
+    Ok,
+    /// Known, and may be fine: advice (a certificate that expires within weeks, nginx's
+    /// default `max_fails`). Does not hold a step.
+    Warn,
+    /// Could not be told (a limit not readable, an idle ceiling not configured): shown as a
+    /// warning by `check`, and never a pass for a step.
+    Unknown,
+    /// Does not hold.
+    Fail,
+}
+
+impl CheckStatus {
+    /// The word in `check`'s table: `ok`, `warn` (unknown included) or `FAIL`.
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Warn | CheckStatus::Unknown => "warn",
+            CheckStatus::Fail => "FAIL",
+        }
+    }
+}
+
+/// One preflight check's outcome on one gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The check (`nginx buffering`, `nofile`, `tls`, ...).
+    pub check: String,
+    /// How it came out.
+    pub status: CheckStatus,
+    /// Why, in words (file and line for nginx findings).
+    pub reason: String,
+}
+
 /// nginx's stub_status figures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NginxStatus {
@@ -135,6 +173,12 @@ pub enum Telemetry {
     Host(HostSample),
     /// Weights read back from the host's nginx configuration.
     Weights(Weights),
+    /// The preflight checks that gate a step onto the candidate (nginx lint of what nginx
+    /// loads, open-files limits, the certificate), as one round found them.
+    Preflight {
+        /// One finding per check.
+        findings: Vec<Finding>,
+    },
     /// The host could not be reached by a collector.
     Unreachable {
         /// What failed (sanitized).

@@ -6,7 +6,8 @@ use crate::app::msg::{AuditNote, LogLevel, LogLine, LogTarget, Msg};
 use crate::app::plan::{Op, OpKind, OpOutcome};
 use crate::app::world::World;
 use crate::model::{
-    Color, HealthReport, HealthStatus, HostSample, Ms, PerColor, RequestRecord, Telemetry, Weights,
+    CheckStatus, Color, Finding, HealthReport, HealthStatus, HostSample, Ms, PerColor,
+    RequestRecord, Telemetry, Weights,
 };
 
 /// Simulation step.
@@ -19,6 +20,8 @@ const EVAL_MS: Ms = 500;
 const SAMPLE_MS: Ms = 2_000;
 /// TTFT probe interval per color: four a second, so the judge has its samples in seconds.
 const PROBE_MS: Ms = 200;
+/// Preflight rounds: once a minute, as the live collectors run them.
+const PREFLIGHT_MS: Ms = 60_000;
 /// How long an operation on a dark host waits before its SSH connection times out.
 const SSH_TIMEOUT_MS: Ms = 10_000;
 
@@ -36,6 +39,8 @@ struct SimHost {
     /// Colors that accept connections but never answer (probes time out, requests hit 504).
     hung: PerColor<bool>,
     nginx_broken: bool,
+    /// Whether `nginx -t` failed in the last preflight round sent (None: none sent yet).
+    preflight_sent: Option<bool>,
     health: HealthStatus,
     green_listen: String,
     clock_skew_ms: i64,
@@ -84,6 +89,7 @@ impl SimFleet {
                 dark: false,
                 hung: PerColor::default(),
                 nginx_broken: false,
+                preflight_sent: None,
                 health: HealthStatus::Ok,
                 green_listen: "127.0.0.1:8788".into(),
                 clock_skew_ms: 0,
@@ -210,6 +216,18 @@ impl SimFleet {
                     ));
                 }
             }
+            // A new round at once when `nginx -t` changed, as an operator rerunning the checks
+            // would see it.
+            if t % PREFLIGHT_MS == 0 || h.preflight_sent != Some(h.nginx_broken) {
+                h.preflight_sent = Some(h.nginx_broken);
+                out.push((
+                    t,
+                    Msg::Telemetry {
+                        gateway: i,
+                        data: h.preflight(),
+                    },
+                ));
+            }
             if t % SAMPLE_MS == 0 {
                 for data in h.samples() {
                     out.push((t, Msg::Telemetry { gateway: i, data }));
@@ -277,6 +295,40 @@ impl SimHost {
                 }
                 !done
             });
+        }
+    }
+
+    /// The simulated host's preflight round: its nginx is set up for streaming, its colors'
+    /// limits are ample, and `nginx -t` fails while the scenario breaks it.
+    fn preflight(&self) -> Telemetry {
+        let ok = |check: &str, reason: &str| Finding {
+            check: check.into(),
+            status: CheckStatus::Ok,
+            reason: reason.into(),
+        };
+        let nginx_test = if self.nginx_broken {
+            Finding {
+                check: "nginx -t".into(),
+                status: CheckStatus::Fail,
+                reason: "nginx: [emerg] unexpected \"}\" in /etc/nginx/conf.d/gateway.conf:31"
+                    .into(),
+            }
+        } else {
+            ok("nginx -t", "the configuration is valid")
+        };
+        Telemetry::Preflight {
+            findings: vec![
+                nginx_test,
+                ok(
+                    "nginx buffering",
+                    "proxy_buffering off in every proxying location",
+                ),
+                ok(
+                    "nginx read timeout",
+                    "proxy_read_timeout 300 s, at least both colors' idle ceilings",
+                ),
+                ok("nofile", "blue 65536, green 65536 (min 4096)"),
+            ],
         }
     }
 
