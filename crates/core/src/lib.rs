@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod config;
+pub mod failures;
 pub mod field;
 pub mod guard;
 pub mod model;

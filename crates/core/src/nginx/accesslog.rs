@@ -80,6 +80,12 @@ pub struct LogLine<'a> {
     /// `$request` (`POST /v1/chat/completions HTTP/1.1`), still JSON-escaped; `None` when the
     /// key is absent (it is outside the format's required minimum).
     pub request: Option<&'a [u8]>,
+    /// `$request_id` (or the `X-Request-Id` nginx passed on), still JSON-escaped; `None` when
+    /// the key is absent.
+    pub request_id: Option<&'a [u8]>,
+    /// `$upstream_response_time`: seconds per server tried, in the order of `upstream_addr`;
+    /// `None` when the key is absent.
+    pub upstream_response_time: Option<&'a [u8]>,
 }
 
 impl<'a> LogLine<'a> {
@@ -114,7 +120,7 @@ impl<'a> LogLine<'a> {
 }
 
 /// The keys cutover reads; the index is the slot in the scanner's table.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "time",
     "status",
     "request_time",
@@ -122,9 +128,12 @@ const KEYS: [&str; 7] = [
     "upstream_status",
     "upstream_header_time",
     "request",
+    "request_id",
+    "upstream_response_time",
 ];
 
-/// `request` (the last of [`KEYS`]) may be absent: the format's minimum does not include it.
+/// The keys after the first `REQUIRED_KEYS` of [`KEYS`] (`request`, `request_id`,
+/// `upstream_response_time`) may be absent: only the failure digest reads them.
 const REQUIRED_KEYS: usize = 6;
 
 fn key_slot(key: &[u8]) -> Option<usize> {
@@ -136,6 +145,8 @@ fn key_slot(key: &[u8]) -> Option<usize> {
         b"upstream_status" => Some(4),
         b"upstream_header_time" => Some(5),
         b"request" => Some(6),
+        b"request_id" => Some(7),
+        b"upstream_response_time" => Some(8),
         _ => None,
     }
 }
@@ -243,7 +254,7 @@ pub fn parse_line(line: &[u8]) -> Result<LogLine<'_>, LineError> {
         Some(b'{') => p.i += 1,
         Some(_) => return Err(LineError::NotJson),
     }
-    let mut slots: [Option<&[u8]>; 7] = [None; 7];
+    let mut slots: [Option<&[u8]>; KEYS.len()] = [None; KEYS.len()];
     p.skip_ws();
     if p.peek() == Some(b'}') {
         p.i += 1;
@@ -293,7 +304,17 @@ pub fn parse_line(line: &[u8]) -> Result<LogLine<'_>, LineError> {
             return Err(LineError::MissingKey(key));
         }
     }
-    let [time, status, request_time, addr, ustatus, header, request] = slots;
+    let [
+        time,
+        status,
+        request_time,
+        addr,
+        ustatus,
+        header,
+        request,
+        request_id,
+        response_time,
+    ] = slots;
     Ok(LogLine {
         time: time.unwrap_or_default(),
         status: status.unwrap_or_default(),
@@ -302,6 +323,8 @@ pub fn parse_line(line: &[u8]) -> Result<LogLine<'_>, LineError> {
         upstream_status: ustatus.unwrap_or_default(),
         upstream_header_time: header.unwrap_or_default(),
         request,
+        request_id,
+        upstream_response_time: response_time,
     })
 }
 
@@ -606,11 +629,23 @@ impl LogReader {
 
     /// Append a record to `out` for every usable line `chunk` completes; others are counted.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<RequestRecord>) {
+        self.feed_with(chunk, out, |_, _| {});
+    }
+
+    /// As [`feed`](Self::feed), and every line that made a record is also handed to `each`
+    /// with the reader's colors (the live tail picks the failed requests out of them).
+    pub fn feed_with(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<RequestRecord>,
+        mut each: impl FnMut(&LogLine, &Colors),
+    ) {
         let before = self.splitter.oversized();
         let (colors, counters, last_error) =
             (&self.colors, &mut self.counters, &mut self.last_error);
-        self.splitter
-            .push(chunk, |line| take(line, colors, counters, last_error, out));
+        self.splitter.push(chunk, |line| {
+            take(line, colors, counters, last_error, out, &mut each);
+        });
         self.count_oversized(before);
     }
 
@@ -620,7 +655,7 @@ impl LogReader {
         let (colors, counters, last_error) =
             (&self.colors, &mut self.counters, &mut self.last_error);
         self.splitter
-            .finish(|line| take(line, colors, counters, last_error, out));
+            .finish(|line| take(line, colors, counters, last_error, out, &mut |_, _| {}));
         self.count_oversized(before);
     }
 
@@ -643,15 +678,17 @@ fn take(
     counters: &mut TailCounters,
     last_error: &mut Option<LineError>,
     out: &mut Vec<RequestRecord>,
+    each: &mut impl FnMut(&LogLine, &Colors),
 ) {
     counters.lines += 1;
-    match parse_line(line).and_then(|l| try_record(&l, colors)) {
-        Ok(r) => {
+    match parse_line(line).and_then(|l| try_record(&l, colors).map(|r| (l, r))) {
+        Ok((l, r)) => {
             counters.parsed += 1;
             if r.color.is_none() {
                 counters.unattributed += 1;
             }
             out.push(r);
+            each(&l, colors);
         }
         Err(e) => {
             counters.malformed += 1;
@@ -809,6 +846,9 @@ mod tests {
         );
         let p = parse_line(l.as_bytes()).expect("parses");
         assert_eq!(p.upstream_status, b"502, 200");
+        // One response time per try, in the order of `upstream_addr`.
+        assert_eq!(p.upstream_response_time, Some(&b"0.004, 0.120"[..]));
+        assert_eq!(p.request_id, Some(&b"r1"[..]));
         assert_eq!(
             record(&p, &colors()),
             Some(RequestRecord {
@@ -1001,6 +1041,52 @@ mod tests {
             Some(&b"POST /\xff\xc3v1/chat/completions HTTP/1.1"[..])
         );
         assert_eq!(p.status_code(), Some(200));
+    }
+
+    #[test]
+    fn request_id_and_response_time_are_optional() {
+        let p = parse_line(NORMAL.as_bytes()).expect("parses");
+        assert_eq!(p.request_id, Some(&b"4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c"[..]));
+        assert_eq!(p.upstream_response_time, Some(&b"0.812"[..]));
+        // Absent keys are `None`, empty ones `Some("")`: neither is required.
+        let bare = NORMAL
+            .replace(r#""upstream_response_time":"0.812","#, "")
+            .replace(r#""request_id":"4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c","#, "");
+        let p = parse_line(bare.as_bytes()).expect("parses");
+        assert_eq!((p.request_id, p.upstream_response_time), (None, None));
+        assert_eq!(p.status_code(), Some(200));
+        let empty = NORMAL.replace("4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c", "");
+        assert_eq!(
+            parse_line(empty.as_bytes()).map(|p| p.request_id),
+            Ok(Some(&b""[..]))
+        );
+        // Escapes stay raw, as for `request`; a non-string value names the key.
+        let esc = NORMAL.replace("4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c", r#"a\u001b[2Jb\""#);
+        assert_eq!(
+            parse_line(esc.as_bytes()).map(|p| p.request_id),
+            Ok(Some(&br#"a\u001b[2Jb\""#[..]))
+        );
+        for (from, to, key) in [
+            (
+                r#""request_id":"4f1c"#,
+                r#""request_id":4,"x":"4f1c"#,
+                "request_id",
+            ),
+            (
+                r#""upstream_response_time":"0.812""#,
+                r#""upstream_response_time":0.812"#,
+                "upstream_response_time",
+            ),
+        ] {
+            let bad = NORMAL.replace(from, to);
+            assert_eq!(parse_line(bad.as_bytes()), Err(LineError::BadValue(key)));
+        }
+        // A repeated key: the last value wins.
+        let dup = NORMAL.replace(r#""request_id":"#, r#""request_id":"first","request_id":"#);
+        assert_eq!(
+            parse_line(dup.as_bytes()).map(|p| p.request_id),
+            Ok(Some(&b"4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c"[..]))
+        );
     }
 
     #[test]
@@ -1503,6 +1589,8 @@ mod tests {
             if let Ok(p) = p {
                 let want = if key == "request" { &v[..] } else { &b"POST /v1/chat/completions HTTP/1.1"[..] };
                 prop_assert_eq!(p.request, Some(want));
+                let want_id = if key == "request_id" { &v[..] } else { &b"4f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c"[..] };
+                prop_assert_eq!(p.request_id, Some(want_id));
                 prop_assert_eq!(p.status_code(), Some(200));
                 if let Ok(s) = std::str::from_utf8(&l) {
                     prop_assert!(serde_json::from_str::<serde_json::Value>(s).is_ok());
