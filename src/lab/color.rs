@@ -199,6 +199,10 @@ pub(crate) fn serve(
         behaviour,
     };
     let addr = endpoint(layout, state, host, c);
+    let log_path = layout.color_request_log(&host.name, c);
+    // Opened once for the process's life; a log that cannot even be opened is a setup error.
+    let log = gateway::RequestLog::open(&log_path)
+        .map_err(|e| format!("cannot open the request log {}: {e}", log_path.display()))?;
     let rt = runtime()?;
     rt.block_on(async move {
         let listener = match &addr {
@@ -234,7 +238,7 @@ pub(crate) fn serve(
                 _ => std::future::pending::<()>().await,
             }
         };
-        gateway::serve_on(listener, spec, shutdown)
+        gateway::serve_logged(listener, spec, Some(log), shutdown)
             .await
             .map_err(|e| format!("serving on {addr}: {e}"))
     })

@@ -6,12 +6,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -58,6 +60,8 @@ pub(crate) const BEHAVIOUR_FIELDS: [&str; 10] = [
 pub(crate) const DEFAULT_REVISION: &str = "r42";
 
 const COLOR_HEADER: HeaderName = HeaderName::from_static("x-gateway-color");
+/// The request ID nginx sets (`proxy_set_header X-Request-Id $request_id`).
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const VERSION_HEADER: HeaderName = HeaderName::from_static("x-gateway-version");
 
 /// What a lab gateway does; adjustable at run time for fault injection.
@@ -287,6 +291,95 @@ pub(crate) struct GatewaySpec {
     pub(crate) behaviour: Behaviour,
 }
 
+/// A color's own structured log: one JSON line per chat request, carrying nginx's request ID,
+/// as a real gateway's logger would write (docs/configuration.md, "A color's own log").
+pub(crate) struct RequestLog {
+    /// Opened once with O_APPEND: each line is one `write`, so concurrent requests never
+    /// interleave within a line and no lock is needed.
+    file: std::fs::File,
+    path: PathBuf,
+    /// Lines that could not be written; only the first is reported on stderr.
+    failures: AtomicU64,
+}
+
+/// One line of a [`RequestLog`].
+#[derive(Serialize)]
+struct LogLine<'a> {
+    time: String,
+    level: &'static str,
+    request_id: &'a str,
+    color: &'static str,
+    version: &'a str,
+    /// Absent when nothing was answered (a hang).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    msg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttft_ms: Option<u64>,
+}
+
+impl RequestLog {
+    /// Open (create) `path` for appending.
+    pub(crate) fn open(path: &Path) -> std::io::Result<RequestLog> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        Ok(RequestLog {
+            file,
+            path: path.to_path_buf(),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// Lines lost so far.
+    pub(crate) fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Append one line; a failure is counted (and reported once), never passed to the request.
+    fn append(&self, line: &LogLine<'_>) {
+        let mut buf = Vec::with_capacity(256);
+        // Plain strings and numbers: serializing cannot fail.
+        let _ = serde_json::to_writer(&mut buf, line);
+        buf.push(b'\n');
+        // One write(2): with O_APPEND the line lands whole at the end of the file. A short
+        // write (full disk) leaves a torn line, counted like any other failure.
+        let failed = match (&self.file).write(&buf) {
+            Ok(n) if n == buf.len() => return,
+            Ok(n) => format!("short write ({n} of {} bytes)", buf.len()),
+            Err(e) => e.to_string(),
+        };
+        if self.failures.fetch_add(1, Ordering::Relaxed) == 0 {
+            eprintln!(
+                "{}: cannot append to the request log: {failed}; requests go on, further failures are only counted",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// What a chat request's log line needs from its start: its ID and when it arrived.
+struct RequestInfo {
+    id: String,
+    started: Instant,
+}
+
+impl RequestInfo {
+    fn of(req: &Request<Incoming>) -> RequestInfo {
+        let id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .unwrap_or("-");
+        RequestInfo {
+            id: id.to_string(),
+            started: Instant::now(),
+        }
+    }
+}
+
 /// State shared by every connection of one gateway.
 struct Shared {
     color: Color,
@@ -296,6 +389,8 @@ struct Shared {
     behaviour: Mutex<Behaviour>,
     rng: Mutex<Rng>,
     requests: AtomicU64,
+    /// This color's own structured log, when it keeps one.
+    log: Option<RequestLog>,
 }
 
 /// A poisoned lock only means another request panicked; the data is still usable.
@@ -306,6 +401,29 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn behaviour(&self) -> Behaviour {
         lock(&self.behaviour).clone()
+    }
+
+    /// Log one chat request's outcome, if this color keeps a log: `error` for anything but a
+    /// success, `status` None when nothing was answered.
+    fn log(
+        &self,
+        info: &RequestInfo,
+        status: Option<StatusCode>,
+        failed: bool,
+        msg: &str,
+        ttft: Option<Duration>,
+    ) {
+        let Some(log) = &self.log else { return };
+        log.append(&LogLine {
+            time: crate::model::civil::now_rfc3339(),
+            level: if failed { "error" } else { "info" },
+            request_id: &info.id,
+            color: self.color.name(),
+            version: &self.version,
+            status: status.map(|s| s.as_u16()),
+            msg,
+            ttft_ms: ttft.map(|d| d.as_millis() as u64),
+        });
     }
 }
 
@@ -337,10 +455,22 @@ where
     });
 }
 
-/// Serve until `shutdown` resolves (then stop accepting; in-flight streams may be dropped).
+/// [`serve_logged`] without a request log: the in-process gateways of unit tests.
+#[cfg(test)]
 pub(crate) async fn serve_on(
     listener: Listener,
     spec: GatewaySpec,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_logged(listener, spec, None, shutdown).await
+}
+
+/// Serve until `shutdown` resolves (then stop accepting; in-flight streams may be dropped),
+/// appending one line per chat request to `log` when given.
+pub(crate) async fn serve_logged(
+    listener: Listener,
+    spec: GatewaySpec,
+    log: Option<RequestLog>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     spec.behaviour
@@ -368,6 +498,7 @@ pub(crate) async fn serve_on(
         behaviour: Mutex::new(spec.behaviour),
         rng: Mutex::new(Rng::new(seed)),
         requests: AtomicU64::new(0),
+        log,
     });
 
     tokio::pin!(shutdown);
@@ -393,6 +524,12 @@ pub(crate) async fn serve_on(
             }
         }
     }
+    if let Some(log) = &shared.log {
+        let lost = log.failures();
+        if lost > 0 {
+            eprintln!("{}: {lost} request log lines lost", log.path.display());
+        }
+    }
     Ok(())
 }
 
@@ -409,7 +546,7 @@ async fn accept(l: &Listener) -> std::io::Result<Accepted> {
     }
 }
 
-async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().clone();
     match req.uri().path() {
         "/v1/chat/completions" => match method {
@@ -498,33 +635,55 @@ async fn put_behaviour(shared: &Shared, req: Request<Incoming>) -> Response<Body
     }
 }
 
-async fn chat(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+async fn chat(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let info = RequestInfo::of(&req);
     // Read once: a patch applies to requests that start after it.
     let b = shared.behaviour();
     if b.hang {
+        // Logged now: a hung request never ends on its own, and the process may be killed.
+        shared.log(&info, None, true, "hang", None);
         // Consume the body first so hyper goes on reading the socket and sees the client hang up.
         let _ = Limited::new(req.into_body(), BODY_LIMIT).collect().await;
         return hang_forever().await;
     }
+    let refuse = |message: String| {
+        shared.log(
+            &info,
+            Some(StatusCode::BAD_REQUEST),
+            true,
+            &format!("bad request: {message}"),
+            None,
+        );
+        bad_request(shared, &message)
+    };
     let bytes = match read_body(shared, req).await {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err(resp) => {
+            shared.log(
+                &info,
+                Some(resp.status()),
+                true,
+                "unreadable request body",
+                None,
+            );
+            return resp;
+        }
     };
     let request: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(e) => return bad_request(shared, &format!("invalid JSON body: {e}")),
+        Err(e) => return refuse(format!("invalid JSON body: {e}")),
     };
     let Value::Object(request) = request else {
-        return bad_request(shared, "the request body must be a JSON object");
+        return refuse("the request body must be a JSON object".to_string());
     };
     let stream = match request.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(s)) => *s,
         Some(other) => {
-            return bad_request(
-                shared,
-                &format!("`stream` must be a boolean, got {}", json_kind(other)),
-            );
+            return refuse(format!(
+                "`stream` must be a boolean, got {}",
+                json_kind(other)
+            ));
         }
     };
     let (fault, nonce) = {
@@ -532,6 +691,15 @@ async fn chat(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         (rng.chance(b.error_rate), rng.next_u64())
     };
     if fault {
+        if shared.log.is_some() {
+            shared.log(
+                &info,
+                Some(StatusCode::INTERNAL_SERVER_ERROR),
+                true,
+                &format!("injected error (error_rate {})", b.error_rate),
+                None,
+            );
+        }
         return error_response(
             shared,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -552,12 +720,21 @@ async fn chat(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         tokens: b.tokens,
     };
     if stream {
-        stream_response(shared, completion)
+        stream_response(shared, completion, info)
     } else {
         let rest = completion
             .interval
             .saturating_mul(completion.tokens.saturating_sub(1));
         tokio::time::sleep(completion.ttft.saturating_add(rest)).await;
+        // Without streaming, the first token reaches the client with the whole answer.
+        let ttft = info.started.elapsed();
+        shared.log(
+            &info,
+            Some(StatusCode::OK),
+            false,
+            "chat completion",
+            Some(ttft),
+        );
         json_response(shared, StatusCode::OK, &completion.whole())
     }
 }
@@ -656,8 +833,13 @@ impl hyper::body::Body for EventBody {
     }
 }
 
-fn stream_response(shared: &Shared, completion: Completion) -> Response<Body> {
+fn stream_response(
+    shared: &Arc<Shared>,
+    completion: Completion,
+    info: RequestInfo,
+) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let log = shared.clone();
     tokio::spawn(async move {
         // Each step returns None once the client is gone (the body, hence the receiver, dropped).
         async fn pause(tx: &mpsc::Sender<Bytes>, d: Duration) -> Option<()> {
@@ -666,7 +848,13 @@ fn stream_response(shared: &Shared, completion: Completion) -> Response<Body> {
                 () = tx.closed() => None,
             }
         }
-        async fn run(tx: mpsc::Sender<Bytes>, c: Completion) -> Option<()> {
+        /// What the stream got to: when its first content token went out, how many did.
+        #[derive(Default)]
+        struct Progress {
+            first_token: Option<Instant>,
+            sent: u32,
+        }
+        async fn run(tx: mpsc::Sender<Bytes>, c: &Completion, p: &mut Progress) -> Option<()> {
             tx.send(Bytes::from_static(b": keep-alive\n\n"))
                 .await
                 .ok()?;
@@ -686,6 +874,8 @@ fn stream_response(shared: &Shared, completion: Completion) -> Response<Body> {
                     content: Some(&text),
                 };
                 tx.send(c.event(delta, None)).await.ok()?;
+                p.first_token.get_or_insert_with(Instant::now);
+                p.sent += 1;
             }
             let end = Delta {
                 role: None,
@@ -694,7 +884,25 @@ fn stream_response(shared: &Shared, completion: Completion) -> Response<Body> {
             tx.send(c.event(end, Some("stop"))).await.ok()?;
             tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await.ok()
         }
-        run(tx, completion).await;
+        let mut p = Progress::default();
+        let done = run(tx, &completion, &mut p).await.is_some();
+        // Logged at the end, as a gateway logs a request once it is over.
+        let ttft = p.first_token.map(|t| t - info.started);
+        if done {
+            log.log(
+                &info,
+                Some(StatusCode::OK),
+                false,
+                "chat completion streamed",
+                ttft,
+            );
+        } else if log.log.is_some() {
+            let msg = format!(
+                "stream cut after {} of {} tokens: the client went away",
+                p.sent, completion.tokens
+            );
+            log.log(&info, Some(StatusCode::OK), true, &msg, ttft);
+        }
     });
     let mut resp = Response::new(EventBody { rx }.boxed());
     decorate(shared, &mut resp, StatusCode::OK, "text/event-stream");
@@ -991,6 +1199,10 @@ mod tests {
     }
 
     async fn start(color: Color, behaviour: Behaviour) -> Running {
+        start_logged(color, behaviour, None).await
+    }
+
+    async fn start_logged(color: Color, behaviour: Behaviour, log: Option<RequestLog>) -> Running {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -999,7 +1211,7 @@ mod tests {
             version: "v1.2.3-test".to_string(),
             behaviour,
         };
-        let task = tokio::spawn(serve_on(Listener::Tcp(listener), spec, async {
+        let task = tokio::spawn(serve_logged(Listener::Tcp(listener), spec, log, async {
             let _ = stopped.await;
         }));
         Running {
@@ -1536,6 +1748,166 @@ mod tests {
         gw.shutdown().await;
         let err = get_version(addr, T).await.expect_err("closed");
         assert!(err.contains("connection refused"), "{err}");
+    }
+
+    /// The lines of a request log once it holds `n`, each parsed (a stream's line is written
+    /// just after its last event, so it may trail the client by a moment).
+    async fn log_lines(path: &Path, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + T;
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.lines().count() >= n || Instant::now() > deadline {
+                assert!(text.ends_with('\n') || text.is_empty(), "{text}");
+                return text
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn each_chat_request_appends_one_json_line_with_its_request_id() {
+        let dir = std::env::temp_dir().join(format!("cutover-reqlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("green.requests.jsonl");
+        // Appended to, never truncated: a restarted color keeps its history.
+        std::fs::write(&path, "{\"msg\":\"before\"}\n").expect("seed");
+        let log = RequestLog::open(&path).expect("open");
+        let gw = start_logged(Color::Green, fast(), Some(log)).await;
+        let c = http();
+        let send = |id: Option<&str>, body: &str| {
+            let mut r = c
+                .post(gw.url("/v1/chat/completions"))
+                .body(body.to_string());
+            if let Some(id) = id {
+                r = r.header("x-request-id", id);
+            }
+            async move { r.send().await.expect("send") }
+        };
+        let resp = send(Some("4f1c2a9b8d7e6f5a"), r#"{"stream":true}"#).await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.expect("stream");
+        let resp = send(None, r#"{"stream":false}"#).await;
+        assert_eq!(resp.status(), 200);
+        let resp = send(Some("bad-1"), "{not json").await;
+        assert_eq!(resp.status(), 400);
+        patch_behaviour(gw.addr, &serde_json::json!({"error_rate": 1}), T)
+            .await
+            .expect("patch");
+        assert_eq!(send(Some("err-1"), "{}").await.status(), 500);
+        patch_behaviour(
+            gw.addr,
+            &serde_json::json!({"error_rate": 0, "hang": true}),
+            T,
+        )
+        .await
+        .expect("patch");
+        let short = crate::fleet::probe::http_client(Duration::from_millis(200)).expect("client");
+        let hung = short
+            .post(gw.url("/v1/chat/completions"))
+            .header("x-request-id", "hang-1")
+            .body("{}")
+            .send()
+            .await;
+        assert!(hung.is_err(), "a hung request gets no answer");
+
+        let lines = log_lines(&path, 6).await;
+        assert_eq!(lines.len(), 6, "{lines:#?}");
+        assert_eq!(lines[0]["msg"], "before");
+        for l in &lines[1..] {
+            assert_eq!(
+                (&l["color"], &l["version"]),
+                (&"green".into(), &"v1.2.3-test".into())
+            );
+            let time = l["time"].as_str().expect("time");
+            // RFC 3339 UTC with milliseconds: 2026-11-22T00:43:55.123Z.
+            assert!(
+                time.len() == 24 && time.ends_with('Z') && time.as_bytes()[19] == b'.',
+                "{time}"
+            );
+        }
+        // The stream's line comes at its end, after the non-streamed answer may have been
+        // logged: find each by its request ID.
+        let by_id = |id: &str| {
+            lines[1..]
+                .iter()
+                .find(|l| l["request_id"] == id)
+                .unwrap_or_else(|| panic!("no line for {id}: {lines:#?}"))
+        };
+        let streamed = by_id("4f1c2a9b8d7e6f5a");
+        assert_eq!(
+            (&streamed["level"], &streamed["status"], &streamed["msg"]),
+            (
+                &"info".into(),
+                &200.into(),
+                &"chat completion streamed".into()
+            )
+        );
+        assert!(
+            streamed["ttft_ms"]
+                .as_u64()
+                .is_some_and(|t| t >= fast().ttft_ms),
+            "{streamed}"
+        );
+        let plain = by_id("-");
+        assert_eq!(
+            (&plain["level"], &plain["status"]),
+            (&"info".into(), &200.into())
+        );
+        assert!(plain["ttft_ms"].is_u64(), "{plain}");
+        let bad = by_id("bad-1");
+        assert_eq!(
+            (&bad["level"], &bad["status"]),
+            (&"error".into(), &400.into())
+        );
+        let err = by_id("err-1");
+        assert_eq!(
+            (&err["level"], &err["status"], &err["msg"]),
+            (
+                &"error".into(),
+                &500.into(),
+                &"injected error (error_rate 1)".into()
+            )
+        );
+        assert!(err.get("ttft_ms").is_none(), "{err}");
+        let hang = by_id("hang-1");
+        assert_eq!(
+            (&hang["level"], &hang["msg"]),
+            (&"error".into(), &"hang".into())
+        );
+        assert!(hang.get("status").is_none(), "nothing was answered: {hang}");
+        gw.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_log_that_cannot_be_written_never_fails_a_request() {
+        // /dev/full refuses every write with ENOSPC, as a full disk would.
+        let Ok(log) = RequestLog::open(Path::new("/dev/full")) else {
+            return;
+        };
+        let line = LogLine {
+            time: String::new(),
+            level: "info",
+            request_id: "-",
+            color: "blue",
+            version: "v",
+            status: Some(200),
+            msg: "m",
+            ttft_ms: None,
+        };
+        log.append(&line);
+        log.append(&line);
+        assert_eq!(log.failures(), 2);
+        let gw = start_logged(Color::Blue, fast(), Some(log)).await;
+        for stream in [false, true] {
+            let resp = chat(&gw, stream).await;
+            assert_eq!(resp.status(), 200);
+            resp.text().await.expect("body");
+        }
+        gw.shutdown().await;
     }
 
     #[tokio::test]

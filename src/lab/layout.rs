@@ -136,6 +136,11 @@ impl Layout {
     pub(crate) fn color_log(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.log", c.name()))
     }
+    /// A color's own structured log: one JSON line per chat request, with nginx's request
+    /// ID (fleet.toml's `log`). Beside `color_log`, which holds the process's stdout and stderr.
+    pub(crate) fn color_request_log(&self, name: &str, c: Color) -> PathBuf {
+        self.host(name).join(format!("{}.requests.jsonl", c.name()))
+    }
     /// The behaviour a color starts with (kept across restarts, updated by `lab fault`).
     pub(crate) fn color_behaviour(&self, name: &str, c: Color) -> PathBuf {
         self.host(name).join(format!("{}.json", c.name()))

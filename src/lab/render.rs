@@ -116,6 +116,7 @@ pub(crate) fn gateway_conf(layout: &Layout, host: &HostSpec, w: Weights, flavor:
          \x20       proxy_pass http://{up};\n\
          \x20       proxy_http_version 1.1;\n\
          \x20       proxy_set_header Connection \"\";\n\
+         \x20       proxy_set_header X-Request-Id $request_id;\n\
          \x20   }}\n\
          \x20   location / {{\n\
          \x20       return 404;\n\
@@ -298,12 +299,14 @@ pub(crate) fn fleet_toml(
                  start = \"{start}\"\n\
                  stop = \"{stop}\"\n\
                  version = \"{version}\"\n\
-                 idle_timeout_secs = {IDLE_TIMEOUT_SECS}\n",
+                 idle_timeout_secs = {IDLE_TIMEOUT_SECS}\n\
+                 log = \"{log}\"\n",
                 color = c.name(),
                 addr = color_upstream(layout, h, c, flavor),
                 start = color_command(binary, layout, name, c, "start"),
                 stop = color_command(binary, layout, name, c, "stop"),
                 version = color_command(binary, layout, name, c, "version"),
+                log = p(&layout.color_request_log(name, c)),
             ));
         }
     }
@@ -355,6 +358,15 @@ mod tests {
             "'/opt/cutover/bin/cutover' lab color stop --dir '/tmp/lab-x' --gateway gw-b1 --color green"
         );
         assert_eq!(cfg.ssh.config, Some(PathBuf::from("ssh_config")));
+        // Each color's own log, where `lab serve` writes it.
+        assert_eq!(
+            g.green.log.as_deref(),
+            Some("/tmp/lab-x/hosts/gw-b1/green.requests.jsonl")
+        );
+        assert_eq!(
+            g.blue.log.as_deref(),
+            Some("/tmp/lab-x/hosts/gw-b1/blue.requests.jsonl")
+        );
     }
 
     #[test]
@@ -381,6 +393,15 @@ mod tests {
         assert!(text.contains("proxy_buffering off;"));
         assert!(text.contains("listen 127.0.1.10:8080;"));
         assert!(text.contains("stub_status;"));
+        // The colors' logs carry nginx's request ID for chat and health alike.
+        for location in ["location = /v1/chat/completions {", "location = /health {"] {
+            let block = &text[text.find(location).unwrap()..];
+            let block = &block[..block.find('}').unwrap()];
+            assert!(
+                block.contains("proxy_set_header X-Request-Id $request_id;"),
+                "{block}"
+            );
+        }
     }
 
     #[test]

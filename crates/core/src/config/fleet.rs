@@ -87,6 +87,10 @@ pub struct ColorConfig {
     /// nginx's `proxy_read_timeout` must be at least this. Unknown when unset.
     #[serde(default)]
     pub idle_timeout_secs: Option<u64>,
+    /// Absolute path on the host of this color's own structured log: JSON lines that carry
+    /// the request ID (docs/configuration.md, "A color's own log"). None when not known.
+    #[serde(default)]
+    pub log: Option<String>,
 }
 
 fn default_nginx() -> String {
@@ -256,12 +260,18 @@ impl GatewayConfig {
         check_name(&self.az).map_err(at("az"))?;
         check_value(&self.ssh).map_err(at("ssh"))?;
         check_command(&self.nginx).map_err(at("nginx"))?;
+        let blue_log = self.blue.log.as_ref().map(|p| ("blue.log", p));
+        let green_log = self.green.log.as_ref().map(|p| ("green.log", p));
         for (field, path) in [
             ("nginx_conf", &self.nginx_conf),
             ("nginx_pid", &self.nginx_pid),
             ("nginx_error_log", &self.nginx_error_log),
             ("access_log", &self.access_log),
-        ] {
+        ]
+        .into_iter()
+        .chain(blue_log)
+        .chain(green_log)
+        {
             check_value(path).map_err(at(field))?;
             if !path.starts_with('/') {
                 return Err(err(
@@ -331,6 +341,7 @@ mod tests {
             version: "cat /opt/gw/VERSION".into(),
             revision: None,
             idle_timeout_secs: None,
+            log: None,
         };
         GatewayConfig {
             name: "gw-a1".into(),
@@ -413,6 +424,33 @@ mod tests {
         let mut g = gw();
         g.blue.revision = Some("cat x\nrm -rf /".into());
         assert_eq!(g.validate(0).unwrap_err().field, "blue.revision");
+    }
+
+    #[test]
+    fn a_color_log_is_an_absolute_quotable_path() {
+        let mut g = gw();
+        g.blue.log = Some("/var/log/gateway-blue/requests.jsonl".into());
+        g.green.log = Some("/var/log/gateway-green/requests.jsonl".into());
+        assert_eq!(g.validate(0), Ok(()));
+        for (bad, why) in [
+            ("logs/green.jsonl", "absolute"),
+            ("/var/log/gw\ngreen.jsonl", "'\\n'"),
+            ("/var/log/$HOME.jsonl", "'$'"),
+            ("", "empty"),
+        ] {
+            let mut g = gw();
+            g.green.log = Some(bad.into());
+            let e = g.validate(2).unwrap_err();
+            assert_eq!(
+                (e.gateway, e.field.as_str()),
+                (Some(2), "green.log"),
+                "{bad}"
+            );
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
+        let mut g = gw();
+        g.blue.log = Some("blue.jsonl".into());
+        assert_eq!(g.validate(0).unwrap_err().field, "blue.log");
     }
 
     #[test]
