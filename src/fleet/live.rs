@@ -89,6 +89,24 @@ impl World for LiveFleet {
         }
     }
 
+    fn color_log(&mut self, _now: Ms, ask: crate::app::msg::ColorLogAsk) -> Option<Msg> {
+        let Some(host) = self.exec.hosts.get(ask.gateway).cloned() else {
+            return Some(Msg::ColorLog(crate::app::msg::ColorLogAnswer {
+                ask,
+                result: Err("no such gateway".into()),
+            }));
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = collect::colorlog::read(&host, ask.color, &ask.request_id).await;
+            let _ = tx.send(Msg::ColorLog(crate::app::msg::ColorLogAnswer {
+                ask,
+                result,
+            }));
+        });
+        None
+    }
+
     fn execute(&mut self, _now: Ms, op: Op) {
         let (exec, tx) = (self.exec.clone(), self.tx.clone());
         tokio::spawn(async move {

@@ -8,6 +8,7 @@
 //! [`burst`] gathers the same data once, for the headless commands.
 
 pub(crate) mod burst;
+pub(crate) mod colorlog;
 pub(crate) mod revisions;
 pub(crate) mod sampler;
 pub(crate) mod tail;

@@ -48,7 +48,9 @@ pub(crate) async fn tail_loop(i: usize, host: Host, tx: Outbox) {
     }
 }
 
-/// Read until EOF (or the cockpit exits), sending parsed requests every `BATCH_EVERY`.
+/// Read until EOF (or the cockpit exits), sending parsed requests (and, apart, the failed
+/// ones with their request IDs and tries, for the failures view and the digest) every
+/// `BATCH_EVERY`.
 async fn pump(
     i: usize,
     out: &mut tokio::process::ChildStdout,
@@ -57,26 +59,52 @@ async fn pump(
 ) {
     let mut chunk = vec![0u8; 64 * 1024];
     let mut batch = Vec::new();
+    let mut failures = Vec::new();
     let mut flush = tokio::time::interval(BATCH_EVERY);
     loop {
         tokio::select! {
             n = out.read(&mut chunk) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => reader.feed(&chunk[..n], &mut batch),
+                Ok(n) => reader.feed_with(&chunk[..n], &mut batch, |l, colors| {
+                    failures.extend(crate::failures::failed_request(l, colors));
+                }),
             },
             _ = flush.tick() => {
-                if !batch.is_empty()
-                    && !send(tx, i, Telemetry::Requests { records: std::mem::take(&mut batch) })
-                {
-                    return;
-                }
-                if tx.is_closed() {
+                if !send_batch(i, tx, &mut batch, &mut failures) || tx.is_closed() {
                     return;
                 }
             }
         }
     }
-    if !batch.is_empty() {
-        send(tx, i, Telemetry::Requests { records: batch });
+    send_batch(i, tx, &mut batch, &mut failures);
+}
+
+/// Send what was gathered (requests first, then failures); false once the cockpit is gone.
+fn send_batch(
+    i: usize,
+    tx: &Outbox,
+    batch: &mut Vec<crate::model::RequestRecord>,
+    failures: &mut Vec<crate::failures::FailedRequest>,
+) -> bool {
+    if !batch.is_empty()
+        && !send(
+            tx,
+            i,
+            Telemetry::Requests {
+                records: std::mem::take(batch),
+            },
+        )
+    {
+        return false;
     }
+    if !failures.is_empty() {
+        let failures = std::mem::take(failures);
+        return tx
+            .send(crate::app::msg::Msg::Failures {
+                gateway: i,
+                failures,
+            })
+            .is_ok();
+    }
+    true
 }

@@ -95,6 +95,10 @@ enum Wire {
         gateway: usize,
         holder: Option<String>,
     },
+    Failures {
+        gateway: usize,
+        failures: Vec<crate::failures::FailedRequest>,
+    },
     Tick,
     Resize,
 }
@@ -113,6 +117,10 @@ enum WireRef<'a> {
     Lock {
         gateway: usize,
         holder: &'a Option<String>,
+    },
+    Failures {
+        gateway: usize,
+        failures: &'a [crate::failures::FailedRequest],
     },
     Tick,
     Resize,
@@ -284,6 +292,10 @@ fn from_wire(w: Wire, line: usize, gateways: usize) -> Result<Msg, SessionError>
             gateway: check(gateway)?,
             holder,
         },
+        Wire::Failures { gateway, failures } => Msg::Failures {
+            gateway: check(gateway)?,
+            failures,
+        },
         Wire::Tick => Msg::Tick,
         Wire::Resize => Msg::Resize,
     })
@@ -371,6 +383,12 @@ impl SessionLog {
                 gateway: *gateway,
                 holder,
             },
+            Msg::Failures { gateway, failures } => WireRef::Failures {
+                gateway: *gateway,
+                failures,
+            },
+            // A host's answer to this session's own question: a replay asks nothing of hosts.
+            Msg::ColorLog(_) => return Ok(()),
             Msg::Tick => WireRef::Tick,
             Msg::Resize => WireRef::Resize,
         };

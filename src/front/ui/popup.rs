@@ -1,5 +1,7 @@
 //! Overlays: the key help, the confirm dialog and the refusal dialog, centered over the panels.
 
+mod failures;
+
 use super::theme::Theme;
 use super::{fmt, spans};
 use crate::app::action::Action;
@@ -37,6 +39,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Popup::Veto(gateways) => veto(gateways, state, text_w, t),
         Popup::Quit(abandoned) => quit(abandoned, state, text_w, t),
         Popup::StartPlan(plan, gateways) => start_plan(plan, gateways, state, text_w, t),
+        Popup::Failures(v) => failures::dialog(v, state, text_w, t),
     };
     show(frame, area, dialog, t);
 }

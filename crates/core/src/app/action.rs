@@ -37,6 +37,8 @@ pub enum Action {
     Filter,
     /// Open the command line.
     Command,
+    /// Show the failures view: failed requests grouped by color, status, gateway and AZ.
+    Failures,
     /// Switch to the next theme.
     NextTheme,
     /// Show or hide the help overlay.
@@ -100,6 +102,7 @@ pub const TABLE: &[ActionInfo] = {
         row(Override,   "override",    &["O"],         HOST, "override a guardrail refusal"),
         row(Filter,     "filter",      &["/"],         UI,   "filter gateways by name or AZ"),
         row(Command,    "command",     &[":"],         UI,   "command line (:help for commands)"),
+        row(Failures,   "failures",    &["f"],         UI,   "failed requests by color and gateway"),
         row(NextTheme,  "next_theme",  &["t"],         UI,   "next theme"),
         row(Help,       "help",        &["?"],         UI,   "this help"),
         row(Quit,       "quit",        &["q"],         UI,   "quit"),

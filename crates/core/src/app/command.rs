@@ -46,6 +46,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show gateways whose name or AZ contains TEXT",
     ),
     ("theme NAME", "switch theme"),
+    (
+        "failures",
+        "failed requests of the window by color, status, gateway (f)",
+    ),
     ("help", "this list (? shows the keys)"),
     ("quit", "leave the cockpit"),
 ];
@@ -115,6 +119,7 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
             None => bad(s, line, "a theme name"),
         },
         ("help", []) => s.popup = Some(super::state::Popup::Commands),
+        ("failures", []) => super::failures_view::open(s),
         ("q" | "quit", []) => act(s, Action::Quit, fx),
         _ => notify(
             s,

@@ -151,6 +151,12 @@ impl<W: World> Driver<W> {
                     self.markers.push((self.state.now, label));
                 }
                 Effect::Log(line) => self.log(self.state.now, line),
+                Effect::FetchColorLog(ask) => {
+                    let now = self.state.now;
+                    if let Some(answer) = self.world.color_log(now, ask) {
+                        self.apply(now, answer);
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod command;
 pub mod driver;
+pub mod failures_view;
 pub mod keymap;
 pub mod keys;
 pub mod msg;

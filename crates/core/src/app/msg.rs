@@ -25,6 +25,15 @@ pub enum Msg {
         /// The holder's own words (unsanitized), or `None`.
         holder: Option<String>,
     },
+    /// Failed requests the access-log tail of gateway `gateway` found (the failures view).
+    Failures {
+        /// Gateway index.
+        gateway: usize,
+        /// The failures, in log order.
+        failures: Vec<crate::failures::FailedRequest>,
+    },
+    /// A color's own log lines about one request, as asked by [`Effect::FetchColorLog`].
+    ColorLog(ColorLogAnswer),
     /// Time passed: recompute summaries and evaluate guardrails.
     Tick,
     /// The terminal was resized.
@@ -43,6 +52,29 @@ pub enum Effect {
     Audit(AuditNote),
     /// A line for the log panel (the front end writes it where its logs go).
     Log(LogLine),
+    /// Read a color's own log for one request (the failures view's drill-down); the answer
+    /// arrives as [`Msg::ColorLog`].
+    FetchColorLog(ColorLogAsk),
+}
+
+/// Which color's log to read for which request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColorLogAsk {
+    /// Gateway index.
+    pub gateway: usize,
+    /// The color that served the try.
+    pub color: crate::model::Color,
+    /// The request ID (sanitized).
+    pub request_id: String,
+}
+
+/// A color's log lines about one request, or why there are none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorLogAnswer {
+    /// What was asked.
+    pub ask: ColorLogAsk,
+    /// The lines (newest last), or why they could not be read.
+    pub result: Result<Vec<crate::failures::ColorLogLine>, String>,
 }
 
 /// How much a log line matters.

@@ -257,6 +257,8 @@ pub enum Popup {
     Commands,
     /// Start this ramp plan on these gateways? (every step, scope and bake is listed)
     StartPlan(crate::ramp::RampPlan, Vec<usize>),
+    /// The failures view: the window's failure groups, or one request opened from them.
+    Failures(super::failures_view::FailuresView),
 }
 
 /// How loud a notice is.
@@ -295,6 +297,9 @@ pub struct Session {
     /// Extra header text (e.g. scenario, speed and seed in the demo).
     pub detail: Option<String>,
 }
+
+/// The failures view's window: the digest's default, five minutes.
+pub const FAILURE_WINDOW_MS: Ms = 5 * 60_000;
 
 /// The whole cockpit state.
 #[derive(Debug, Clone)]
@@ -337,6 +342,9 @@ pub struct State {
     pub quit_when_done: bool,
     /// The ramp plan running (or the last one, ended).
     pub ramp: Option<super::ramp::RampRun>,
+    /// Failed requests grouped per window by color, status, gateway and AZ (the failures
+    /// view and the digest read it).
+    pub failures: crate::failures::book::FailureBook,
 }
 
 impl State {
@@ -368,6 +376,7 @@ impl State {
             quit: false,
             quit_when_done: false,
             ramp: None,
+            failures: crate::failures::book::FailureBook::new(FAILURE_WINDOW_MS),
         }
     }
 

@@ -35,6 +35,10 @@ pub fn update(s: &mut State, msg: Msg, now: Ms) -> Vec<Effect> {
                 g.lock = holder.as_deref().map(crate::sanitize::sanitize);
             }
         }
+        Msg::Failures { gateway, failures } => {
+            super::failures_view::on_failures(s, gateway, failures);
+        }
+        Msg::ColorLog(answer) => super::failures_view::on_color_log(s, answer),
         Msg::Tick => on_tick(s, &mut fx),
         Msg::Resize => {}
     }
@@ -84,7 +88,13 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Input::Reason { pending, text } => return edit_reason(s, k, *pending, text, fx),
         Input::Normal => {}
     }
-    let Some(action) = s.keymap.action(&k) else {
+    // Enter opens a failure group's newest request, whatever the keymap binds.
+    let enter = k.code == KeyCode::Enter && matches!(s.popup, Some(Popup::Failures(_)));
+    let Some(action) = (if enter {
+        Some(Action::Confirm)
+    } else {
+        s.keymap.action(&k)
+    }) else {
         return;
     };
     if let Some(popup) = s.popup.take() {
@@ -188,6 +198,7 @@ pub(crate) fn ask_reason(s: &mut State, pending: Pending) {
 
 fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect>) {
     match (popup, action) {
+        (Popup::Failures(v), a) => super::failures_view::key(s, v, a, fx),
         (Popup::Confirm(plan), Action::Confirm) if plan.needs_reason() => {
             ask_reason(s, Pending::Plan(plan));
         }
@@ -269,6 +280,7 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
             notify(s, Level::Info, format!("theme: {name}"));
         }
         Action::Help => s.popup = Some(Popup::Help),
+        Action::Failures => super::failures_view::open(s),
         Action::Quit => request_quit(s, fx),
         Action::Cancel => s.notice = None,
         Action::Confirm | Action::Override => {}

@@ -5,6 +5,7 @@ use super::scenario::{Event, Profile, Scenario};
 use crate::app::msg::{AuditNote, LogLevel, LogLine, LogTarget, Msg};
 use crate::app::plan::{Op, OpKind, OpOutcome};
 use crate::app::world::World;
+use crate::failures::{FailedRequest, Try};
 use crate::model::{
     CheckStatus, Color, Finding, HealthReport, HealthStatus, HostSample, Ms, PerColor,
     RequestRecord, Telemetry, Weights,
@@ -41,6 +42,8 @@ struct SimHost {
     nginx_broken: bool,
     /// Whether `nginx -t` failed in the last preflight round sent (None: none sent yet).
     preflight_sent: Option<bool>,
+    /// Failed requests reported so far (their IDs count up).
+    failed_count: u64,
     health: HealthStatus,
     green_listen: String,
     clock_skew_ms: i64,
@@ -90,6 +93,7 @@ impl SimFleet {
                 hung: PerColor::default(),
                 nginx_broken: false,
                 preflight_sent: None,
+                failed_count: 0,
                 health: HealthStatus::Ok,
                 green_listen: "127.0.0.1:8788".into(),
                 clock_skew_ms: 0,
@@ -195,6 +199,7 @@ impl SimFleet {
             }
             if t % BATCH_MS == 0 && !h.finished.is_empty() {
                 let records = std::mem::take(&mut h.finished);
+                let failures = h.failures_of(i, t, &records);
                 out.push((
                     t,
                     Msg::Telemetry {
@@ -202,6 +207,15 @@ impl SimFleet {
                         data: Telemetry::Requests { records },
                     },
                 ));
+                if !failures.is_empty() {
+                    out.push((
+                        t,
+                        Msg::Failures {
+                            gateway: i,
+                            failures,
+                        },
+                    ));
+                }
             }
             if t % PROBE_MS == 0 {
                 for c in Color::BOTH {
@@ -296,6 +310,37 @@ impl SimHost {
                 !done
             });
         }
+    }
+
+    /// The failed requests among `records` (gateway `i`, finished by `t`), as the access-log
+    /// tail would report them: IDs made from the gateway, the time and a count (no draw from
+    /// the random stream, so seeds keep their stories).
+    fn failures_of(&mut self, i: usize, t: Ms, records: &[RequestRecord]) -> Vec<FailedRequest> {
+        let mut out = Vec::new();
+        for r in records.iter().filter(|r| r.is_error()) {
+            let Some(color) = r.color else { continue };
+            self.failed_count += 1;
+            let addr = match color {
+                Color::Blue => "127.0.0.1:8787",
+                Color::Green => self.green_listen.as_str(),
+            };
+            out.push(FailedRequest {
+                time_ms: t,
+                request_id: format!("sim{i:02}{:08x}", self.failed_count),
+                status: r.status,
+                request_ms: Some(r.request_ms),
+                tries: vec![Try {
+                    addr: addr.to_string(),
+                    color: Some(color),
+                    status: Some(r.status),
+                    response_ms: Some(r.request_ms),
+                }],
+                failed: color,
+                failed_status: r.status,
+                retried_to: None,
+            });
+        }
+        out
     }
 
     /// The simulated host's preflight round: its nginx is set up for streaming, its colors'
