@@ -145,6 +145,30 @@ pub(crate) enum Command {
     /// The collectors, guardrails and exports ([export]: /metrics, Grafana annotations) with
     /// no terminal, read-only, until SIGINT or SIGTERM; progress and errors on stderr.
     Watch,
+    /// The failure notifier: at each window's end, one digest of the failed requests
+    /// (grouped by color, status, gateway and AZ) posted to a webhook, spooled when the post
+    /// fails and sent with the next one; read-only, until SIGINT or SIGTERM.
+    Digest {
+        /// Window length ("30s", "5m", "1h").
+        #[arg(long, value_name = "DURATION", default_value = "5m")]
+        window: String,
+        /// Send one window's digest, then exit: 0 when it was delivered or spooled.
+        #[arg(long)]
+        once: bool,
+        /// Where to POST each digest (JSON with a `text` field: Slack-compatible).
+        #[arg(long, value_name = "URL")]
+        webhook: Option<String>,
+        /// Spool directory for digests not yet delivered [default: cutover-digest.spool
+        /// beside the audit log].
+        #[arg(long, value_name = "DIR")]
+        spool: Option<PathBuf>,
+        /// Print each digest as one JSON line on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The fleet's name in digest IDs [default: the directory holding fleet.toml].
+        #[arg(long, value_name = "NAME")]
+        fleet: Option<String>,
+    },
     /// Play a session log in the cockpit, read-only: space pauses, + and - change speed, n jumps to the next marker.
     Replay {
         /// A session log written by the cockpit (cutover-session-*.jsonl).
@@ -173,6 +197,10 @@ pub(crate) struct ReportArgs {
     /// One JSON object, {"files":[...],"total":...}, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+    /// What the logs know about one request (its `request_id`): time, status, every upstream
+    /// try with its color, and the color charged when it failed.
+    #[arg(long, value_name = "ID", conflicts_with = "json")]
+    pub(crate) request_id: Option<String>,
 }
 
 /// The scope of a headless change: exactly one of these.

@@ -5,9 +5,10 @@
 
 mod common;
 
+use common::http::read_request;
 use common::{Lab, client, cutover, runtime, text};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,43 +127,6 @@ impl Receiver {
         }
         (self.accepted(), self.breaches.lock().unwrap().clone())
     }
-}
-
-/// The request head (lines) and body of one HTTP/1.1 request.
-fn read_request(conn: &mut TcpStream) -> Option<(Vec<String>, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        let n = conn.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-    };
-    let head: Vec<String> = String::from_utf8_lossy(&buf[..end])
-        .split("\r\n")
-        .map(str::to_string)
-        .collect();
-    let len: usize = head
-        .iter()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[end + 4..].to_vec();
-    while body.len() < len {
-        let n = conn.read(&mut chunk).ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((head, body))
 }
 
 /// Check one request against Grafana's contract; the status line and body to answer.

@@ -2,6 +2,7 @@
 //! commands, `watch` and `report`, all failing with the one `error::CommandError`.
 
 mod cockpit;
+pub(crate) mod digest;
 pub(crate) mod error;
 pub(crate) mod headless;
 pub(crate) mod ramp;

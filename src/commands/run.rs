@@ -72,6 +72,26 @@ fn dispatch(cli: Cli) -> Result<(), CommandError> {
             | Command::Check { .. }),
         ) => fleet_command(cmd, &cli.global, config),
         Some(Command::Watch) => crate::commands::watch::run(config, session_actor(&cli.global)),
+        Some(Command::Digest {
+            window,
+            once,
+            webhook,
+            spool,
+            json,
+            fleet,
+        }) => {
+            let ms = crate::ramp::parse_duration(&window)
+                .map_err(|e| CommandError::usage(format!("digest --window {window}: {e}")))?;
+            let args = crate::commands::digest::DigestArgs {
+                window: std::time::Duration::from_millis(ms),
+                once,
+                webhook,
+                spool,
+                json,
+                fleet,
+            };
+            crate::commands::digest::run(config, session_actor(&cli.global), args)
+        }
         Some(Command::Ramp {
             plan,
             dry_run,
@@ -626,7 +646,8 @@ fn fleet_command(
             | Command::Report(_)
             | Command::Replay { .. }
             | Command::Ramp { .. }
-            | Command::Watch => Ok(()),
+            | Command::Watch
+            | Command::Digest { .. } => Ok(()),
         };
         // Annotations of the changes made: delivered, or spooled for the next start.
         if let Some(x) = exports {

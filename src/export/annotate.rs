@@ -221,8 +221,9 @@ impl Annotator {
     }
 }
 
-/// An HTTP client for Grafana: the environment's proxy for remote Grafanas, none for a local one.
-fn client(url: &str) -> Option<reqwest::Client> {
+/// An HTTP client for a receiver at `url` (Grafana, a digest webhook): the environment's
+/// proxy for a remote one, none for a local one.
+pub(crate) fn client(url: &str) -> Option<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let authority = url
         .split_once("://")

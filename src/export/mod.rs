@@ -7,12 +7,14 @@
 //!   messages pass and, after every tick, publishes a [`Snapshot`](metrics::Snapshot) of
 //!   the state; `render` writes it in the Prometheus text format or OpenMetrics.
 //! - `server.rs`: the HTTP endpoint, on a thread of its own.
+//! - `digest_spool.rs`: the failure digests' spool directory (`cutover digest`).
 //! - `annotate.rs` and `spool.rs`: the annotation queue behind the executor's hook, its
 //!   retries and its spool beside the audit log.
 //! - `watch.rs`: `cutover -c fleet.toml watch`, the collectors, guardrails and exports with
 //!   no terminal.
 
 pub(crate) mod annotate;
+pub(crate) mod digest_spool;
 pub mod metrics;
 pub mod server;
 pub(crate) mod spool;

@@ -1,6 +1,7 @@
 //! A lab for integration tests: brought up in its own directory, always taken down on drop.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod live;
 pub mod load;
 pub mod tmux;

@@ -8,6 +8,7 @@
 
 pub(crate) mod read;
 pub(crate) mod render;
+mod request;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -540,6 +541,9 @@ fn warn(message: &str) {
 /// `cutover report`: read the files, print the table or JSON, warn about files with no
 /// usable line.
 pub(crate) fn command(args: &ReportArgs, config: Option<&Config>) -> Result<(), CommandError> {
+    if let Some(id) = &args.request_id {
+        return request::command(args, id, config);
+    }
     let (attribution, warning) =
         resolve_attribution(args.blue.as_deref(), args.green.as_deref(), config)
             .map_err(CommandError::usage)?;

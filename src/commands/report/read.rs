@@ -38,10 +38,27 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     (n, None)
 }
 
+/// What reads a log: chunks in, and how many lines it has seen (for error messages).
+pub(crate) trait Feed {
+    /// The next bytes of the file.
+    fn feed(&mut self, chunk: &[u8]);
+    /// Newlines seen so far.
+    fn newlines(&self) -> u64;
+}
+
+impl Feed for FileAggregator {
+    fn feed(&mut self, chunk: &[u8]) {
+        FileAggregator::feed(self, chunk);
+    }
+    fn newlines(&self) -> u64 {
+        FileAggregator::newlines(self)
+    }
+}
+
 /// Feed everything `r` yields to `agg`; on a read error, the message for the file.
 fn pump(
     mut r: impl Read,
-    agg: &mut FileAggregator,
+    agg: &mut impl Feed,
     buf: &mut [u8],
     shown: &str,
     gzip: bool,
@@ -68,13 +85,13 @@ fn pump(
     }
 }
 
-/// One opened file, read to the end into its report.
-fn read_open(
+/// Feed the whole of the opened `file` (plain or gzip, told by its first bytes) to `sink`.
+pub(crate) fn read_into(
     path: &Path,
     mut file: File,
-    colors: &Colors,
+    sink: &mut impl Feed,
     buf: &mut [u8],
-) -> Result<FileReport, String> {
+) -> Result<(), String> {
     let shown = sanitize(&path.to_string_lossy());
     let mut magic = [0u8; 2];
     let (got, err) = fill(&mut file, &mut magic);
@@ -82,24 +99,34 @@ fn read_open(
         return Err(format!("{shown}: read failed: {e}"));
     }
     let head = magic.get(..got).unwrap_or_default();
-    let mut agg = FileAggregator::new(colors.clone());
     // By content, not by name: logrotate's `delaycompress` and hand-copied files make names
     // unreliable, and a plain log never starts with these bytes (its lines start with `{`).
     if head == GZIP_MAGIC {
         pump(
             MultiGzDecoder::new(head.chain(file)),
-            &mut agg,
+            sink,
             buf,
             &shown,
             true,
-        )?;
+        )
     } else {
-        pump(head.chain(file), &mut agg, buf, &shown, false)?;
+        pump(head.chain(file), sink, buf, &shown, false)
     }
+}
+
+/// One opened file, read to the end into its report.
+fn read_open(
+    path: &Path,
+    file: File,
+    colors: &Colors,
+    buf: &mut [u8],
+) -> Result<FileReport, String> {
+    let mut agg = FileAggregator::new(colors.clone());
+    read_into(path, file, &mut agg, buf)?;
     let (summary, first_malformed) = agg.finish();
     Ok(FileReport {
         name: gateway_name(path),
-        path: shown,
+        path: sanitize(&path.to_string_lossy()),
         first_malformed,
         summary,
     })
