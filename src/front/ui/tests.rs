@@ -499,6 +499,47 @@ mod hostile {
                 prop_assert!(clean(term.backend().buffer()).is_ok(), "{:?}", clean(term.backend().buffer()));
             }
         }
+
+        #[test]
+        fn failed_requests_and_color_logs_never_reach_the_screen_raw(
+            id in hostile(),
+            addr in hostile(),
+            message in hostile(),
+            raw in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            use crate::app::keys::{KeyCode, KeyEvent};
+            let mut s = fixtures::state();
+            let now = s.now;
+            // As nginx logs them: JSON-escaped values in one line.
+            let line = format!(
+                r#"{{"time":"1796216400.000","status":"502","request_time":"0.010","upstream_addr":{},"upstream_status":"502","upstream_header_time":"-","request_id":{},"request":"POST / HTTP/1.1"}}"#,
+                serde_json::to_string(&format!("127.0.0.1:8788, {addr}")).unwrap(),
+                serde_json::to_string(&id).unwrap()
+            );
+            let colors = crate::nginx::accesslog::Colors::new("127.0.0.1:8787", "127.0.0.1:8788");
+            let l = crate::nginx::accesslog::parse_line(line.as_bytes()).expect("the line parses");
+            let f = crate::failures::failed_request(&l, &colors).expect("a 502 from green");
+            crate::app::update::update(&mut s, Msg::Failures { gateway: 0, failures: vec![f.clone()] }, now);
+            crate::app::update::update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('f'))), now);
+            for (w, h) in [(120, 40), (80, 24)] {
+                let term = draw(&s, w, h);
+                prop_assert!(clean(term.backend().buffer()).is_ok(), "{:?}", clean(term.backend().buffer()));
+            }
+            crate::app::update::update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Enter)), now);
+            let mut log = format!(
+                "{}\n",
+                serde_json::json!({"request_id": f.request_id, "msg": message, "level": message})
+            )
+            .into_bytes();
+            log.extend_from_slice(&raw);
+            let lines = crate::failures::lines_for(&log, &f.request_id, 10);
+            let ask = crate::app::msg::ColorLogAsk { gateway: 0, color: f.failed, request_id: f.request_id.clone() };
+            crate::app::update::update(&mut s, Msg::ColorLog(crate::app::msg::ColorLogAnswer { ask, result: Ok(lines) }), now);
+            for (w, h) in [(120, 40), (80, 24)] {
+                let term = draw(&s, w, h);
+                prop_assert!(clean(term.backend().buffer()).is_ok(), "{:?}", clean(term.backend().buffer()));
+            }
+        }
     }
 }
 
