@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod command;
+pub mod complete;
 pub mod driver;
 pub mod failures_view;
 pub mod keymap;

@@ -211,6 +211,15 @@ pub enum Input {
     },
 }
 
+/// An entry of the command history shown on the `:` line by Up/Down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recall {
+    /// Index of the entry shown in `State::command_history`.
+    pub index: usize,
+    /// What was being typed before the first Up: Down past the newest entry brings it back.
+    pub draft: String,
+}
+
 /// An action waiting for its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
@@ -318,6 +327,11 @@ pub struct State {
     pub filter: String,
     /// Line editor state.
     pub input: Input,
+    /// Command lines run on the `:` line, oldest first, at most `command::HISTORY_MAX`.
+    /// Kept here rather than in the input: it outlives every line typed.
+    pub command_history: Vec<String>,
+    /// Where Up/Down stands in `command_history`, if an entry is shown.
+    pub command_recall: Option<Recall>,
     /// Overlay.
     pub popup: Option<Popup>,
     /// Latest notice.
@@ -364,6 +378,8 @@ impl State {
             scope: Scope::Gateway,
             filter: String::new(),
             input: Input::Normal,
+            command_history: Vec::new(),
+            command_recall: None,
             popup: None,
             notice: None,
             cfg,

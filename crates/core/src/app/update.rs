@@ -103,11 +103,13 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
     act(s, action, fx);
 }
 
-/// Type into the filter or command line.
+/// Type into the filter or command line; on the command line Up/Down recall the history and
+/// Tab completes the last word.
 fn edit_line(s: &mut State, k: KeyEvent, mut buf: String, filter: bool, fx: &mut Vec<Effect>) {
     match k.code {
         KeyCode::Enter => {
             if !filter {
+                command::remember(s, &buf);
                 command::run(s, &buf, fx);
             }
             return;
@@ -115,12 +117,18 @@ fn edit_line(s: &mut State, k: KeyEvent, mut buf: String, filter: bool, fx: &mut
         KeyCode::Esc => {
             if filter {
                 s.filter.clear();
+            } else {
+                s.command_recall = None;
             }
             return;
         }
         KeyCode::Backspace => {
             buf.pop();
         }
+        KeyCode::Up | KeyCode::Down if !filter => {
+            buf = command::recall(s, buf, k.code == KeyCode::Up);
+        }
+        KeyCode::Tab if !filter => buf = super::complete::tab(s, &buf),
         KeyCode::Char(c) if !c.is_control() && buf.chars().count() < 200 => buf.push(c),
         _ => {}
     }
@@ -353,6 +361,8 @@ fn execute(s: &mut State, plan: Plan, fx: &mut Vec<Effect>) {
             PlanKind::Step { .. } | PlanKind::StepTo { .. } => {
                 OpKind::SetWeights { to: item.after }
             }
+            PlanKind::Start { color } => OpKind::Start { color },
+            PlanKind::Restart { color } => OpKind::Restart { color },
         };
         start_op(s, i, kind, Origin::Operator, plan.reason.clone(), fx);
     }
@@ -428,7 +438,7 @@ pub(crate) fn start_op(
     match kind {
         OpKind::SetWeights { to } => g.expected = Some(to),
         OpKind::Rollback { to } => g.expected = Some(Weights::all_on(to)),
-        OpKind::Stop { .. } => {}
+        OpKind::Stop { .. } | OpKind::Start { .. } | OpKind::Restart { .. } => {}
     }
     g.op = Some(InFlight {
         id,
@@ -796,6 +806,24 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
                         format!("{name}: {color} drained and stopped"),
                     );
                     "stop done; weights"
+                }
+                OpKind::Start { color } => {
+                    log(
+                        fx,
+                        LogLevel::Info,
+                        LogTarget::Ops,
+                        format!("{name}: {color} started and answers its probe"),
+                    );
+                    "start done; weights"
+                }
+                OpKind::Restart { color } => {
+                    log(
+                        fx,
+                        LogLevel::Info,
+                        LogTarget::Ops,
+                        format!("{name}: {color} restarted and answers its probe"),
+                    );
+                    "restart done; weights"
                 }
             };
             let shown = o.weights.map_or("unknown".into(), |w| w.to_string());
