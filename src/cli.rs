@@ -132,6 +132,25 @@ pub(crate) enum Command {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Start a stopped color (its fleet.toml `start` command), then wait until it answers a
+    /// TTFT probe (60 s at most); it takes traffic only by a step.
+    Start {
+        /// The color to start.
+        #[arg(value_enum)]
+        color: ColorArg,
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Stop and start a color that carries no traffic (weight 0), then wait until it answers.
+    Restart {
+        /// The color to restart.
+        #[arg(value_enum)]
+        color: ColorArg,
+        /// Which gateways.
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Preflight: one row per gateway and check (SSH, nginx config and lint, listeners,
     /// limits, revisions, health, certificates), ok/warn/FAIL; exit 1 when a row fails.
     Check {
@@ -201,6 +220,14 @@ pub(crate) struct ReportArgs {
     /// try with its color, and the color charged when it failed.
     #[arg(long, value_name = "ID", conflicts_with = "json")]
     pub(crate) request_id: Option<String>,
+    /// Count only requests that ended at or after TIME ($msec): RFC 3339
+    /// (2026-12-02T13:00:00Z, or with an offset) or HH:MM, meaning that time today in UTC.
+    #[arg(long, value_name = "TIME", conflicts_with = "request_id")]
+    pub(crate) since: Option<String>,
+    /// Count only requests that ended before TIME ($msec): RFC 3339 (2026-12-02T13:30:00Z)
+    /// or HH:MM, meaning that time today in UTC.
+    #[arg(long, value_name = "TIME", conflicts_with = "request_id")]
+    pub(crate) until: Option<String>,
 }
 
 /// The scope of a headless change: exactly one of these.

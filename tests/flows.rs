@@ -635,3 +635,59 @@ fn the_candidate_can_be_chosen_and_steps_skip_gateways_with_the_other() {
     assert_eq!(d.state.gateways[0].candidate, Color::Green);
     assert!(!d.state.gateways[0].candidate_chosen);
 }
+
+#[test]
+fn a_stopped_color_starts_after_a_confirmation_and_a_running_one_is_not_started_again() {
+    let running = |d: &Driver<SimFleet>| d.state.gateways[0].model.host.as_ref().unwrap().running;
+    let mut d = demo("happy-path");
+    press(&mut d, "Ry"); // roll gw-a1 back: 100/0, green stopped after its grace
+    later(&mut d, 40);
+    assert!(!running(&d).green, "rolled back and stopped");
+    press(&mut d, ":start green");
+    enter(&mut d);
+    let Some(Popup::Confirm(plan)) = d.state.popup.clone() else {
+        panic!("a start asks first: {:?}", d.state.popup)
+    };
+    let notes = cutover::app::planner::notes(&plan, &d.state).join("\n");
+    assert!(
+        notes.contains("must answer a TTFT probe") && notes.contains("only by a step"),
+        "{notes}"
+    );
+    press(&mut d, "y");
+    assert_eq!(
+        d.state.gateways[0]
+            .op
+            .as_ref()
+            .map(|o| o.kind.to_string())
+            .as_deref(),
+        Some("starting green")
+    );
+    later(&mut d, 6);
+    assert!(running(&d).green, "started");
+    assert!(d.world.executed.iter().any(|(_, op)| op.kind
+        == OpKind::Start {
+            color: Color::Green
+        }
+        && op.origin == Origin::Operator));
+    // Running already: nothing to do, said plainly.
+    press(&mut d, ":start green");
+    enter(&mut d);
+    assert!(d.state.popup.is_none());
+    let said = d.state.notice.as_ref().unwrap().text.clone();
+    assert!(said.contains("green runs already"), "{said}");
+    // Blue carries everything: no restart.
+    press(&mut d, ":restart blue");
+    enter(&mut d);
+    let said = d.state.notice.as_ref().unwrap().text.clone();
+    assert!(said.contains("blue still carries traffic"), "{said}");
+    // Green at 0 restarts.
+    press(&mut d, ":restart green");
+    enter(&mut d);
+    press(&mut d, "y");
+    later(&mut d, 6);
+    assert!(d.world.executed.iter().any(|(_, op)| op.kind
+        == OpKind::Restart {
+            color: Color::Green
+        }));
+    assert!(running(&d).green);
+}

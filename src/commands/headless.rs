@@ -90,6 +90,10 @@ pub(crate) enum Request {
     Rollback,
     /// Wait for the color (at 0) to empty, then stop it.
     Drain(Color),
+    /// Start the (stopped) color and wait until it answers.
+    Start(Color),
+    /// Stop and start the color (at 0) and wait until it answers.
+    Restart(Color),
 }
 
 /// One gateway's line in a command's report.
@@ -131,6 +135,8 @@ pub(crate) async fn act(
         Request::To(g) => planner::step_to(&state, g),
         Request::Rollback => planner::rollback(&state),
         Request::Drain(c) => planner::drain(&state, Some(c)),
+        Request::Start(c) => planner::start(&state, c),
+        Request::Restart(c) => planner::restart(&state, c),
     };
     let plan = match admit(planned, opts.override_reason.as_deref())? {
         Ok(plan) => plan,
@@ -219,6 +225,12 @@ pub(crate) async fn act(
                     .await
                     .outcome
                 }
+                PlanKind::Start { color } => {
+                    exec.execute(&op(OpKind::Start { color })).await.outcome
+                }
+                PlanKind::Restart { color } => {
+                    exec.execute(&op(OpKind::Restart { color })).await.outcome
+                }
                 PlanKind::Drain { color } => {
                     let status = exec
                         .wait_drained(item.gateway, color, window, Duration::from_millis(500), &stop)
@@ -244,10 +256,17 @@ pub(crate) async fn act(
                     gateway: name,
                     text: match plan.kind {
                         PlanKind::Drain { color } => format!("{color} drained and stopped"),
+                        PlanKind::Start { color } => {
+                            format!("{color} started and answers its probe")
+                        }
+                        PlanKind::Restart { color } => {
+                            format!("{color} restarted and answers its probe")
+                        }
                         PlanKind::Rollback => format!(
-                            "{} -> {} and green stopped",
+                            "{} -> {} and {} stopped",
                             item.before,
-                            w.map_or("?".into(), |w| w.to_string())
+                            w.map_or("?".into(), |w| w.to_string()),
+                            state.gateways[item.gateway].candidate
                         ),
                         _ => format!(
                             "{} -> {}",
@@ -303,6 +322,8 @@ pub(crate) struct StatusEntry {
     pub(crate) stale: bool,
     /// Lock holder, or null.
     pub(crate) lock: Option<String>,
+    /// Each color: whether it runs and the version it reports (null: not sampled).
+    pub(crate) colors: crate::model::PerColor<ColorStatus>,
     /// Guardrails that do not pass (fail or inconclusive), each as "name verdict: sentence".
     pub(crate) guardrails: Vec<String>,
     /// Every guardrail's live verdict: `guardrail`, `verdict` (pass/fail/inconclusive), `sentence`.
@@ -314,6 +335,15 @@ pub(crate) struct StatusEntry {
     )]
     pub(crate) error: Option<String>,
 }
+/// One color as `status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct ColorStatus {
+    /// Whether its service runs (null: the host was not sampled).
+    pub(crate) running: Option<bool>,
+    /// The version its `version` command printed (sanitized), or null.
+    pub(crate) version: Option<String>,
+}
+
 /// `status`: every gateway's weights, lock, health and live guardrail verdicts, from fresh
 /// data (the same burst `step` judges by).
 pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
@@ -338,6 +368,11 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                 .collect(),
             _ => Vec::new(),
         };
+        let host = gw.and_then(|g| g.model.host.as_ref());
+        let colors = crate::model::PerColor::from_fn(|c| ColorStatus {
+            running: host.map(|h| h.running[c]),
+            version: host.and_then(|h| h.versions[c].as_deref()).map(sanitize),
+        });
         let mut guardrails: Vec<String> = verdicts
             .iter()
             .filter(|v| v.verdict != Judgement::Pass)
@@ -361,6 +396,7 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                     health_url: g.health_url.clone(),
                     stale: false,
                     lock: read.lock.as_deref().map(sanitize),
+                    colors,
                     guardrails,
                     verdicts,
                     error: None,
@@ -376,6 +412,7 @@ pub(crate) async fn status(fleet: &Fleet) -> Vec<StatusEntry> {
                 health_url: g.health_url.clone(),
                 stale: true,
                 lock: None,
+                colors,
                 guardrails,
                 verdicts,
                 error: Some(sanitize(e)),

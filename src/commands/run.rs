@@ -69,6 +69,8 @@ fn dispatch(cli: Cli) -> Result<(), CommandError> {
             | Command::Step { .. }
             | Command::Rollback { .. }
             | Command::Drain { .. }
+            | Command::Start { .. }
+            | Command::Restart { .. }
             | Command::Check { .. }),
         ) => fleet_command(cmd, &cli.global, config),
         Some(Command::Watch) => crate::commands::watch::run(config, session_actor(&cli.global)),
@@ -570,7 +572,11 @@ fn fleet_command(
         // Changes are annotated in Grafana when [export] says where (never delaying them).
         let changes = matches!(
             cmd,
-            Command::Step { .. } | Command::Rollback { .. } | Command::Drain { .. }
+            Command::Step { .. }
+                | Command::Rollback { .. }
+                | Command::Drain { .. }
+                | Command::Start { .. }
+                | Command::Restart { .. }
         );
         let exports = (changes && fleet.config.export.annotations()).then(|| {
             let x = crate::export::Exports::start(
@@ -637,6 +643,24 @@ fn fleet_command(
                 )
                 .await?,
             ),
+            Command::Start { color, scope } => print_lines(
+                &headless::act(
+                    &fleet,
+                    &target(&scope),
+                    Request::Start(Color::from(color)),
+                    &ActOptions::default(),
+                )
+                .await?,
+            ),
+            Command::Restart { color, scope } => print_lines(
+                &headless::act(
+                    &fleet,
+                    &target(&scope),
+                    Request::Restart(Color::from(color)),
+                    &ActOptions::default(),
+                )
+                .await?,
+            ),
             Command::Check { json, strict } => {
                 let rows = headless::check(&fleet).await;
                 check_report(&rows, fleet.config.gateway.len(), json, strict)
@@ -694,14 +718,22 @@ fn print_status(entries: &[headless::StatusEntry], json: bool) -> Result<(), Com
                 (None, Some(l)) => format!("locked by {l}"),
                 (None, None) => String::new(),
             };
+            let color = |s: &headless::ColorStatus| match (s.running, &s.version) {
+                (Some(false), _) => "stopped".to_string(),
+                (_, Some(v)) => v.clone(),
+                (Some(true), None) => "?".to_string(),
+                (None, None) => "-".to_string(),
+            };
             println!(
-                "{:<12} {:<8} {:>7} {:<9} candidate {:<5} health {:<9} {tail}",
+                "{:<12} {:<8} {:>7} {:<9} candidate {:<5} health {:<9} b {:<9} g {:<9} {tail}",
                 e.name,
                 e.az,
                 w,
                 e.phase.as_deref().unwrap_or("-"),
                 e.candidate,
-                e.health
+                e.health,
+                color(&e.colors.blue),
+                color(&e.colors.green)
             );
             for g in &e.guardrails {
                 println!("{:<12}   {g}", "");

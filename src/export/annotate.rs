@@ -262,7 +262,8 @@ impl ExecHook for Hook {
         let stopped = match op.kind {
             OpKind::Stop { color } => Some(color),
             OpKind::Rollback { to } => Some(to.other()),
-            OpKind::SetWeights { .. } => None,
+            // A start changes no weight: it is the stop of nothing; not annotated.
+            OpKind::SetWeights { .. } | OpKind::Start { .. } | OpKind::Restart { .. } => None,
         };
         let reloaded = r.before.is_some() && r.after.is_some() && r.before != r.after;
         if !reloaded && stopped.is_none() {

@@ -128,6 +128,8 @@ fn action_name(kind: &OpKind) -> &'static str {
         OpKind::SetWeights { .. } => "step",
         OpKind::Rollback { .. } => "rollback",
         OpKind::Stop { .. } => "stop",
+        OpKind::Start { .. } => "start",
+        OpKind::Restart { .. } => "restart",
     }
 }
 
@@ -294,7 +296,7 @@ impl Executor {
             target: match op.kind {
                 OpKind::SetWeights { to } => Some(to),
                 OpKind::Rollback { to } => Some(Weights::all_on(to)),
-                OpKind::Stop { .. } => None,
+                OpKind::Stop { .. } | OpKind::Start { .. } | OpKind::Restart { .. } => None,
             },
             commands,
             duration_ms,
@@ -469,7 +471,7 @@ impl Executor {
         Result<Option<Weights>, OpError>,
         Option<Weights>,
     ) {
-        let reloads = !matches!(op.kind, OpKind::Stop { .. });
+        let reloads = matches!(op.kind, OpKind::SetWeights { .. } | OpKind::Rollback { .. });
         if reloads {
             // A reload is judged by the workers of the master in the pid file: that master
             // must be this gateway's nginx, or the verdict would be about another one.
@@ -566,6 +568,46 @@ impl Executor {
                     .map_err(OpError::Failed);
                 (None, result, before)
             }
+            OpKind::Start { color } | OpKind::Restart { color } => {
+                let color = *color;
+                let restart = matches!(op.kind, OpKind::Restart { .. });
+                let read = match host.read(log).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return (
+                            None,
+                            Err(OpError::Refused(format!(
+                                "cannot read the weights before starting {color} ({e}); nothing run"
+                            ))),
+                            None,
+                        );
+                    }
+                };
+                let before = Some(read.weights);
+                // A restart cuts the color's streams: only a color without traffic restarts.
+                if let Some(w) = before.filter(|w| restart && w.of(color) != 0) {
+                    return (
+                        None,
+                        Err(OpError::Refused(format!(
+                            "{color} carries traffic ({w}); step it to 0 before a restart"
+                        ))),
+                        before,
+                    );
+                }
+                if restart {
+                    if let Err(e) = host.color_command(color, ColorCommand::Stop, log).await {
+                        return (None, Err(OpError::Failed(e)), before);
+                    }
+                }
+                if let Err(e) = host.color_command(color, ColorCommand::Start, log).await {
+                    return (None, Err(OpError::Failed(e)), before);
+                }
+                let result = ready(host, color, log)
+                    .await
+                    .map(|()| before)
+                    .map_err(OpError::Failed);
+                (None, result, before)
+            }
         }
     }
 
@@ -612,6 +654,58 @@ impl Executor {
             tokio::time::sleep(every).await;
         }
     }
+}
+
+/// Longest wait for a started color to answer.
+const READY_WAIT: Duration = Duration::from_secs(60);
+/// Longest one readiness probe may take.
+const READY_PROBE: Duration = Duration::from_secs(5);
+
+/// Wait until `color` answers a TTFT probe (a first content token), through a forward of the
+/// host's connection, or `READY_WAIT` passes: a started color is not ready until it streams.
+async fn ready(host: &Host, color: Color, log: &mut Vec<CommandRecord>) -> Result<(), String> {
+    use crate::fleet::probe::ttft::{Dial, probe_ttft};
+    let remote = crate::fleet::collect::color_target(&host.cfg.color(color).addr);
+    let local = host
+        .ssh()
+        .forward_path(&host.cfg.ssh, &format!("ready-{}", color.name()));
+    let started = Instant::now();
+    let mut forwarded = false;
+    let mut last = String::from("no answer yet");
+    while started.elapsed() < READY_WAIT {
+        if !forwarded {
+            forwarded = host
+                .ssh()
+                .forward(&host.cfg.ssh, &local, &remote)
+                .await
+                .is_ok();
+        }
+        if forwarded {
+            match probe_ttft(&Dial::Unix(local.clone()), "localhost", READY_PROBE).await {
+                Ok(r) => {
+                    log.push(CommandRecord {
+                        cmd: format!("readiness: TTFT probe to {color}"),
+                        exit: Some(0),
+                        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    });
+                    tracing::info!(
+                        target: "cutover::ops",
+                        "{}: {color} answers (first token in {} ms)",
+                        crate::sanitize::sanitize(&host.cfg.name),
+                        r.ttft_ms
+                    );
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(format!(
+        "{color} started but gave no first token within {} s ({}): not ready, and it takes no traffic until its probes answer",
+        READY_WAIT.as_secs(),
+        crate::sanitize::sanitize(&last)
+    ))
 }
 
 /// Intents in audit-log `text` that have no outcome or reconciled record and whose writer is

@@ -361,6 +361,7 @@ impl Host {
     ) -> Result<String, String> {
         let cc = self.cfg.color(c);
         let command = match which {
+            ColorCommand::Start => &cc.start,
             ColorCommand::Stop => &cc.stop,
             ColorCommand::Version => &cc.version,
         };
@@ -482,6 +483,8 @@ fn other_servers(up: &Upstream, report: Option<&LoadedReport>) -> Vec<String> {
 /// Which configured color command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColorCommand {
+    /// Start the color.
+    Start,
     /// Stop the color.
     Stop,
     /// Print its version.
@@ -492,6 +495,7 @@ impl ColorCommand {
     /// Lowercase name.
     pub(crate) fn name(self) -> &'static str {
         match self {
+            ColorCommand::Start => "start",
             ColorCommand::Stop => "stop",
             ColorCommand::Version => "version",
         }

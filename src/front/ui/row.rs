@@ -244,6 +244,8 @@ pub(crate) fn phase(g: &Gateway, t: &Theme) -> (String, Style) {
             OpKind::SetWeights { .. } => "stepping…",
             OpKind::Rollback { .. } => "rollback…",
             OpKind::Stop { .. } => "stopping…",
+            OpKind::Start { .. } => "starting…",
+            OpKind::Restart { .. } => "restarting…",
         };
         return (s.into(), t.accent);
     }

@@ -62,6 +62,16 @@ pub enum PlanKind {
         /// The color being drained.
         color: Color,
     },
+    /// Start a stopped color and wait until it answers (it takes traffic only by a step).
+    Start {
+        /// The color to start.
+        color: Color,
+    },
+    /// Stop and start a color that carries no traffic, and wait until it answers.
+    Restart {
+        /// The color to restart.
+        color: Color,
+    },
 }
 
 impl PlanKind {
@@ -72,6 +82,8 @@ impl PlanKind {
             PlanKind::StepTo { weight, toward } => format!("step {toward} to {weight}"),
             PlanKind::Rollback => "rollback".into(),
             PlanKind::Drain { color } => format!("drain {color}"),
+            PlanKind::Start { color } => format!("start {color}"),
+            PlanKind::Restart { color } => format!("restart {color}"),
         }
     }
 }
@@ -123,7 +135,10 @@ impl Plan {
         !self.jumps.is_empty()
             || match self.kind {
                 PlanKind::Step { .. } | PlanKind::StepTo { .. } => self.scope != Scope::Gateway,
-                PlanKind::Rollback | PlanKind::Drain { .. } => true,
+                PlanKind::Rollback
+                | PlanKind::Drain { .. }
+                | PlanKind::Start { .. }
+                | PlanKind::Restart { .. } => true,
             }
     }
 
@@ -152,6 +167,16 @@ pub enum OpKind {
         /// The color to stop.
         color: Color,
     },
+    /// Run one color's start command, then wait until it answers a TTFT probe.
+    Start {
+        /// The color to start.
+        color: Color,
+    },
+    /// Stop then start a color at weight 0, then wait until it answers a TTFT probe.
+    Restart {
+        /// The color to restart.
+        color: Color,
+    },
 }
 
 impl std::fmt::Display for OpKind {
@@ -160,6 +185,8 @@ impl std::fmt::Display for OpKind {
             OpKind::SetWeights { to } => write!(f, "setting weights {to}"),
             OpKind::Rollback { .. } => write!(f, "rollback"),
             OpKind::Stop { color } => write!(f, "stopping {}", color.name()),
+            OpKind::Start { color } => write!(f, "starting {}", color.name()),
+            OpKind::Restart { color } => write!(f, "restarting {}", color.name()),
         }
     }
 }

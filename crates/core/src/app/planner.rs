@@ -76,7 +76,10 @@ fn finish(
             .iter()
             .filter_map(|it| rules::jump(&state.cfg, it.before, it.after).map(|j| (it.gateway, j)))
             .collect(),
-        PlanKind::Rollback | PlanKind::Drain { .. } => Vec::new(),
+        PlanKind::Rollback
+        | PlanKind::Drain { .. }
+        | PlanKind::Start { .. }
+        | PlanKind::Restart { .. } => Vec::new(),
     };
     let reasons: Vec<String> = holds
         .iter()
@@ -152,7 +155,10 @@ fn plan_weights(
 ) -> Planned {
     let toward = match kind {
         PlanKind::Step { toward, .. } | PlanKind::StepTo { toward, .. } => Some(toward),
-        PlanKind::Rollback | PlanKind::Drain { .. } => None,
+        PlanKind::Rollback
+        | PlanKind::Drain { .. }
+        | PlanKind::Start { .. }
+        | PlanKind::Restart { .. } => None,
     };
     let (items, skipped, holds) = sort_scope(state, |g, before| {
         if g.drain.is_some() {
@@ -256,6 +262,33 @@ pub fn drain(state: &State, color: Option<Color>) -> Planned {
     finish(PlanKind::Drain { color }, state, items, skipped, holds)
 }
 
+/// Start `color` on every gateway in scope where it is stopped.
+pub fn start(state: &State, color: Color) -> Planned {
+    let (items, skipped, holds) = sort_scope(state, |g, w| {
+        match g.model.host.as_ref().map(|h| h.running[color]) {
+            None => Err(Refusal::RunningUnknown(color)),
+            Some(true) => Err(Refusal::AlreadyRunning(color)),
+            Some(false) => Ok(w),
+        }
+    });
+    finish(PlanKind::Start { color }, state, items, skipped, holds)
+}
+
+/// Restart `color` on every gateway in scope where it carries no traffic: a restart of a
+/// color with traffic would cut its streams.
+pub fn restart(state: &State, color: Color) -> Planned {
+    let (items, skipped, holds) = sort_scope(state, |g, w| {
+        if w.of(color) != 0 {
+            Err(Refusal::CarriesTraffic(color, w))
+        } else if g.drain.is_some() {
+            Err(Refusal::Draining)
+        } else {
+            Ok(w)
+        }
+    });
+    finish(PlanKind::Restart { color }, state, items, skipped, holds)
+}
+
 /// Lines describing a plan, one per gateway, for dialogs, logs and audit: the change, what
 /// follows it (with the open connections that a stop would wait for or cut), jumps, holds.
 pub fn describe(plan: &Plan, state: &State) -> Vec<String> {
@@ -330,6 +363,13 @@ fn consequence(plan: &Plan, g: &Gateway, state: &State) -> Option<String> {
             "{color} ({} open connections) is stopped once they close, or after {} s",
             conns(color),
             state.cfg.drain_window_secs
+        )),
+        PlanKind::Start { color } => Some(format!(
+            "{color} starts, then must answer a TTFT probe; it takes traffic only by a step"
+        )),
+        PlanKind::Restart { color } => Some(format!(
+            "{color} ({} open connections) stops and starts, then must answer a TTFT probe",
+            conns(color)
         )),
         PlanKind::Step { .. } | PlanKind::StepTo { .. } => None,
     }

@@ -49,6 +49,8 @@ pub enum Refusal {
     NothingAtZero(Option<Weights>),
     /// A color that would receive traffic is stopped.
     ColorStopped(Color),
+    /// Start: the color runs already.
+    AlreadyRunning(Color),
     /// A color that would receive traffic is not known to be running (no host sample).
     RunningUnknown(Color),
 }
@@ -58,7 +60,10 @@ impl Refusal {
     pub fn benign(&self) -> bool {
         matches!(
             self,
-            Refusal::Already(_) | Refusal::AlreadyRolledBack(..) | Refusal::AlreadyStopped(_)
+            Refusal::Already(_)
+                | Refusal::AlreadyRolledBack(..)
+                | Refusal::AlreadyStopped(_)
+                | Refusal::AlreadyRunning(_)
         )
     }
 }
@@ -91,6 +96,7 @@ impl std::fmt::Display for Refusal {
                 "no color is at 0 (weights {})",
                 w.map_or("unknown".into(), |w| w.to_string())
             ),
+            Refusal::AlreadyRunning(c) => write!(f, "{c} runs already (:restart {c} restarts it)"),
             Refusal::ColorStopped(c) => {
                 write!(f, "{c} is stopped: it cannot take traffic (start it first)")
             }

@@ -445,7 +445,7 @@ impl SimHost {
             outcome.error = Some("ssh: connect to host: Connection timed out".into());
             return outcome;
         }
-        let needs_nginx = !matches!(op.kind, OpKind::Stop { .. });
+        let needs_nginx = matches!(op.kind, OpKind::SetWeights { .. } | OpKind::Rollback { .. });
         if needs_nginx && self.nginx_broken {
             outcome.error = Some(
                 "nginx -t failed: [emerg] open() \"/etc/nginx/conf.d/extra.conf\" failed (2: No such file or directory); previous file restored".into(),
@@ -459,6 +459,15 @@ impl SimHost {
                 self.running[to.other()] = false;
             }
             OpKind::Stop { color } => self.running[color] = false,
+            OpKind::Start { color } | OpKind::Restart { color } => {
+                // A hung color starts but never answers: the readiness wait fails.
+                self.running[color] = true;
+                if self.hung[color] {
+                    outcome.error = Some(format!(
+                        "{color} started but gave no first token within 60 s: not ready"
+                    ));
+                }
+            }
         }
         outcome.weights = Some(self.weights);
         outcome
@@ -490,6 +499,9 @@ impl World for SimFleet {
             OpKind::SetWeights { .. } => 400.0,
             OpKind::Rollback { .. } => 900.0,
             OpKind::Stop { .. } => 500.0,
+            // The start command, then the first probe that answers.
+            OpKind::Start { .. } => 2_500.0,
+            OpKind::Restart { .. } => 3_000.0,
         };
         let delay = if h.dark {
             SSH_TIMEOUT_MS
