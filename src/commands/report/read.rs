@@ -3,14 +3,13 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
-use super::{FileAggregator, FileReport, gateway_name};
-use crate::nginx::accesslog::Colors;
+use super::{FileAggregator, FileReport, Source, Window, gateway_name};
 use crate::sanitize::sanitize;
 
 /// Bytes read at a time: large enough that the cost per read vanishes, and the only buffer
@@ -116,17 +115,21 @@ pub(crate) fn read_into(
 
 /// One opened file, read to the end into its report.
 fn read_open(
-    path: &Path,
+    source: &Source,
     file: File,
-    colors: &Colors,
+    window: Window,
     buf: &mut [u8],
 ) -> Result<FileReport, String> {
-    let mut agg = FileAggregator::new(colors.clone());
+    let path = &source.path;
+    let mut agg = FileAggregator::new(source.colors.clone()).within(window);
     read_into(path, file, &mut agg, buf)?;
     let (summary, first_malformed) = agg.finish();
     Ok(FileReport {
         name: gateway_name(path),
         path: sanitize(&path.to_string_lossy()),
+        gateway: source.gateway.as_deref().map(sanitize),
+        colors: source.colors.clone(),
+        steps: Vec::new(),
         first_malformed,
         summary,
     })
@@ -135,25 +138,26 @@ fn read_open(
 /// Open every file first (a typo in the last one fails before any reading), then read them
 /// on up to one thread per core; the reports come back in the order given. The error names
 /// the first file, in that order, that failed.
-pub(crate) fn read_files(paths: &[PathBuf], colors: &Colors) -> Result<Vec<FileReport>, String> {
-    let mut files = Vec::with_capacity(paths.len());
-    for p in paths {
+pub(crate) fn read_files(sources: &[Source], window: Window) -> Result<Vec<FileReport>, String> {
+    let mut files = Vec::with_capacity(sources.len());
+    for p in sources.iter().map(|s| &s.path) {
         let f = File::open(p)
             .map_err(|e| format!("{}: cannot open: {e}", sanitize(&p.to_string_lossy())))?;
         files.push(Mutex::new(Some(f)));
     }
     let results: Vec<Mutex<Option<Result<FileReport, String>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
+        sources.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(paths.len());
+        .min(sources.len());
     let work = || {
         let mut buf = vec![0u8; CHUNK];
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let (Some(path), Some(file), Some(slot)) = (paths.get(i), files.get(i), results.get(i))
+            let (Some(source), Some(file), Some(slot)) =
+                (sources.get(i), files.get(i), results.get(i))
             else {
                 return;
             };
@@ -163,7 +167,7 @@ pub(crate) fn read_files(paths: &[PathBuf], colors: &Colors) -> Result<Vec<FileR
             }
             let file = file.lock().unwrap_or_else(|e| e.into_inner()).take();
             let Some(file) = file else { continue };
-            let r = read_open(path, file, colors, &mut buf);
+            let r = read_open(source, file, window, &mut buf);
             if r.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -179,7 +183,7 @@ pub(crate) fn read_files(paths: &[PathBuf], colors: &Colors) -> Result<Vec<FileR
             }
         });
     }
-    let mut out = Vec::with_capacity(paths.len());
+    let mut out = Vec::with_capacity(sources.len());
     let mut first_error = None;
     for r in results {
         match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -202,6 +206,19 @@ mod tests {
     use super::super::tests::{BLUE, colors, line};
     use super::*;
     use std::io::Write;
+    use std::path::PathBuf;
+
+    /// Sources attributed by the test colors, of no gateway.
+    fn sources(paths: &[PathBuf]) -> Vec<Source> {
+        paths
+            .iter()
+            .map(|p| Source {
+                path: p.clone(),
+                colors: colors(),
+                gateway: None,
+            })
+            .collect()
+    }
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -234,7 +251,7 @@ mod tests {
         let mut two = gz(a);
         two.extend_from_slice(&gz(b));
         let paths = [temp("plain.log", &data), temp("members.log", &two)];
-        let r = read_files(&paths, &colors()).expect("reads");
+        let r = read_files(&sources(&paths), Window::default()).expect("reads");
         let figures = |f: &FileReport| {
             (
                 f.summary.lines,
@@ -257,7 +274,8 @@ mod tests {
     fn broken_gzip_and_missing_files_are_named() {
         let z = gz(&plain());
         let cut = temp("cut.log.gz", &z[..z.len() / 2]);
-        let e = read_files(std::slice::from_ref(&cut), &colors()).expect_err("broken");
+        let e = read_files(&sources(std::slice::from_ref(&cut)), Window::default())
+            .expect_err("broken");
         assert!(
             e.starts_with(&format!(
                 "{}: the gzip stream is broken after ",
@@ -266,7 +284,8 @@ mod tests {
             "{e}"
         );
         let missing = cut.with_file_name("missing.log");
-        let e = read_files(&[cut.clone(), missing.clone()], &colors()).expect_err("missing");
+        let e = read_files(&sources(&[cut.clone(), missing.clone()]), Window::default())
+            .expect_err("missing");
         assert!(
             e.starts_with(&format!("{}: cannot open: ", missing.display())),
             "{e}"
@@ -274,7 +293,8 @@ mod tests {
         // Tiny files: one byte of the magic, and nothing at all.
         let one = temp("one.log", &[0x1f]);
         let empty = temp("empty.log", b"");
-        let r = read_files(&[one.clone(), empty.clone()], &colors()).expect("reads");
+        let r =
+            read_files(&sources(&[one.clone(), empty.clone()]), Window::default()).expect("reads");
         assert_eq!((r[0].summary.lines, r[0].summary.malformed), (1, 1));
         assert_eq!(r[1].summary.lines, 0);
         for p in [cut, one, empty] {

@@ -4,7 +4,7 @@
 //! gateway's color addresses and titled by that gateway.
 
 use super::read::{Feed, read_into};
-use super::{gateway_name, resolve_attribution};
+use super::{gateway_for, gateway_name, resolve_attribution};
 use crate::cli::ReportArgs;
 use crate::commands::error::CommandError;
 use crate::config::Config;
@@ -103,15 +103,6 @@ pub(crate) fn find(path: &Path, id: &str, colors: &Colors) -> Result<Vec<Found>,
     Ok(finder.found)
 }
 
-/// A file's gateway in the fleet (by its `access_log` path), with its colors.
-fn gateway_of(path: &Path, config: Option<&Config>) -> Option<(String, Colors)> {
-    let want = path.canonicalize().ok()?;
-    config?.gateway.iter().find_map(|g| {
-        let theirs = Path::new(&g.access_log).canonicalize().ok()?;
-        (theirs == want).then(|| (g.name.clone(), Colors::of_gateway(g)))
-    })
-}
-
 /// RFC 3339 UTC with milliseconds, or `-`.
 fn when(ms: Option<u64>) -> String {
     ms.map_or("-".into(), |ms| {
@@ -169,7 +160,7 @@ pub(crate) fn command(
     let mut out = String::new();
     let mut total = 0;
     for path in &args.files {
-        let (name, colors) = gateway_of(path, config)
+        let (name, colors) = gateway_for(path, config)
             .unwrap_or_else(|| (gateway_name(path), attribution.colors.clone()));
         let found = find(path, id, &colors).map_err(CommandError::failed)?;
         if found.is_empty() {
