@@ -48,6 +48,19 @@ fn color(lab: &Lab, verb: &str, gateway: &str, c: &str) {
 #[test]
 fn a_plain_lab_passes_every_check_and_the_table_fits_80_columns() {
     let lab = Lab::up("pf-clean", 3, &[]);
+    // An empty access log is a warning (nothing to judge), not a pass and not a failure.
+    let (code, v) = check_json(&lab);
+    assert_eq!(code, Some(0), "{v}");
+    let empty = row(&v, "gw-a1", "log format");
+    assert_eq!(empty["result"], "warn", "{empty}");
+    assert!(
+        empty["reason"].as_str().unwrap().contains("is empty"),
+        "{empty}"
+    );
+    // One request each, so the log format row judges a real line.
+    for h in &lab.state.hosts {
+        common::load::colors_through_nginx(h.ip, 1, common::load::Conn::Fresh);
+    }
     let (code, v) = check_json(&lab);
     let bad: Vec<&serde_json::Value> = v["rows"]
         .as_array()

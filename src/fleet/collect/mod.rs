@@ -333,10 +333,9 @@ async fn sample_loop(
         };
         match host.take_read(sample.read) {
             Ok(read) => {
-                let _ = tx.send(Msg::Lock {
-                    gateway: i,
-                    holder: read.lock,
-                });
+                // Our own change's lock, read while it ran: released by now.
+                let holder = read.lock.filter(|h| !host.own_lock(h));
+                let _ = tx.send(Msg::Lock { gateway: i, holder });
                 send(&tx, i, Telemetry::Weights(read.weights));
             }
             Err(reason) => {

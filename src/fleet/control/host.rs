@@ -57,7 +57,14 @@ pub(crate) struct Host {
     loaded: Arc<Mutex<LoadedCache>>,
     /// Held while `nginx -T` runs: one at a time per host; a waiter uses its answer.
     loading: Arc<tokio::sync::Mutex<()>>,
+    /// The lock holders this process wrote (the latest few): a sampler read taken while our
+    /// own change held the lock arrives after the change ended, and must not read as
+    /// someone else's lock.
+    own_locks: Arc<Mutex<std::collections::VecDeque<String>>>,
 }
+
+/// Own lock holders remembered per host.
+const OWN_LOCKS: usize = 16;
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -72,7 +79,18 @@ impl Host {
             last: Default::default(),
             loaded: Default::default(),
             loading: Default::default(),
+            own_locks: Default::default(),
         }
+    }
+
+    /// Whether `holder` is a lock this process took (and, as its changes end before the
+    /// next one starts, has released).
+    pub(crate) fn own_lock(&self, holder: &str) -> bool {
+        self.own_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|h| h == holder)
     }
 
     /// The file as last seen by this process, if any.
@@ -228,6 +246,13 @@ impl Host {
         let text = std::str::from_utf8(&read.conf)
             .map_err(|_| OpError::Failed(format!("{}: not UTF-8 text", self.cfg.nginx_conf)))?;
         self.refuse_unless_loaded(text, log).await?;
+        {
+            let mut own = self.own_locks.lock().unwrap_or_else(|e| e.into_inner());
+            if own.len() == OWN_LOCKS {
+                own.pop_front();
+            }
+            own.push_back(holder.to_string());
+        }
         let new = upstream::rewrite(
             text,
             &self.cfg.upstream,
@@ -437,7 +462,7 @@ impl Host {
     pub(crate) async fn check_log_format(
         &self,
         log: &mut Vec<CommandRecord>,
-    ) -> Result<(), String> {
+    ) -> Result<LogFormat, String> {
         let out = self
             .ssh
             .run(
@@ -456,14 +481,16 @@ impl Host {
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let Some(line) = text.lines().rev().find(|l| !l.trim().is_empty()) else {
-            return Ok(());
+            return Ok(LogFormat::Empty);
         };
-        crate::nginx::check_log_line(line).map_err(|e| {
-            format!(
-                "access log {}: {e} (see docs/nginx.md for the log_format)",
-                self.cfg.access_log
-            )
-        })
+        crate::nginx::check_log_line(line)
+            .map(|()| LogFormat::Good)
+            .map_err(|e| {
+                format!(
+                    "access log {}: {e} (see docs/nginx.md for the log_format)",
+                    self.cfg.access_log
+                )
+            })
     }
 }
 
@@ -478,6 +505,15 @@ fn other_servers(up: &Upstream, report: Option<&LoadedReport>) -> Vec<String> {
         }
     }
     out
+}
+
+/// What the access log's newest line says of its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// The newest line is in the cutover format.
+    Good,
+    /// The log has no line yet: nothing to judge.
+    Empty,
 }
 
 /// Which configured color command.

@@ -18,7 +18,11 @@ pub(crate) const STALE_LOCK_MINUTES: u32 = 10;
 /// that [`apply_command`] edits (the link's final target) and that nginx loads.
 pub(crate) const READ: &str = r#"conf=$1
 lock="$conf.cutover.lock"
-if [ -d "$lock" ]; then head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; fi
+if [ -d "$lock" ]; then
+  h=$(head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n')
+  # A bare lock directory is a lock too: name it, or it would read as no lock at all.
+  printf '%s' "${h:-unknown (no holder file in $lock)}"
+fi
 echo
 exec cat -- "$conf"
 "#;
@@ -76,7 +80,11 @@ trap '' HUP PIPE
 conf=$1 pidfile=$2 errlog=$3 expect=$4 holder=$5
 lock="$conf.cutover.lock"
 # The holder is written just after mkdir: give a racing writer a second before reading.
-holder_of() { [ -s "$lock/holder" ] || sleep 1; head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n'; }
+holder_of() {
+  [ -s "$lock/holder" ] || sleep 1
+  h=$(head -n 1 "$lock/holder" 2>/dev/null | tr -d '\n')
+  printf '%s' "${h:-unknown (no holder file in $lock)}"
+}
 if ! mkdir "$lock" 2>/dev/null; then
   if [ -n "$(find "$lock" -maxdepth 0 -mmin +@STALE@ 2>/dev/null)" ]; then
     echo "STALE_LOCK_BROKEN $(holder_of)" >&2
@@ -530,6 +538,28 @@ version = "echo 2"
             assert!(APPLY.contains(must) || apply.contains(must), "{must}");
         }
         assert!(!APPLY.contains(r#""$conf"; }"#));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bare_lock_directory_reads_as_a_lock_with_a_name() {
+        let dir = scratch("bare-lock");
+        let conf = dir.join("gateway.conf");
+        std::fs::write(&conf, "upstream gateway {}\n").unwrap();
+        let g = gateway("nginx", conf.to_str().unwrap());
+        let lock = dir.join("gateway.conf.cutover.lock");
+        std::fs::create_dir(&lock).unwrap();
+        let r = parse_read(&local(&read_command(&g), None).stdout).unwrap();
+        let holder = r
+            .lock
+            .expect("a lock directory without a holder file is a lock");
+        assert!(
+            holder.starts_with("unknown (no holder file in ") && holder.contains("cutover.lock"),
+            "{holder}"
+        );
+        std::fs::write(lock.join("holder"), "bob@ops-2 pid 7\n").unwrap();
+        let r = parse_read(&local(&read_command(&g), None).stdout).unwrap();
+        assert_eq!(r.lock.as_deref(), Some("bob@ops-2 pid 7"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

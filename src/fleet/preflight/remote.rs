@@ -7,7 +7,7 @@ use crate::config::PreflightConfig;
 pub(crate) use crate::fleet::collect::revisions::{revisions, url_path};
 use crate::fleet::collect::{finish_host_sample, sampler, sampler_answer, wall_ms};
 use crate::fleet::control::Host;
-use crate::fleet::control::host::{CommandRecord, LOADED_EVERY};
+use crate::fleet::control::host::{CommandRecord, LOADED_EVERY, LogFormat};
 use crate::guard::GuardConfig;
 use crate::guard::revision;
 use crate::model::{Color, HealthStatus, PerColor};
@@ -109,10 +109,20 @@ pub(crate) async fn gate_rows(
         Err(e) => row("nginx master", Status::Fail, e),
     });
     rows.push(match h.check_log_format(log).await {
-        Ok(()) => row(
+        Ok(LogFormat::Good) => row(
             "log format",
             Status::Ok,
             "the newest line is in the cutover JSON format".into(),
+        ),
+        // Known and harmless before traffic: said, not held (the 5xx guardrail waits for
+        // requests anyway).
+        Ok(LogFormat::Empty) => row(
+            "log format",
+            Status::Warn,
+            format!(
+                "the access log {} is empty: nothing to judge yet",
+                h.cfg.access_log
+            ),
         ),
         Err(e) => row("log format", Status::Fail, e),
     });
