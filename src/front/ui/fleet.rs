@@ -88,7 +88,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let inner_h = usize::from(area.height.saturating_sub(2));
     let scroll = selected_line.map_or(0, |l| (l + 1).saturating_sub(inner_h));
     let hidden = (scroll, body.len().saturating_sub(scroll + inner_h));
-    let block = block(state, &rows, &table, hidden, t);
+    let block = block(state, &rows, &table, hidden, area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -122,6 +122,7 @@ fn body_lines(
             continue;
         }
         body.push(heading(az, members.len(), width, table.t));
+        // `rows` are in display order already (sorted within each AZ).
         for (i, cells) in rows.iter().filter(|(i, _)| state.gateways[*i].az == az) {
             if *i == state.selected {
                 selected_line = Some(body.len());
@@ -140,8 +141,9 @@ fn build_rows(state: &State, cols: &[Col], t: &Theme) -> Vec<RowCells> {
         now: state.now,
         max_name: MAX_NAME,
     };
-    (0..state.gateways.len())
-        .filter(|&i| state.visible(i))
+    state
+        .display_order()
+        .into_iter()
         .map(|i| {
             (
                 i,
@@ -190,7 +192,10 @@ fn measure(col: Col, d: Density, rows: &[RowCells], k: usize) -> Width {
     if b + g > 0 {
         total = total.max(b + 1 + g);
     }
-    Width { total, green: g }
+    Width {
+        total: total.max(col.steady_width(d)),
+        green: g,
+    }
 }
 
 /// Cells used by the shown columns and the spaces between them.
@@ -237,6 +242,7 @@ fn block(
     rows: &[RowCells],
     table: &Table,
     hidden: (usize, usize),
+    width: u16,
     t: &Theme,
 ) -> Block<'static> {
     let mut info = if state.filter.is_empty() {
@@ -255,6 +261,9 @@ fn block(
         .filter(|&k| !table.shown[k])
         .map(|k| table.cols[k].header(Density::Wide))
         .collect();
+    if state.sort != crate::app::state::SortBy::Config {
+        info.push_str(&format!(" · sorted by {}", state.sort.name()));
+    }
     if !dropped.is_empty() {
         info.push_str(&format!(" · hidden: {}", dropped.join(",")));
     }
@@ -264,6 +273,13 @@ fn block(
     if hidden.1 > 0 {
         info.push_str(&format!(" · ↓{}", hidden.1));
     }
+    // The fleet's summary when it fits beside the title (" Fleet " and the spaces: 10).
+    let room = usize::from(width).saturating_sub(10);
+    let summary = state.fleet_summary();
+    if !summary.is_empty() && fmt::width(&info) + fmt::width(&summary) + 3 <= room {
+        info = format!("{summary} · {info}");
+    }
+    let info = fmt::fit(&info, room).into_owned();
     Block::new()
         .borders(Borders::TOP)
         .border_style(t.border)

@@ -32,7 +32,21 @@ const HINTS: [(&[Action], &str, u8); 11] = [
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let line = match &state.input {
         Input::Filter(s) => typing("/", s, state, t),
-        Input::Command(s) => typing(":", s, state, t),
+        Input::Command(s) => {
+            let mut line = typing(":", s, state, t);
+            // Tab's candidates (or why nothing matches), posted while the line is open.
+            if let Some(n) = &state.notice {
+                let room = usize::from(area.width).saturating_sub(line.width() + 2);
+                if room > 8 {
+                    line.spans.push(Span::raw("  "));
+                    line.spans.push(Span::styled(
+                        fmt::fit(&fmt::sanitize(&n.text), room).into_owned(),
+                        t.muted,
+                    ));
+                }
+            }
+            line
+        }
         Input::Reason { pending, text } => typing(
             &format!("reason for this {} (audited): ", pending.what()),
             text,

@@ -1,6 +1,8 @@
 //! Overlays: the key help, the confirm dialog and the refusal dialog, centered over the panels.
 
+mod describe;
 mod failures;
+mod log;
 
 use super::theme::Theme;
 use super::{fmt, spans};
@@ -40,6 +42,8 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         Popup::Quit(abandoned) => quit(abandoned, state, text_w, t),
         Popup::StartPlan(plan, gateways) => start_plan(plan, gateways, state, text_w, t),
         Popup::Failures(v) => failures::dialog(v, state, text_w, t),
+        Popup::Describe(i) => describe::dialog(*i, state, text_w, t),
+        Popup::Log(v) => log::dialog(v, state, text_w, usize::from(area.height), t),
     };
     show(frame, area, dialog, t);
 }
@@ -112,7 +116,8 @@ fn key_line(pairs: &[(String, &str)], t: &Theme) -> Line<'static> {
     Line::from(out)
 }
 
-/// Every action with its keys and description; a legend when there is room.
+/// Every action with its keys and description; a glossary of the screen's tokens when there
+/// is room, else a short legend.
 fn help(state: &State, height: usize, t: &Theme) -> Dialog {
     let all: Vec<(String, &str)> = Action::ALL
         .iter()
@@ -128,14 +133,47 @@ fn help(state: &State, height: usize, t: &Theme) -> Dialog {
             ])
         })
         .collect();
+    // The glossary of what rows and panels show, most important first; docs/operator-guide.md,
+    // "Reading the screen: every token", has each token with what to do. Lines stay within
+    // 76 cells: the dialog fits 80 columns.
+    let glossary = [
+        "rows    ▸ in scope · * pinned: alarmed, kept by a filter · ▒ blue █ green",
+        "alerts, most urgent first (+N more; the Log title has the selected row's):",
+        "HOSTKEY changed|unknown host key refused · 5xx 2:41 auto-rollback countdown",
+        "5xx vetoed · 5xx +4.9pp alarm only · 5xx ROLLBACK firing · HALT TTFT halt",
+        "PAGE b|g|b+g page burn · UNREACH timeout|refused|auth|dns|no route|lost",
+        "ERR op failed · LISTEN b|g beyond loopback · DRIFT 70/30 changed elsewhere",
+        "SKEW 3.1s host clock · lock NAME (ticket T) since TIME · fail disk health",
+        "PREFLIGHT nginx -t steps held · PROBE p95 450 slow health · STALE old data",
+        "phase   steady canary ramp half complete →g/→b candidate · drain 42s drained",
+        "        drain t/o · stepping… rollback… stopping… starting… restarting…",
+        "health  ok · DEG degraded · DOWN · ? unknown    - no data    age of the data",
+        "weights b VER@REV g VER@REV (alarm: revisions differ) · nginx 2w 14 act 3 wr",
+        "        preflight ok | ? not run, old or unknown | FAIL steps onto it held",
+        "burn    PAGE · n<500 too few requests to page     ttft +1.2 % ok · ? · HALT",
+        "every token and what to do: docs/operator-guide.md, \"Reading the screen\"",
+    ];
     let legend = [
         "▸ in scope · b/g: blue/green · ▒ blue █ green",
         "5xx m:ss: auto-rollback countdown · HALT: TTFT halt",
         "PAGE: page-level burn · STALE: old data · ramp→g: candidate green",
     ];
-    if height >= lines.len() + legend.len() + 4 {
+    // All of the glossary when the terminal is tall enough; short of rows its first lines
+    // and its last (where the rest is); with fewer than 4 rows the short legend, if it fits.
+    let room = height.saturating_sub(lines.len() + 4);
+    let shown: Vec<&str> = match glossary.split_last() {
+        _ if glossary.len() <= room => glossary.to_vec(),
+        Some((last, first)) if room >= 4 => first[..room - 1]
+            .iter()
+            .chain(std::iter::once(last))
+            .copied()
+            .collect(),
+        _ if legend.len() <= room => legend.to_vec(),
+        _ => Vec::new(),
+    };
+    if !shown.is_empty() {
         lines.push(Line::raw(""));
-        lines.extend(legend.iter().map(|l| Line::styled(*l, t.muted)));
+        lines.extend(shown.iter().map(|l| Line::styled(*l, t.muted)));
     }
     let theme = state.themes.get(state.theme).map_or("-", String::as_str);
     Dialog {

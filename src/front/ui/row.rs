@@ -78,6 +78,23 @@ impl Col {
         }
     }
 
+    /// Cells the column keeps whatever it shows now, so that a row that starts an operation
+    /// (`stepping…`) or reads back a weight does not shift the columns right of it.
+    pub(crate) fn steady_width(self, d: Density) -> usize {
+        match (self, d) {
+            (_, Density::Narrow) => 0,
+            // "complete→g", "stepping…", "rollback…", "drain 120s".
+            (Col::Phase, _) => 10,
+            // "100/0".
+            (Col::Weights, _) => 5,
+            // "9.9k".
+            (Col::Rps, _) => 5,
+            // "59s", "9m".
+            (Col::Age, _) => 3,
+            _ => 0,
+        }
+    }
+
     /// Order in which columns give way on a narrow screen (0: never).
     pub(crate) fn drop_rank(self) -> u8 {
         match self {

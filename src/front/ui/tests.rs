@@ -559,3 +559,90 @@ fn the_command_list_names_every_command() {
         );
     }
 }
+
+/// Every row of the screen `s` draws at `w`x`h`, joined.
+fn screen(s: &State, w: u16, h: u16) -> String {
+    let term = draw(s, w, h);
+    (0..h)
+        .map(|y| row_text(term.backend().buffer(), y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_describe_view_puts_failing_verdicts_first_with_the_lock_and_the_last_operations() {
+    let mut s = fixtures::state();
+    // gw-c2 holds a lock (with a bell in its name) and had an operation fail.
+    s.gateways[5].lock_since = Some(s.now - 65_000);
+    s.gateways[5].recent_ops.push_back((
+        s.now - 5_000,
+        "setting weights 70/30: failed: nginx -t failed".into(),
+    ));
+    s.selected = 5;
+    s.popup = Some(Popup::Describe(5));
+    let text = screen(&s, 120, 40);
+    assert!(text.contains("Describe gw-c2"), "{text}");
+    assert!(
+        text.contains("held by bob @ops-2 (seen 65 s ago)"),
+        "the bell in the name is a space: {text}"
+    );
+    assert!(text.contains("setting weights 70/30: failed"), "{text}");
+    assert!(text.contains("data       host sample"), "{text}");
+    // Failing and inconclusive verdicts come before passing ones.
+    let verdicts: Vec<&str> = text.lines().filter_map(|l| l.split("• ").nth(1)).collect();
+    let rank = |v: &str| {
+        if v.contains(" fail:") {
+            0
+        } else if v.contains(" inconclusive:") {
+            1
+        } else {
+            2
+        }
+    };
+    assert!(!verdicts.is_empty(), "{text}");
+    assert!(
+        verdicts.windows(2).all(|p| rank(p[0]) <= rank(p[1])),
+        "{verdicts:?}"
+    );
+}
+
+#[test]
+fn the_log_view_shows_the_newest_lines_and_a_search_narrows_them() {
+    use crate::app::msg::{LogLevel, LogLine, LogTarget};
+    let mut s = fixtures::state();
+    for i in 0..100u64 {
+        s.log_history.push_back((
+            i * 1000,
+            LogLine {
+                level: if i == 97 {
+                    LogLevel::Error
+                } else {
+                    LogLevel::Info
+                },
+                target: LogTarget::Guard,
+                text: if i == 97 {
+                    "gw-b1: AUTO-ROLLBACK: green 5xx +3 pp".into()
+                } else {
+                    format!("line {i}")
+                },
+            },
+        ));
+    }
+    s.popup = Some(Popup::Log(crate::app::log_view::LogView::default()));
+    let text = screen(&s, 120, 40);
+    assert!(
+        text.contains("line 99") && text.contains("00:01:37 E gw-b1: AUTO-ROLLBACK"),
+        "{text}"
+    );
+    assert!(!text.contains("line 10 "), "only the newest fit: {text}");
+    s.popup = Some(Popup::Log(crate::app::log_view::LogView {
+        search: "rollback".into(),
+        ..Default::default()
+    }));
+    let text = screen(&s, 80, 24);
+    assert!(
+        text.contains("\"rollback\": lines 1-1 of 1 matching"),
+        "{text}"
+    );
+    assert!(!text.contains("line 99"), "{text}");
+}

@@ -16,7 +16,16 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 /// Draw the panel into `area`.
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let g = state.selected_gateway();
-    let block = panel::block("TTFT", g.map(|g| g.name.as_str()), area.width, t);
+    // The window every figure here and the table's TTFT column are over, named: the judge's
+    // verdict line and the p50/p95 figures are then read as the same two minutes.
+    let subject = g.map(|g| {
+        format!(
+            "{} · last {}",
+            g.name,
+            crate::ramp::format_duration(state.cfg.ttft_window_secs * 1000)
+        )
+    });
+    let block = panel::block("TTFT", subject.as_deref(), area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(g) = g else {

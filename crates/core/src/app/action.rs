@@ -39,6 +39,12 @@ pub enum Action {
     Command,
     /// Show the failures view: failed requests grouped by color, status, gateway and AZ.
     Failures,
+    /// Sort the rows within each AZ by the next order (config, 5xx, TTFT, burn, name).
+    Sort,
+    /// Describe the selected gateway: alerts, operations, lock, versions, data ages.
+    Describe,
+    /// Show the whole log, scrolled and searched.
+    Log,
     /// Switch to the next theme.
     NextTheme,
     /// Show or hide the help overlay.
@@ -103,6 +109,9 @@ pub const TABLE: &[ActionInfo] = {
         row(Filter,     "filter",      &["/"],         UI,   "filter gateways by name or AZ"),
         row(Command,    "command",     &[":"],         UI,   "command line (:help for commands)"),
         row(Failures,   "failures",    &["f"],         UI,   "failed requests by color and gateway"),
+        row(Sort,       "sort",        &["o"],         UI,   "sort rows: config, 5xx, TTFT, burn, name"),
+        row(Describe,   "describe",    &["i"],         UI,   "describe the selected gateway"),
+        row(Log,        "log",         &["l"],         UI,   "the whole log: scroll, / searches"),
         row(NextTheme,  "next_theme",  &["t"],         UI,   "next theme"),
         row(Help,       "help",        &["?"],         UI,   "this help"),
         row(Quit,       "quit",        &["q"],         UI,   "quit"),

@@ -50,10 +50,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("scope gateway|az|fleet", "set the scope"),
     (
+        "sort config|5xx|ttft|burn|name",
+        "order the rows within each AZ (o cycles)",
+    ),
+    (
         "filter TEXT",
         "show gateways whose name or AZ contains TEXT",
     ),
     ("theme NAME", "switch theme"),
+    ("log", "the whole log, scrolled and searched (l)"),
+    (
+        "describe",
+        "everything known about the selected gateway (i)",
+    ),
     (
         "failures",
         "failed requests of the window by color, status, gateway (f)",
@@ -202,6 +211,10 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
             "fleet" => s.scope = Scope::Fleet,
             other => unknown(s, "scope", other, &["gateway", "az", "fleet"]),
         },
+        ("sort", [name]) => match super::state::SortBy::parse(name) {
+            Some(by) => s.sort = by,
+            None => unknown(s, "sort", name, &["config", "5xx", "ttft", "burn", "name"]),
+        },
         ("filter", rest) => s.filter = rest.join(" "),
         ("theme", [name]) => match s.themes.iter().position(|t| t == name) {
             Some(i) => s.theme = i,
@@ -213,6 +226,8 @@ pub fn run(s: &mut State, line: &str, fx: &mut Vec<Effect>) {
         },
         ("help", []) => s.popup = Some(super::state::Popup::Commands),
         ("failures", []) => super::failures_view::open(s),
+        ("describe", []) => act(s, Action::Describe, fx),
+        ("log", []) => super::log_view::open(s),
         ("q" | "quit", []) => act(s, Action::Quit, fx),
         _ if verb == "q" || verbs().contains(&verb) => {
             let usage = usage(s, verb);

@@ -57,6 +57,7 @@ pub fn accepts(s: &State, done: &[&str]) -> Option<Accepts> {
         "candidate" if first => Accepts::words(&["blue", "green", "auto"]),
         "drain" | "start" | "restart" if first => Accepts::words(&["blue", "green"]),
         "scope" if first => Accepts::words(&["gateway", "az", "fleet"]),
+        "sort" if first => Accepts::words(&["config", "5xx", "ttft", "burn", "name"]),
         "plan" if first => Accepts {
             free: Some("a plan FILE (paths are not completed)"),
             ..Accepts::words(&["pause", "resume", "promote", "abort", "veto"])
@@ -75,8 +76,9 @@ pub fn accepts(s: &State, done: &[&str]) -> Option<Accepts> {
             ),
             free: Some("any TEXT of a name or AZ"),
         },
-        "step" | "candidate" | "drain" | "start" | "restart" | "scope" | "plan" | "theme"
-        | "filter" | "rollback" | "veto" | "failures" | "help" | "quit" | "q" => none,
+        "step" | "candidate" | "drain" | "start" | "restart" | "scope" | "sort" | "plan"
+        | "theme" | "filter" | "rollback" | "veto" | "failures" | "describe" | "log" | "help"
+        | "quit" | "q" => none,
         _ => return None,
     })
 }

@@ -8,13 +8,10 @@ use super::state::State;
 use super::update::update;
 use super::world::World;
 use crate::model::Ms;
-use std::collections::VecDeque;
 use std::io;
 
 /// Granularity at which the world and the state move forward together.
 const SLICE_MS: Ms = 100;
-/// Log lines kept for `Driver::recent_logs` (the front end's sink sees every one).
-const LOGS_KEPT: usize = 512;
 
 /// Where a session's messages and markers are written (the session log of `--session`).
 pub trait Journal {
@@ -48,7 +45,6 @@ pub struct Driver<W: World> {
     changed: bool,
     session: Option<Box<dyn Journal>>,
     observer: Option<Box<dyn Observer>>,
-    logs: VecDeque<(Ms, LogLine)>,
     log_sink: Option<LogSink>,
     world_logs: Vec<(Ms, LogLine)>,
 }
@@ -64,7 +60,6 @@ impl<W: World> Driver<W> {
             changed: true,
             session: None,
             observer: None,
-            logs: VecDeque::new(),
             log_sink: None,
             world_logs: Vec::new(),
         }
@@ -101,17 +96,19 @@ impl<W: World> Driver<W> {
 
     /// The latest log lines (up to 512), oldest first, with their times.
     pub fn recent_logs(&self) -> impl Iterator<Item = &(Ms, LogLine)> {
-        self.logs.iter()
+        self.state.log_history.iter()
     }
 
     fn log(&mut self, at: Ms, line: LogLine) {
         if let Some(sink) = &mut self.log_sink {
             sink(at, &line);
         }
-        if self.logs.len() == LOGS_KEPT {
-            self.logs.pop_front();
+        // Kept in the state too: the log view scrolls and searches them.
+        let kept = &mut self.state.log_history;
+        if kept.len() == super::state::LOGS_KEPT {
+            kept.pop_front();
         }
-        self.logs.push_back((at, line));
+        kept.push_back((at, line));
     }
 
     /// Show every message applied from now on, and the state after every tick, to `o`.

@@ -640,7 +640,8 @@ mod tests {
             err.message(),
             "unknown field `stepup`, expected one of `select_next`, `select_prev`, \
              `cycle_scope`, `step_up`, `step_down`, `rollback`, `drain`, `veto`, `confirm`, \
-             `cancel`, `override`, `filter`, `command`, `failures`, `next_theme`, `help`, `quit`"
+             `cancel`, `override`, `filter`, `command`, `failures`, `sort`, `describe`, `log`, `next_theme`, \
+             `help`, `quit`"
         );
         assert_eq!(err.span(), Some(0..6), "the error points at the field name");
         let err = toml::from_str::<crate::config::Config>("keys = 5").unwrap_err();

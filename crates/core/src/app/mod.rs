@@ -7,6 +7,7 @@ pub mod driver;
 pub mod failures_view;
 pub mod keymap;
 pub mod keys;
+pub mod log_view;
 pub mod msg;
 pub mod plan;
 pub mod planner;

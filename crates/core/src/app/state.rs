@@ -10,6 +10,7 @@ use crate::guard::listeners::ListenerAlarm;
 use crate::guard::ttft::TtftVerdict;
 use crate::model::gateway::Windows;
 use crate::model::{Color, GatewayModel, Ms, PerColor, Weights};
+use std::collections::VecDeque;
 
 /// What the cockpit is looking at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,10 @@ pub struct Gateway {
     pub drift: Option<Weights>,
     /// Holder of the gateway's lock, if someone else holds it.
     pub lock: Option<String>,
+    /// Since when the current lock holder was seen (None: no lock).
+    pub lock_since: Option<Ms>,
+    /// The latest operations that ended here (when, what and how), oldest first.
+    pub recent_ops: VecDeque<(Ms, String)>,
     /// The last operation's error, shown until the next success.
     pub last_error: Option<String>,
     /// Why a due auto-rollback was not started (said once per reason).
@@ -161,6 +166,8 @@ impl Gateway {
             expected: None,
             drift: None,
             lock: None,
+            lock_since: None,
+            recent_ops: VecDeque::new(),
             last_error: None,
             auto_refusal: None,
             outcome_unknown: false,
@@ -268,6 +275,10 @@ pub enum Popup {
     StartPlan(crate::ramp::RampPlan, Vec<usize>),
     /// The failures view: the window's failure groups, or one request opened from them.
     Failures(super::failures_view::FailuresView),
+    /// Everything known about one gateway (its index).
+    Describe(usize),
+    /// The log, scrolled and searched.
+    Log(super::log_view::LogView),
 }
 
 /// How loud a notice is.
@@ -306,6 +317,61 @@ pub struct Session {
     /// Extra header text (e.g. scenario, speed and seed in the demo).
     pub detail: Option<String>,
 }
+
+/// The order of the gateway rows within each AZ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// As in the configuration.
+    #[default]
+    Config,
+    /// The candidate's 5xx ratio over the 5xx window, highest first.
+    Fivexx,
+    /// The candidate's TTFT p95, slowest first.
+    Ttft,
+    /// The highest short-window burn rate of either color, highest first.
+    Burn,
+    /// By name.
+    Name,
+}
+
+impl SortBy {
+    /// Every order, in the order `o` cycles through them.
+    pub const ALL: [SortBy; 5] = [
+        SortBy::Config,
+        SortBy::Fivexx,
+        SortBy::Ttft,
+        SortBy::Burn,
+        SortBy::Name,
+    ];
+
+    /// Its word in `:sort` and on screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortBy::Config => "config",
+            SortBy::Fivexx => "5xx",
+            SortBy::Ttft => "ttft",
+            SortBy::Burn => "burn",
+            SortBy::Name => "name",
+        }
+    }
+
+    /// The order named `word`.
+    pub fn parse(word: &str) -> Option<SortBy> {
+        SortBy::ALL.into_iter().find(|s| s.name() == word)
+    }
+
+    /// The next order in the cycle.
+    pub fn next(self) -> SortBy {
+        let i = SortBy::ALL.iter().position(|&s| s == self).unwrap_or(0);
+        SortBy::ALL[(i + 1) % SortBy::ALL.len()]
+    }
+}
+
+/// Log lines kept for the log view (the front end's log panel keeps its own).
+pub const LOGS_KEPT: usize = 2_000;
+
+/// Operations kept per gateway for the describe view.
+pub const RECENT_OPS: usize = 8;
 
 /// The failures view's window: the digest's default, five minutes.
 pub const FAILURE_WINDOW_MS: Ms = 5 * 60_000;
@@ -359,6 +425,10 @@ pub struct State {
     /// Failed requests grouped per window by color, status, gateway and AZ (the failures
     /// view and the digest read it).
     pub failures: crate::failures::book::FailureBook,
+    /// The order of the rows within each AZ.
+    pub sort: SortBy,
+    /// The latest log lines with their times, oldest first (the log view).
+    pub log_history: VecDeque<(Ms, super::msg::LogLine)>,
 }
 
 impl State {
@@ -393,6 +463,8 @@ impl State {
             quit_when_done: false,
             ramp: None,
             failures: crate::failures::book::FailureBook::new(FAILURE_WINDOW_MS),
+            sort: SortBy::Config,
+            log_history: VecDeque::new(),
         }
     }
 
@@ -467,6 +539,110 @@ impl State {
     }
 
     /// Distinct AZs in display order.
+    /// The visible gateways in the order they are drawn: AZ by AZ (in configuration order),
+    /// and within an AZ by `sort` (ties keep the configuration order). Selection moves in it.
+    pub fn display_order(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.gateways.len());
+        for az in self.azs() {
+            let mut members: Vec<usize> = (0..self.gateways.len())
+                .filter(|&i| self.gateways[i].az == az && self.visible(i))
+                .collect();
+            match self.sort {
+                SortBy::Config => {}
+                SortBy::Name => {
+                    members.sort_by(|&a, &b| self.gateways[a].name.cmp(&self.gateways[b].name))
+                }
+                _ => members.sort_by(|&a, &b| {
+                    // Highest first; a gateway without a figure goes last.
+                    let (x, y) = (self.sort_key(a), self.sort_key(b));
+                    y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal)
+                }),
+            }
+            out.extend(members);
+        }
+        out
+    }
+
+    /// Gateway `i`'s figure for the current order (-1 when it has none, so it sorts last).
+    fn sort_key(&self, i: usize) -> f64 {
+        let g = &self.gateways[i];
+        let s = &g.model.summary;
+        let cand = g.candidate;
+        match self.sort {
+            SortBy::Fivexx => s[cand].ratio_window.ratio().unwrap_or(-1.0),
+            SortBy::Ttft => {
+                if s[cand].ttft.count > 0 {
+                    s[cand].ttft.p95 as f64
+                } else {
+                    -1.0
+                }
+            }
+            SortBy::Burn => Color::BOTH
+                .into_iter()
+                .filter_map(|c| g.verdicts.burn[c].short)
+                .fold(-1.0, f64::max),
+            SortBy::Config | SortBy::Name => 0.0,
+        }
+    }
+
+    /// One line about the whole fleet: gateways per phase, how many are not healthy or have
+    /// an alarm up, and the candidates' share of the traffic (observed requests per second),
+    /// e.g. "4 canary, 2 steady · 1 unhealthy · 1 alarm · candidate 8.1 % of 240 rps".
+    pub fn fleet_summary(&self) -> String {
+        let mut phases: Vec<(&'static str, usize)> = Vec::new();
+        let mut unknown = 0;
+        let (mut cand_rps, mut all_rps, mut measured) = (0.0, 0.0, 0);
+        for g in &self.gateways {
+            match g.model.weights {
+                Some(w) => {
+                    let p = w.phase_for(g.candidate).name();
+                    match phases.iter_mut().find(|(n, _)| *n == p) {
+                        Some((_, k)) => *k += 1,
+                        None => phases.push((p, 1)),
+                    }
+                }
+                None => unknown += 1,
+            }
+            let s = &g.model.summary;
+            if let (Some(c), Some(o)) = (s[g.candidate].rps, s[g.stable()].rps) {
+                cand_rps += c;
+                all_rps += c + o;
+                measured += 1;
+            }
+        }
+        let mut parts: Vec<String> = phases.iter().map(|(p, k)| format!("{k} {p}")).collect();
+        if unknown > 0 {
+            parts.push(format!("{unknown} unread"));
+        }
+        let mut out = parts.join(", ");
+        let unhealthy = self
+            .gateways
+            .iter()
+            .filter(|g| !matches!(g.model.health_status(), crate::model::HealthStatus::Ok))
+            .count();
+        if unhealthy > 0 {
+            out.push_str(&format!(" · {unhealthy} unhealthy"));
+        }
+        let alarms = (0..self.gateways.len())
+            .filter(|&i| self.alarmed(i))
+            .count();
+        if alarms > 0 {
+            out.push_str(&format!(
+                " · {alarms} alarm{}",
+                if alarms == 1 { "" } else { "s" }
+            ));
+        }
+        if measured > 0 && all_rps > 0.0 {
+            out.push_str(&format!(
+                " · candidate {:.1} % of {:.0} rps",
+                cand_rps / all_rps * 100.0,
+                all_rps
+            ));
+        }
+        out
+    }
+
+    /// The AZs in configuration order (first appearance).
     pub fn azs(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for g in &self.gateways {
@@ -572,6 +748,84 @@ mod tests {
         s.gateways[0].verdicts.fivexx = FivexxState::TooFewRequests;
         s.gateways[0].verdicts.burn.green.too_few = true;
         assert!(!s.alarmed(0), "too little data is not an alarm");
+    }
+
+    #[test]
+    fn rows_sort_within_their_az_and_selection_follows_the_drawn_order() {
+        use crate::model::gateway::ColorSummary;
+        use crate::model::window::Counts;
+        let mut s = fleet();
+        // gw-a2's candidate has more 5xx than gw-a1's; gw-b1 has none measured.
+        let ratio = |requests, errors| ColorSummary {
+            ratio_window: Counts { requests, errors },
+            ..ColorSummary::default()
+        };
+        s.gateways[0].model.summary.green = ratio(100, 1);
+        s.gateways[1].model.summary.green = ratio(100, 9);
+        s.gateways[3].model.summary.green = ratio(100, 2);
+        assert_eq!(s.display_order(), [0, 1, 2, 3], "configuration order");
+        key(&mut s, 'o');
+        assert_eq!(s.sort, SortBy::Fivexx);
+        assert_eq!(
+            s.display_order(),
+            [1, 0, 3, 2],
+            "highest first within each AZ, no figure last"
+        );
+        // j walks the rows as drawn, wrapping around.
+        s.selected = 1;
+        let walk: Vec<usize> = (0..4)
+            .map(|_| {
+                key(&mut s, 'j');
+                s.selected
+            })
+            .collect();
+        assert_eq!(walk, [0, 3, 2, 1]);
+        key(&mut s, 'k');
+        assert_eq!(s.selected, 2);
+        // A filter hides rows from the order, alarmed ones stay.
+        s.filter = "gw-a".into();
+        assert_eq!(s.display_order(), [1, 0, 3]);
+        let mut fx = Vec::new();
+        crate::app::command::run(&mut s, "sort name", &mut fx);
+        assert_eq!(s.sort, SortBy::Name);
+        crate::app::command::run(&mut s, "sort loudness", &mut fx);
+        assert_eq!(s.sort, SortBy::Name, "an unknown order changes nothing");
+        assert!(
+            s.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("config, 5xx, ttft, burn, name")
+        );
+    }
+
+    #[test]
+    fn the_fleet_summary_counts_phases_health_alarms_and_the_candidate_share() {
+        use crate::model::{HealthReport, HealthStatus, Telemetry};
+        let mut s = fleet();
+        for (i, green) in [(0, 10), (1, 10), (2, 0), (3, 50)] {
+            s.gateways[i]
+                .model
+                .set_weights(0, Weights::with_green(green).unwrap());
+            s.gateways[i].model.apply(
+                0,
+                &Telemetry::Health(HealthReport {
+                    status: if i == 2 {
+                        HealthStatus::Degraded
+                    } else {
+                        HealthStatus::Ok
+                    },
+                    failing: vec![],
+                    latency_ms: 5,
+                }),
+            );
+            s.gateways[i].model.summary.green.rps = Some(f64::from(green));
+            s.gateways[i].model.summary.blue.rps = Some(f64::from(100 - green));
+        }
+        assert_eq!(
+            s.fleet_summary(),
+            "2 canary, 1 steady, 1 half · 1 unhealthy · 1 alarm · candidate 17.5 % of 400 rps"
+        );
     }
 
     #[test]

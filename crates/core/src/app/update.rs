@@ -32,7 +32,11 @@ pub fn update(s: &mut State, msg: Msg, now: Ms) -> Vec<Effect> {
         Msg::OpDone(o) => on_done(s, o, &mut fx),
         Msg::Lock { gateway, holder } => {
             if let Some(g) = s.gateways.get_mut(gateway) {
-                g.lock = holder.as_deref().map(crate::sanitize::sanitize);
+                let holder = holder.as_deref().map(crate::sanitize::sanitize);
+                if holder != g.lock {
+                    g.lock_since = holder.as_ref().map(|_| s.now);
+                }
+                g.lock = holder;
             }
         }
         Msg::Failures { gateway, failures } => {
@@ -87,6 +91,12 @@ fn on_key(s: &mut State, k: KeyEvent, fx: &mut Vec<Effect>) {
         Input::Command(buf) => return edit_line(s, k, buf, false, fx),
         Input::Reason { pending, text } => return edit_reason(s, k, *pending, text, fx),
         Input::Normal => {}
+    }
+    // The log view reads raw keys: its search is typed.
+    if let Some(Popup::Log(v)) = &s.popup {
+        let v = v.clone();
+        s.popup = None;
+        return super::log_view::key(s, v, k);
     }
     // Enter opens a failure group's newest request, whatever the keymap binds.
     let enter = k.code == KeyCode::Enter && matches!(s.popup, Some(Popup::Failures(_)));
@@ -207,6 +217,12 @@ pub(crate) fn ask_reason(s: &mut State, pending: Pending) {
 fn on_popup_key(s: &mut State, popup: Popup, action: Action, fx: &mut Vec<Effect>) {
     match (popup, action) {
         (Popup::Failures(v), a) => super::failures_view::key(s, v, a, fx),
+        // j/k describe the next gateway; anything that closes, closes.
+        (Popup::Describe(_), Action::SelectNext | Action::SelectPrev) => {
+            move_selection(s, if action == Action::SelectNext { 1 } else { -1 });
+            s.popup = Some(Popup::Describe(s.selected));
+        }
+        (Popup::Describe(_), Action::Cancel | Action::Quit | Action::Describe) => {}
         (Popup::Confirm(plan), Action::Confirm) if plan.needs_reason() => {
             ask_reason(s, Pending::Plan(plan));
         }
@@ -281,7 +297,11 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Veto => offer_veto(s),
         Action::Filter => s.input = Input::Filter(s.filter.clone()),
-        Action::Command => s.input = Input::Command(String::new()),
+        Action::Command => {
+            s.input = Input::Command(String::new());
+            // What shows beside the line from now on is about it (Tab's candidates).
+            s.notice = None;
+        }
         Action::NextTheme => {
             s.theme = (s.theme + 1) % s.themes.len().max(1);
             let name = s.themes.get(s.theme).cloned().unwrap_or_default();
@@ -289,6 +309,20 @@ pub fn act(s: &mut State, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Help => s.popup = Some(Popup::Help),
         Action::Failures => super::failures_view::open(s),
+        Action::Log => super::log_view::open(s),
+        Action::Describe => {
+            if !s.gateways.is_empty() {
+                s.popup = Some(Popup::Describe(s.selected));
+            }
+        }
+        Action::Sort => {
+            s.sort = s.sort.next();
+            notify(
+                s,
+                Level::Info,
+                format!("rows sorted by {} within each AZ", s.sort.name()),
+            );
+        }
         Action::Quit => request_quit(s, fx),
         Action::Cancel => s.notice = None,
         Action::Confirm | Action::Override => {}
@@ -642,16 +676,19 @@ fn force_quit(s: &mut State, _shown: Vec<String>, fx: &mut Vec<Effect>) {
     fx.extend(shutdown(s));
 }
 
+/// Move the selection `dir` rows in the order the rows are drawn (wrapping around).
 fn move_selection(s: &mut State, dir: isize) {
-    let n = s.gateways.len();
-    let mut i = s.selected;
-    for _ in 0..n {
-        i = (i as isize + dir).rem_euclid(n as isize) as usize;
-        if s.visible(i) {
-            s.selected = i;
-            return;
-        }
+    let order = s.display_order();
+    if order.is_empty() {
+        return;
     }
+    let n = order.len() as isize;
+    let next = match order.iter().position(|&i| i == s.selected) {
+        Some(at) => (at as isize + dir).rem_euclid(n),
+        None if dir > 0 => 0,
+        None => n - 1,
+    };
+    s.selected = order[next as usize];
 }
 
 /// Move a filtered-out selection to the first gateway the filter matches. It never jumps onto
@@ -730,6 +767,14 @@ fn on_done(s: &mut State, o: OpOutcome, fx: &mut Vec<Effect>) {
         g.drift = None;
     }
     let name = g.name.clone();
+    let how = o
+        .error
+        .as_deref()
+        .map_or("ok".to_string(), |e| format!("failed: {}", clean(e)));
+    g.recent_ops.push_back((now, format!("{}: {how}", op.kind)));
+    while g.recent_ops.len() > super::state::RECENT_OPS {
+        g.recent_ops.pop_front();
+    }
     match o.error {
         Some(err) => {
             let err = clean(&err);

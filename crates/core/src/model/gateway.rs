@@ -177,6 +177,10 @@ pub struct GatewayModel {
     pub preflight: Option<(Ms, Vec<Finding>)>,
     /// When the latest host sample arrived.
     pub host_at: Option<Ms>,
+    /// When the latest health probe answered (or failed).
+    pub health_at: Option<Ms>,
+    /// When the access-log tail last delivered requests.
+    pub requests_at: Option<Ms>,
     /// Last time any collector reported (None: never).
     pub last_seen: Option<Ms>,
     /// Why the host is unreachable, if the last attempt failed.
@@ -211,6 +215,8 @@ impl GatewayModel {
             host: None,
             preflight: None,
             host_at: None,
+            health_at: None,
+            requests_at: None,
             last_seen: None,
             unreachable: None,
             unattributed: 0,
@@ -244,6 +250,7 @@ impl GatewayModel {
         }
         match t {
             Telemetry::Requests { records } => {
+                self.requests_at = Some(now);
                 for r in records {
                     let Some(c) = r.color else {
                         self.unattributed += 1;
@@ -264,6 +271,7 @@ impl GatewayModel {
                 }
             }
             Telemetry::Health(h) => {
+                self.health_at = Some(now);
                 self.health_latency.record(now, u64::from(h.latency_ms));
                 self.health = Some(h.clone());
             }
