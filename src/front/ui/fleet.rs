@@ -17,6 +17,8 @@ fn min_alerts(d: Density) -> usize {
         Density::Wide => 16,
     }
 }
+/// Cells the alerts column keeps for the versions column to be shown.
+const VERSIONS_NEED_ALERTS: usize = 36;
 /// Names wider than this are ellipsized.
 const MAX_NAME: usize = 16;
 
@@ -80,14 +82,20 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         width: usize::from(area.width),
         t,
     };
-    let (mut body, mut selected_line) = body_lines(state, &rows, &table, area.width);
+    let (mut body, mut gateway_of, mut selected_line) =
+        body_lines(state, &rows, &table, area.width);
     if only_pinned(state) {
         body.insert(0, Line::styled(empty_text(state), t.muted));
+        gateway_of.insert(0, None);
         selected_line = selected_line.map(|l| l + 1);
     }
+    // The list area: the block's top border and the column header take two rows.
     let inner_h = usize::from(area.height.saturating_sub(2));
-    let scroll = selected_line.map_or(0, |l| (l + 1).saturating_sub(inner_h));
-    let hidden = (scroll, body.len().saturating_sub(scroll + inner_h));
+    let view = scrolled(&gateway_of, selected_line, inner_h, |i| state.alarmed(i));
+    let hidden = (
+        view.scroll,
+        body.len().saturating_sub(view.scroll + view.rows),
+    );
     let block = block(state, &rows, &table, hidden, area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -103,18 +111,90 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
         );
         return;
     }
-    let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
-    frame.render_widget(Paragraph::new(body).scroll((scroll, 0)), list);
+    let end = (view.scroll + view.rows).min(body.len());
+    let mut lines: Vec<Line<'static>> = view.above.iter().map(|&l| body[l].clone()).collect();
+    lines.extend(body[view.scroll.min(end)..end].iter().cloned());
+    lines.extend(view.below.iter().map(|&l| body[l].clone()));
+    frame.render_widget(Paragraph::new(lines), list);
 }
 
-/// AZ headings and gateway rows, and the line of the selected gateway if it is shown.
+/// What the list shows: alarmed rows scrolled off above or below (their line numbers, kept
+/// in view at the top and bottom), and the window of `rows` lines from `scroll` between them
+/// that holds the selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scrolled {
+    /// Alarmed lines above the window, pinned at the top.
+    pub(crate) above: Vec<usize>,
+    /// First line of the window.
+    pub(crate) scroll: usize,
+    /// Lines in the window.
+    pub(crate) rows: usize,
+    /// Alarmed lines below the window, pinned at the bottom.
+    pub(crate) below: Vec<usize>,
+}
+
+/// Lay out `height` list rows over lines whose gateways are `gateway_of` (None: a heading):
+/// the selected line in view, and alarmed rows that would scroll off kept in view, at most a
+/// third of the height, so that an alarm is never only a count in the title.
+pub(crate) fn scrolled(
+    gateway_of: &[Option<usize>],
+    selected: Option<usize>,
+    height: usize,
+    alarmed: impl Fn(usize) -> bool,
+) -> Scrolled {
+    let window = |rows: usize| selected.map_or(0, |l| (l + 1).saturating_sub(rows.max(1)));
+    let is_alarm = |l: &usize| gateway_of[*l].is_some_and(&alarmed);
+    let n = gateway_of.len();
+    let mut reserve = 0;
+    // Reserving rows moves the window, which may uncover or hide alarms: settle in a few rounds.
+    for _ in 0..4 {
+        let rows = height.saturating_sub(reserve);
+        let scroll = window(rows);
+        let wanted = (0..scroll.min(n)).filter(is_alarm).count()
+            + ((scroll + rows).min(n)..n).filter(is_alarm).count();
+        let next = wanted.min(height / 3);
+        if next == reserve {
+            break;
+        }
+        reserve = next;
+    }
+    let rows = height.saturating_sub(reserve);
+    let scroll = window(rows);
+    let above: Vec<usize> = (0..scroll.min(n)).filter(is_alarm).collect();
+    let below: Vec<usize> = ((scroll + rows).min(n)..n).filter(is_alarm).collect();
+    // Fewer alarms than reserved (the window moved): the window takes the rows back.
+    let (above, below) = fit_pins(above, below, reserve);
+    let rows = height.saturating_sub(above.len() + below.len());
+    Scrolled {
+        above,
+        scroll: window(rows),
+        rows,
+        below,
+    }
+}
+
+/// At most `room` pinned lines, the nearest ones first, split between above and below.
+fn fit_pins(mut above: Vec<usize>, mut below: Vec<usize>, room: usize) -> (Vec<usize>, Vec<usize>) {
+    while above.len() + below.len() > room {
+        if above.len() >= below.len() {
+            above.remove(0);
+        } else {
+            below.pop();
+        }
+    }
+    (above, below)
+}
+
+/// AZ headings and gateway rows, the gateway of each line (None: a heading), and the line
+/// of the selected gateway if it is shown.
 fn body_lines(
     state: &State,
     rows: &[RowCells],
     table: &Table,
     width: u16,
-) -> (Vec<Line<'static>>, Option<usize>) {
+) -> (Vec<Line<'static>>, Vec<Option<usize>>, Option<usize>) {
     let mut body = Vec::with_capacity(rows.len() * 2);
+    let mut gateway_of = Vec::with_capacity(rows.len() * 2);
     let mut selected_line = None;
     for az in state.azs() {
         let members = members_of(state, az);
@@ -122,15 +202,17 @@ fn body_lines(
             continue;
         }
         body.push(heading(az, members.len(), width, table.t));
+        gateway_of.push(None);
         // `rows` are in display order already (sorted within each AZ).
         for (i, cells) in rows.iter().filter(|(i, _)| state.gateways[*i].az == az) {
             if *i == state.selected {
                 selected_line = Some(body.len());
             }
             body.push(table.row(state, *i, cells));
+            gateway_of.push(Some(*i));
         }
     }
-    (body, selected_line)
+    (body, gateway_of, selected_line)
 }
 
 /// Cells of every visible gateway.
@@ -212,6 +294,11 @@ fn used(cols: &[Col], widths: &[Width], shown: &[bool]) -> usize {
 /// Which columns fit beside an alerts column of at least `min_alerts` cells.
 fn choose(cols: &[Col], widths: &[Width], avail: usize, min_alerts: usize) -> Vec<bool> {
     let mut shown = vec![true; cols.len()];
+    // The versions are extra (the weights panel and `i` have them): shown only where the
+    // alerts keep room for a few whole markers.
+    if let Some(k) = cols.iter().position(|&c| c == Col::Versions) {
+        shown[k] = used(cols, widths, &shown) + 1 + VERSIONS_NEED_ALERTS <= avail;
+    }
     while used(cols, widths, &shown) + 1 + min_alerts > avail {
         let next = (0..cols.len())
             .filter(|&k| shown[k] && cols[k].drop_rank() > 0)
@@ -258,7 +345,7 @@ fn block(
         s
     };
     let dropped: Vec<&str> = (0..table.cols.len())
-        .filter(|&k| !table.shown[k])
+        .filter(|&k| !table.shown[k] && table.cols[k] != Col::Versions)
         .map(|k| table.cols[k].header(Density::Wide))
         .collect();
     if state.sort != crate::app::state::SortBy::Config {

@@ -33,13 +33,15 @@ pub(crate) enum Col {
     Ttft,
     /// Established connections per color.
     Conns,
+    /// Each color's version (short), or `off` when stopped.
+    Versions,
     /// Age of the newest data.
     Age,
 }
 
 impl Col {
     /// Every column, left to right.
-    pub(crate) const ALL: [Col; 11] = [
+    pub(crate) const ALL: [Col; 12] = [
         Col::Marker,
         Col::Name,
         Col::Bar,
@@ -50,6 +52,7 @@ impl Col {
         Col::Fivexx,
         Col::Ttft,
         Col::Conns,
+        Col::Versions,
         Col::Age,
     ];
 
@@ -74,6 +77,8 @@ impl Col {
             Col::Ttft => "ttft p95",
             Col::Conns if narrow => "conn",
             Col::Conns => "conns b/g",
+            Col::Versions if narrow => "ver",
+            Col::Versions => "version b/g",
             Col::Age => "age",
         }
     }
@@ -98,6 +103,7 @@ impl Col {
     /// Order in which columns give way on a narrow screen (0: never).
     pub(crate) fn drop_rank(self) -> u8 {
         match self {
+            Col::Versions => 5,
             Col::Bar => 4,
             Col::Conns => 3,
             Col::Age => 2,
@@ -224,9 +230,23 @@ fn cell(c: Col, g: &Gateway, marks: Marks, cx: &RowCtx, st: &dyn Fn(Style) -> St
             };
             pair(v, false, t, st)
         }
+        Col::Versions => {
+            let v = |c: Color| match m.host.as_ref() {
+                None => MISSING.to_string(),
+                Some(h) if !h.running[c] => "off".to_string(),
+                Some(h) => h.versions[c].as_deref().map_or_else(
+                    || MISSING.to_string(),
+                    |v| fmt::fit(v, VERSION_CHARS).into_owned(),
+                ),
+            };
+            pair(v, false, t, st)
+        }
         Col::Age => num(fmt::age(m.age(cx.now))),
     }
 }
+
+/// Cells of a version in a row (a short git SHA and "…"); the describe view has it whole.
+const VERSION_CHARS: usize = 8;
 
 /// A blue/green pair; with `alarm`, green's value is drawn in the alarm style.
 fn pair(v: impl Fn(Color) -> String, alarm: bool, t: &Theme, st: &dyn Fn(Style) -> Style) -> Cell {

@@ -646,3 +646,82 @@ fn the_log_view_shows_the_newest_lines_and_a_search_narrows_them() {
     );
     assert!(!text.contains("line 99"), "{text}");
 }
+
+#[test]
+fn alarmed_rows_scrolled_off_stay_in_view_at_the_edges() {
+    let mut s = fixtures::state();
+    let base = s.gateways.clone();
+    for k in 0..5 {
+        for g in &base {
+            let mut g = g.clone();
+            g.name = format!("{}-{k}", g.name);
+            // Only the fixture's own rows keep their alarms.
+            g.verdicts = Default::default();
+            g.breach = Default::default();
+            g.model.unreachable = None;
+            g.last_error = None;
+            g.drift = None;
+            s.gateways.push(g);
+        }
+    }
+    // The fixture's alarmed rows (gw-a2's 5xx countdown, gw-b2's halt, ...) are near the top;
+    // the selection is the last row, so the window scrolls far below them.
+    s.selected = s.gateways.len() - 1;
+    let text = (0..24)
+        .map(|y| row_text(&buffer(&s, 80, 24), y))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("▸gw-c2-4"),
+        "the selection is in view:\n{text}"
+    );
+    assert!(
+        text.contains(" gw-a2 ") && text.contains("5xx"),
+        "gw-a2's alarm stays in view though its row scrolled off:\n{text}"
+    );
+    assert!(text.contains(" gw-b2 ") && text.contains("HALT"), "{text}");
+    assert!(
+        !text.contains(" gw-a1 "),
+        "a calm row above is not pinned:\n{text}"
+    );
+}
+
+#[test]
+fn a_wide_screen_shows_each_colors_version_in_the_rows() {
+    let s = fixtures::state();
+    let wide = (0..12)
+        .map(|y| row_text(&buffer(&s, 170, 40), y))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(wide.contains("version b/g"), "{wide}");
+    assert!(
+        wide.contains("4f2c9e1a/9b7d03c2"),
+        "up to 8 cells each:\n{wide}"
+    );
+    let narrow = (0..12)
+        .map(|y| row_text(&buffer(&s, 120, 40), y))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        !narrow.contains("version") && !narrow.contains("hidden"),
+        "no room: left out quietly, the alerts keep theirs:\n{narrow}"
+    );
+}
+
+#[test]
+fn pins_take_at_most_a_third_and_the_selection_stays_in_the_window() {
+    use super::fleet::scrolled;
+    // 30 lines, every third alarmed; the selection at line 29; 12 rows.
+    let gateway_of: Vec<Option<usize>> = (0..30).map(Some).collect();
+    let v = scrolled(&gateway_of, Some(29), 12, |i| i % 3 == 0);
+    assert!(v.above.len() + v.below.len() <= 4, "{v:?}");
+    assert!(v.scroll <= 29 && 29 < v.scroll + v.rows, "{v:?}");
+    assert_eq!(v.above.len() + v.rows + v.below.len(), 12, "{v:?}");
+    assert!(v.above.iter().all(|&l| l < v.scroll && l % 3 == 0), "{v:?}");
+    // Nothing alarmed: the plain window.
+    let v = scrolled(&gateway_of, Some(29), 12, |_| false);
+    assert_eq!((v.scroll, v.rows, v.above.len()), (18, 12, 0));
+    // Everything fits: nothing pinned, no scroll.
+    let v = scrolled(&gateway_of[..8], Some(7), 12, |_| true);
+    assert_eq!((v.scroll, v.above.len(), v.below.len()), (0, 0, 0));
+}

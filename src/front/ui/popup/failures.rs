@@ -124,7 +124,10 @@ fn detail(d: &FailureDetail, state: &State, w: usize, t: &Theme) -> Dialog {
         Line::styled("tries (nginx's upstream_addr, upstream_status):", t.muted),
     ];
     for (i, x) in r.tries.iter().enumerate() {
-        let color = x.color.map_or("?".to_string(), |c| c.to_string());
+        // Which build served the try: the version its color runs now (said as such).
+        let color = x
+            .color
+            .map_or("?".to_string(), |c| format!("{c} ({})", version(c)));
         let status = x.status.map_or("-".to_string(), |s| s.to_string());
         let took = x
             .response_ms
