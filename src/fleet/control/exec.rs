@@ -539,17 +539,11 @@ impl Executor {
             }
             OpKind::Stop { color } => {
                 // Stopping a color needs proof it carries nothing: a read that fails refuses.
-                let read = match host.read(log).await {
+                let read = match read_first(host, log, &format!("stopping {color}"), "not stopped")
+                    .await
+                {
                     Ok(r) => r,
-                    Err(e) => {
-                        return (
-                            None,
-                            Err(OpError::Refused(format!(
-                                "cannot read the weights before stopping {color} ({e}); not stopped"
-                            ))),
-                            None,
-                        );
-                    }
+                    Err(e) => return (None, Err(e), None),
                 };
                 let before = Some(read.weights);
                 if let Some(w) = before.filter(|w| w.of(*color) != 0) {
@@ -571,17 +565,11 @@ impl Executor {
             OpKind::Start { color } | OpKind::Restart { color } => {
                 let color = *color;
                 let restart = matches!(op.kind, OpKind::Restart { .. });
-                let read = match host.read(log).await {
+                let read = match read_first(host, log, &format!("starting {color}"), "nothing run")
+                    .await
+                {
                     Ok(r) => r,
-                    Err(e) => {
-                        return (
-                            None,
-                            Err(OpError::Refused(format!(
-                                "cannot read the weights before starting {color} ({e}); nothing run"
-                            ))),
-                            None,
-                        );
-                    }
+                    Err(e) => return (None, Err(e), None),
                 };
                 let before = Some(read.weights);
                 // A restart cuts the color's streams: only a color without traffic restarts.
@@ -654,6 +642,21 @@ impl Executor {
             tokio::time::sleep(every).await;
         }
     }
+}
+
+/// The weights before an operation that must know them: a read that fails refuses it
+/// ("cannot read the weights before {doing} (why); {so}").
+async fn read_first(
+    host: &Host,
+    log: &mut Vec<CommandRecord>,
+    doing: &str,
+    so: &str,
+) -> Result<HostRead, OpError> {
+    host.read(log).await.map_err(|e| {
+        OpError::Refused(format!(
+            "cannot read the weights before {doing} ({e}); {so}"
+        ))
+    })
 }
 
 /// Longest wait for a started color to answer.

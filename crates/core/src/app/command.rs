@@ -427,25 +427,15 @@ fn bad(s: &mut State, line: &str, expected: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::keymap::KeyMap;
     use crate::app::keys::{KeyCode, KeyEvent, KeyModifiers};
     use crate::app::msg::Msg;
-    use crate::app::state::{Gateway, Input, Mode};
+    use crate::app::state::Input;
     use crate::app::update::update;
-    use crate::guard::GuardConfig;
-    use crate::model::gateway::Windows;
 
     fn state() -> State {
-        let gateways = [("gw-a1", "eu-1a"), ("gw-b1", "eu-1b")]
-            .into_iter()
-            .map(|(n, az)| Gateway::new(n, az, Windows::default()))
-            .collect();
-        State::new(
-            Mode::Demo,
-            gateways,
-            GuardConfig::default(),
-            KeyMap::default(),
-            ["default", "mono", "colorblind"].map(String::from).to_vec(),
+        crate::app::state::test_state(
+            &[("gw-a1", "eu-1a"), ("gw-b1", "eu-1b")],
+            &["default", "mono", "colorblind"],
         )
     }
 

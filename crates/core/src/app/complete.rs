@@ -198,25 +198,12 @@ pub fn tab(s: &mut State, line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::keymap::KeyMap;
-    use crate::app::state::{Gateway, Mode};
-    use crate::guard::GuardConfig;
-    use crate::model::gateway::Windows;
 
     /// gw-a1, gw-a2 in eu-1a; gw-b1 in eu-1b; themes default, solar-dark, solar-light.
     fn state() -> State {
-        let gateways = [("gw-a1", "eu-1a"), ("gw-a2", "eu-1a"), ("gw-b1", "eu-1b")]
-            .into_iter()
-            .map(|(n, az)| Gateway::new(n, az, Windows::default()))
-            .collect();
-        State::new(
-            Mode::Demo,
-            gateways,
-            GuardConfig::default(),
-            KeyMap::default(),
-            ["default", "solar-dark", "solar-light"]
-                .map(String::from)
-                .to_vec(),
+        crate::app::state::test_state(
+            &[("gw-a1", "eu-1a"), ("gw-a2", "eu-1a"), ("gw-b1", "eu-1b")],
+            &["default", "solar-dark", "solar-light"],
         )
     }
 

@@ -367,6 +367,21 @@ impl SortBy {
     }
 }
 
+/// A demo state of `gateways` (name, AZ) with `themes`, for the core's unit tests.
+#[cfg(test)]
+pub(crate) fn test_state(gateways: &[(&str, &str)], themes: &[&str]) -> State {
+    State::new(
+        Mode::Demo,
+        gateways
+            .iter()
+            .map(|(n, az)| Gateway::new(*n, *az, Windows::default()))
+            .collect(),
+        GuardConfig::default(),
+        KeyMap::default(),
+        themes.iter().map(|t| t.to_string()).collect(),
+    )
+}
+
 /// Log lines kept for the log view (the front end's log panel keeps its own).
 pub const LOGS_KEPT: usize = 2_000;
 
