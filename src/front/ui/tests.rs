@@ -279,17 +279,25 @@ fn the_selected_row_is_highlighted_across_the_table() {
     }
 }
 
-#[test]
-fn a_long_fleet_scrolls_to_keep_the_selection_visible() {
+/// The fixture and five copies of its six gateways (named `-0` to `-4`), each copy changed
+/// by `copy`: 36 gateways.
+fn long_fleet(copy: impl Fn(&mut crate::app::state::Gateway)) -> State {
     let mut s = fixtures::state();
     let base = s.gateways.clone();
     for k in 0..5 {
         for g in &base {
             let mut g = g.clone();
             g.name = format!("{}-{k}", g.name);
+            copy(&mut g);
             s.gateways.push(g);
         }
     }
+    s
+}
+
+#[test]
+fn a_long_fleet_scrolls_to_keep_the_selection_visible() {
+    let mut s = long_fleet(|_| {});
     s.selected = s.gateways.len() - 1;
     let buf = buffer(&s, 80, 24);
     assert!(
@@ -649,21 +657,14 @@ fn the_log_view_shows_the_newest_lines_and_a_search_narrows_them() {
 
 #[test]
 fn alarmed_rows_scrolled_off_stay_in_view_at_the_edges() {
-    let mut s = fixtures::state();
-    let base = s.gateways.clone();
-    for k in 0..5 {
-        for g in &base {
-            let mut g = g.clone();
-            g.name = format!("{}-{k}", g.name);
-            // Only the fixture's own rows keep their alarms.
-            g.verdicts = Default::default();
-            g.breach = Default::default();
-            g.model.unreachable = None;
-            g.last_error = None;
-            g.drift = None;
-            s.gateways.push(g);
-        }
-    }
+    // Only the fixture's own rows keep their alarms.
+    let mut s = long_fleet(|g| {
+        g.verdicts = Default::default();
+        g.breach = Default::default();
+        g.model.unreachable = None;
+        g.last_error = None;
+        g.drift = None;
+    });
     // The fixture's alarmed rows (gw-a2's 5xx countdown, gw-b2's halt, ...) are near the top;
     // the selection is the last row, so the window scrolls far below them.
     s.selected = s.gateways.len() - 1;
