@@ -48,11 +48,19 @@ fn plan_steps(lab: &Lab) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Wait (reading the audit log, which costs the hosts nothing) until the plan has made `n`
-/// step operations.
-fn wait_for_steps(lab: &Lab, n: usize) {
+/// Wait (reading the audit log, which costs the hosts nothing) until the plan run by `child`
+/// has made `n` step operations; a run that ended first fails with what it said.
+fn wait_for_steps(lab: &Lab, child: &mut std::process::Child, n: usize) {
     let t = Instant::now();
     while plan_steps(lab).len() < n {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut said = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                use std::io::Read as _;
+                let _ = err.read_to_string(&mut said);
+            }
+            panic!("the ramp ended ({status}) before {n} steps: {said}");
+        }
         assert!(
             t.elapsed() < Duration::from_secs(120),
             "first step not made: {:?}",
@@ -141,7 +149,7 @@ weight = 100
 bake = "6s"
 "#,
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["-c", lab.dir.join("fleet.toml").to_str().unwrap()])
         .args(["ramp", &p, "--all"])
         .stdout(Stdio::piped())
@@ -149,7 +157,7 @@ bake = "6s"
         .spawn()
         .unwrap();
     // Once the first step is in force, green becomes two and a half times slower.
-    wait_for_steps(&lab, 3);
+    wait_for_steps(&lab, &mut child, 3);
     lab.fault(&[
         "--color",
         "green",
@@ -208,10 +216,10 @@ bake = "3s"
         .args(["-c", lab.dir.join("fleet.toml").to_str().unwrap()])
         .args(["ramp", &p, "--all"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_steps(&lab, 2);
+    wait_for_steps(&lab, &mut child, 2);
     // Mid-bake: SIGKILL, no chance to clean up.
     std::thread::sleep(Duration::from_secs(2));
     child.kill().unwrap();
