@@ -560,3 +560,343 @@ fn a_failed_plan_rolls_back_by_the_rules_and_names_what_it_could_not() {
     later(&mut d, 5);
     assert_eq!(d.world.true_weights(0), Weights::STEADY);
 }
+
+/// gw-b1 stops answering at 30 s.
+fn dark_at_30() -> Scenario {
+    scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 30.0\ngateways = [\"gw-b1\"]\ndark = true\n",
+    )
+}
+
+#[test]
+fn inconclusive_holds_and_extend_bakes_longer_first() {
+    let src = |on: &str| {
+        format!(
+            "name = \"t\"\non_inconclusive = \"{on}\"\nmax_extend = \"1m\"\n[[step]]\nweight = 10\nbake = \"30s\"\n[[step]]\nweight = 20\nbake = \"30s\"\n"
+        )
+    };
+    // hold: a gateway the gates cannot see (no fresh data) holds the plan at the end of the bake.
+    let mut d = demo(dark_at_30(), GuardConfig::default());
+    start(&mut d, &src("hold"));
+    assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
+    match phase(&d) {
+        RunPhase::Held { step, why, made } => {
+            assert_eq!((step, made), (0, true));
+            assert!(why.starts_with("inconclusive"), "{why}");
+            assert!(why.contains("gw-b1"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    later(&mut d, 30);
+    assert!(
+        matches!(phase(&d), RunPhase::Held { .. }),
+        "nothing advances while held"
+    );
+    // extend: the bake is extended first, then it holds.
+    let mut d = demo(dark_at_30(), GuardConfig::default());
+    start(&mut d, &src("extend"));
+    assert!(until(&mut d, 120, |p| matches!(
+        p,
+        RunPhase::Baking { extended_ms, .. } if *extended_ms > 0
+    )));
+    assert!(until(&mut d, 120, |p| matches!(p, RunPhase::Held { .. })));
+    let m = markers(&mut d);
+    assert!(
+        m.iter().any(|m| m.contains("inconclusive, baking 1m more")),
+        "{m:?}"
+    );
+    // Only the first step was ever made.
+    assert!(d.world.executed.iter().all(|(_, op)| op.kind
+        != OpKind::SetWeights {
+            to: Weights::with_green(20).unwrap()
+        }));
+}
+
+#[test]
+fn a_step_counting_down_is_vetoed_with_x_and_the_plan_holds() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(&mut d, THREE_STEPS);
+    assert!(until(&mut d, 60, |p| matches!(
+        p,
+        RunPhase::Countdown { step: 1, .. }
+    )));
+    d.key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(matches!(
+        phase(&d),
+        RunPhase::Held {
+            step: 1,
+            made: false,
+            ..
+        }
+    ));
+    later(&mut d, 30);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(10).unwrap());
+    assert!(
+        d.world
+            .notes
+            .iter()
+            .any(|(_, n)| n.action == "plan" && n.detail.contains("vetoed")),
+        "the veto is audited"
+    );
+    // Resumed, the vetoed step is made (after its own checks).
+    command(&mut d, "plan resume");
+    later(&mut d, 5);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(50).unwrap());
+}
+
+#[test]
+fn promote_cuts_a_bake_short_and_abort_rolls_back() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(
+        &mut d,
+        r#"
+name = "t"
+[[step]]
+weight = 10
+bake = "10m"
+[[step]]
+weight = 20
+bake = "10m"
+"#,
+    );
+    assert!(until(&mut d, 30, |p| matches!(
+        p,
+        RunPhase::Baking { step: 0, .. }
+    )));
+    later(&mut d, 20);
+    command(&mut d, "plan promote");
+    assert!(
+        matches!(phase(&d), RunPhase::Baking { step: 0, .. }),
+        "a reason is asked first"
+    );
+    type_line(&mut d, "canary looks fine, saving time");
+    assert!(
+        until(&mut d, 30, |p| matches!(
+            p,
+            RunPhase::Countdown { step: 1, .. }
+        )),
+        "{:?}",
+        phase(&d)
+    );
+    assert!(until(&mut d, 30, |p| matches!(
+        p,
+        RunPhase::Baking { step: 1, .. }
+    )));
+    later(&mut d, 3);
+    assert_eq!(d.world.true_weights(0), Weights::with_green(20).unwrap());
+    command(&mut d, "plan abort");
+    type_line(&mut d, "customer escalation");
+    assert!(matches!(phase(&d), RunPhase::Failed { step: 1, .. }));
+    later(&mut d, 5);
+    assert_eq!(
+        d.world.true_weights(0),
+        Weights::STEADY,
+        "abort follows on_fail"
+    );
+    let notes: Vec<_> = d
+        .world
+        .notes
+        .iter()
+        .map(|(_, n)| n.detail.clone())
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("promoted")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("aborted")), "{notes:?}");
+    let reasons: Vec<_> = d
+        .world
+        .notes
+        .iter()
+        .filter_map(|(_, n)| n.reason.clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec!["canary looks fine, saving time", "customer escalation"],
+        "each is audited with its reason"
+    );
+}
+
+#[test]
+fn read_only_can_neither_start_nor_steer_a_plan() {
+    let mut d = demo(clean(), GuardConfig::default());
+    d.state.session.read_only = true;
+    let p = plan(&d, THREE_STEPS);
+    let mut fx = Vec::new();
+    let e = ramp::start(&mut d.state, p, vec![0], COUNTDOWN_MS, &mut fx).unwrap_err();
+    assert!(e.contains("--read-only"), "{e}");
+    assert!(fx.is_empty());
+    let e = ramp::steer(&mut d.state, ramp::Steer::Abort, None, &mut fx).unwrap_err();
+    assert!(e.contains("--read-only"), "{e}");
+}
+
+#[test]
+fn a_plan_started_again_continues_where_the_weights_say() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(&mut d, THREE_STEPS);
+    assert!(until(&mut d, 100, |p| matches!(
+        p,
+        RunPhase::Baking { step: 1, .. }
+    )));
+    // The runner is lost (the process died); a new one reads the weights and bakes step 2
+    // again rather than making it twice.
+    d.state.ramp = None;
+    let made_before = d
+        .world
+        .executed
+        .iter()
+        .filter(|(_, op)| op.origin == Origin::Plan)
+        .count();
+    start(&mut d, THREE_STEPS);
+    assert!(matches!(phase(&d), RunPhase::Baking { step: 1, .. }));
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    let made = d
+        .world
+        .executed
+        .iter()
+        .filter(|(_, op)| op.origin == Origin::Plan)
+        .count();
+    assert_eq!(
+        made - made_before,
+        6,
+        "only the last step was made after the restart"
+    );
+}
+
+#[test]
+fn the_cockpit_starts_a_plan_from_a_file_after_listing_its_steps() {
+    let mut d = demo(clean(), GuardConfig::default());
+    let dir = std::env::temp_dir().join(format!("cutover-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.toml");
+    std::fs::write(&file, THREE_STEPS).unwrap();
+    // Scope: the AZ of gw-a1.
+    d.key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE));
+    command(&mut d, &format!("plan {}", file.display()));
+    match &d.state.popup {
+        Some(cutover::app::state::Popup::StartPlan(plan, gateways)) => {
+            assert_eq!(plan.steps.len(), 3);
+            assert_eq!(gateways, &vec![0, 1], "the scope's gateways");
+        }
+        other => panic!("expected the plan's confirmation, got {other:?}"),
+    }
+    assert!(d.state.ramp.is_none(), "nothing starts before y");
+    d.key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    let status = d.state.ramp.as_ref().unwrap().status(d.state.now);
+    assert!(status.starts_with("plan t step 1/3"), "{status}");
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    assert_eq!(d.world.true_weights(1), Weights::with_green(100).unwrap());
+    assert_eq!(
+        d.world.true_weights(2),
+        Weights::STEADY,
+        "outside the scope"
+    );
+    // A bad file is said, with what is wrong, and starts nothing.
+    std::fs::write(
+        &file,
+        "name = \"x\"\n[[step]]\nweight = 15\nbake = \"1m\"\n",
+    )
+    .unwrap();
+    d.state.ramp = None;
+    command(&mut d, &format!("plan {}", file.display()));
+    assert!(d.state.popup.is_none());
+    let notice = d.state.notice.as_ref().unwrap().text.clone();
+    assert!(notice.contains("step[1].weight"), "{notice}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_plan_that_says_drain_ends_with_the_stable_color_drained_and_stopped() {
+    let mut d = demo(clean(), GuardConfig::default());
+    start(
+        &mut d,
+        "name = \"t\"\ndrain = true\n[[step]]\nweight = 50\nbake = \"30s\"\n[[step]]\nweight = 100\nbake = \"30s\"\n",
+    );
+    assert!(until(&mut d, 200, |p| *p == RunPhase::Draining));
+    assert!(until(&mut d, 200, RunPhase::ended));
+    assert_eq!(phase(&d), RunPhase::Done);
+    later(&mut d, 3); // the next host samples
+    for i in 0..6 {
+        let host = d.state.gateways[i].model.host.clone().unwrap();
+        assert!(!host.running.blue && host.running.green, "{i}: {host:?}");
+    }
+    assert!(
+        d.world
+            .executed
+            .iter()
+            .filter(|(_, op)| op.kind == OpKind::Stop { color: Color::Blue }
+                && op.origin == Origin::Plan)
+            .count()
+            == 6,
+        "blue stopped by the plan on every gateway"
+    );
+    let fleet: Vec<(&str, &str)> = vec![("gw-a1", "az-a")];
+    let e = RampPlan::parse(
+        "name = \"t\"\ndrain = true\n[[step]]\nweight = 50\nbake = \"1m\"\n",
+        Path::new("t.toml"),
+        &fleet,
+        10,
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("drain"), "{e}");
+}
+
+#[test]
+fn a_failed_plan_rolls_back_by_the_rules_and_names_what_it_could_not() {
+    // gw-a1's green slows down at 60 s; gw-b1 has gone dark at 30 s.
+    let s = scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 30.0\ngateways = [\"gw-b1\"]\ndark = true\n[[event]]\nat_secs = 60.0\ngateways = [\"gw-a1\"]\ngreen_ttft_ms = 480.0\n",
+    );
+    let cfg = GuardConfig {
+        ttft_window_secs: 30,
+        ..GuardConfig::default()
+    };
+    let mut d = demo(s, cfg);
+    start(
+        &mut d,
+        "name = \"t\"\n[[step]]\nweight = 10\nbake = \"2m\"\n[[step]]\nweight = 20\nbake = \"1m\"\n",
+    );
+    assert!(until(&mut d, 200, RunPhase::ended), "{:?}", phase(&d));
+    let text = markers(&mut d)
+        .into_iter()
+        .find(|m| m.contains("FAILED"))
+        .expect("a failure marker");
+    assert!(text.contains("rolling back: gw-a1 to 100/0"), "{text}");
+    assert!(
+        text.contains("NOT rolled back: gw-b1 (no fresh data"),
+        "the dark gateway is named, not skipped silently: {text}"
+    );
+    later(&mut d, 5);
+    assert_eq!(d.world.true_weights(0), Weights::STEADY);
+}
+
+#[test]
+fn a_gateway_whose_host_sample_is_not_heard_yet_is_waited_for_not_held() {
+    // gw-b1 says nothing from 34 s to 38 s, around the end of the countdown (25 s + 10 s).
+    let s = scenario(
+        2,
+        1,
+        "[[event]]\nat_secs = 34.0\ngateways = [\"gw-b1\"]\ndark = true\n[[event]]\nat_secs = 38.0\ngateways = [\"gw-b1\"]\ndark = false\n",
+    );
+    let mut d = demo(s, GuardConfig::default());
+    start(
+        &mut d,
+        "name = \"t\"\n[[step]]\nweight = 10\nbake = \"10s\"\n",
+    );
+    // Just before the countdown ends, gw-b1's host sample is not known (as when a plan starts
+    // with the collectors' first SSH round still under way).
+    d.advance_to(34_500);
+    d.state.gateways[1].model.host = None;
+    d.advance_to(36_500);
+    assert!(
+        !matches!(phase(&d), RunPhase::Held { .. }),
+        "no host sample yet is waited for: {:?}",
+        phase(&d)
+    );
+    assert!(until(&mut d, 30, |p| matches!(p, RunPhase::Baking { .. })));
+    later(&mut d, 2);
+    assert_eq!(d.world.true_weights(1), Weights::with_green(10).unwrap());
+}

@@ -474,13 +474,14 @@ fn make_step(s: &mut State, step: usize, waited: Ms, fx: &mut Vec<Effect>) {
         }
         match rules::available(s, i) {
             Err(r) => {
-                only_waiting = false;
+                only_waiting &= r.awaits_data();
                 refusals.push(format!("{}: {r}", g.name));
             }
             Ok(before) if before == target => {}
             Ok(before) => match rules::judge_change(g, &s.cfg, s.now, before, target) {
                 Err(r) => {
-                    only_waiting = false;
+                    // A host sample not heard yet (just started) is waited for like data.
+                    only_waiting &= r.awaits_data();
                     refusals.push(format!("{}: {r}", g.name));
                 }
                 Ok(holds) if !holds.is_empty() => {

@@ -56,6 +56,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// True when the refusal is only data not heard yet (a plan waits for it a while).
+    pub fn awaits_data(&self) -> bool {
+        matches!(
+            self,
+            Refusal::RunningUnknown(_) | Refusal::WeightsUnknown | Refusal::Stale(None)
+        )
+    }
+
     /// True when the gateway is simply where the action would put it (not a failure).
     pub fn benign(&self) -> bool {
         matches!(
