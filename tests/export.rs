@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::http::read_request;
 use common::{Lab, client, cutover, runtime, text};
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,24 +72,9 @@ impl Receiver {
             mode.clone(),
             stop.clone(),
         );
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                // One request per connection: the answer says `Connection: close`.
-                if let Some((head, body)) = read_request(&mut conn) {
-                    let mode = *m.lock().unwrap();
-                    let (status, reply) = judge(&head, &body, mode, &a, &b);
-                    let _ = write!(
-                        conn,
-                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                        reply.len()
-                    );
-                }
-            }
+        let thread = common::http::serve(listener, s, move |head, body| {
+            let mode = *m.lock().unwrap();
+            judge(head, body, mode, &a, &b)
         });
         Receiver {
             addr,

@@ -44,6 +44,34 @@ pub fn read_request(conn: &mut TcpStream) -> Option<(Vec<String>, Vec<u8>)> {
     Some((head, body))
 }
 
+/// Answer every connection to `listener` on a thread, one request each, with what `answer`
+/// makes of its head and body (status line, JSON body), until `stop` is set and a connection
+/// wakes the loop.
+pub fn serve(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    answer: impl Fn(&[String], &[u8]) -> (&'static str, String) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            // One request per connection: the answer says `Connection: close`.
+            if let Some((head, body)) = read_request(&mut conn) {
+                let (status, reply) = answer(&head, &body);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            }
+        }
+    })
+}
+
 /// A webhook receiver on loopback: answers 200 to every POST and keeps its JSON body.
 pub struct Webhook {
     /// Where it listens.
@@ -61,27 +89,14 @@ impl Webhook {
         let received = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (r, s) = (received.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::Relaxed) {
-                    break;
+        let thread = serve(listener, s, move |head, body| {
+            let ok = head.first().is_some_and(|l| l.starts_with("POST "));
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(v) if ok => {
+                    r.lock().unwrap().push(v);
+                    ("200 OK", "ok".to_string())
                 }
-                let Ok(mut conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                if let Some((head, body)) = read_request(&mut conn) {
-                    let ok = head.first().is_some_and(|l| l.starts_with("POST "));
-                    let status = match serde_json::from_slice::<serde_json::Value>(&body) {
-                        Ok(v) if ok => {
-                            r.lock().unwrap().push(v);
-                            "200 OK"
-                        }
-                        _ => "400 Bad Request",
-                    };
-                    let _ = write!(
-                        conn,
-                        "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                    );
-                }
+                _ => ("400 Bad Request", "bad".to_string()),
             }
         });
         Webhook {
