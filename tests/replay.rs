@@ -238,8 +238,15 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     let log_time = |needle: &str| {
         screen
             .lines()
-            .find(|l| l.contains(needle) && !l.contains("next marker"))
-            .and_then(|l| l.trim_start().get(..8).map(str::to_string))
+            // A log line starts with its time; the same words can also be in the footer's
+            // notice or the header's next marker.
+            .filter(|l| l.contains(needle) && !l.contains("next marker"))
+            .filter_map(|l| l.trim_start().get(..8))
+            .find(|t| {
+                t.split(':')
+                    .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(str::to_string)
             .unwrap_or_else(|| panic!("no log line with {needle}:\n{screen}"))
     };
     assert_eq!(log_time("replay of a"), "00:00:00", "{screen}");
