@@ -195,6 +195,20 @@ fn a_truncated_or_foreign_file_is_refused_naming_the_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The time of the first log line on `screen` holding `needle`. A log line starts with its
+/// time; the same words can also be in the footer's notice or the header's next marker.
+fn log_line_time(screen: &str, needle: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter(|l| l.contains(needle) && !l.contains("next marker"))
+        .filter_map(|l| l.trim_start().get(..8))
+        .find(|t| {
+            t.split(':')
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_string)
+}
+
 /// The header's replay clock, `T+HH:MM:SS`.
 fn replay_clock(screen: &str) -> Option<String> {
     let at = screen.find("T+")?;
@@ -232,21 +246,15 @@ fn the_cockpit_replays_read_only_with_pause_and_jump() {
     t.keys("n");
     t.keys("n");
     t.keys("n");
-    let screen = t.wait_for("the auto-rollback", |s| s.contains("AUTO-ROLLBACK"));
+    // The footer's notice can show the auto-rollback a frame before the log panel does:
+    // wait for the log line itself.
+    let screen = t.wait_for("the auto-rollback's log line", |s| {
+        log_line_time(s, "AUTO-ROLLBACK: green").is_some()
+    });
     // The log reads the session's clock, not the second it was played back in: the greeting
     // at 00:00:00, the auto-rollback within the 240 s the session lasted.
     let log_time = |needle: &str| {
-        screen
-            .lines()
-            // A log line starts with its time; the same words can also be in the footer's
-            // notice or the header's next marker.
-            .filter(|l| l.contains(needle) && !l.contains("next marker"))
-            .filter_map(|l| l.trim_start().get(..8))
-            .find(|t| {
-                t.split(':')
-                    .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .map(str::to_string)
+        log_line_time(&screen, needle)
             .unwrap_or_else(|| panic!("no log line with {needle}:\n{screen}"))
     };
     assert_eq!(log_time("replay of a"), "00:00:00", "{screen}");
