@@ -21,42 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Upper bounds of the TTFT histogram buckets, in milliseconds, with their `le` label.
-/// From 50 ms to 30 s; 20 ms apart from 100 to 200 ms and never more than 25 % apart up to
-/// 2 s, so `histogram_quantile` lands within a bucket's width of the truth where TTFT lives.
-pub(crate) const TTFT_BUCKETS: [(u32, &str); 31] = [
-    (50, "0.05"),
-    (75, "0.075"),
-    (100, "0.1"),
-    (120, "0.12"),
-    (140, "0.14"),
-    (160, "0.16"),
-    (180, "0.18"),
-    (200, "0.2"),
-    (250, "0.25"),
-    (300, "0.3"),
-    (350, "0.35"),
-    (400, "0.4"),
-    (450, "0.45"),
-    (500, "0.5"),
-    (600, "0.6"),
-    (700, "0.7"),
-    (800, "0.8"),
-    (900, "0.9"),
-    (1000, "1.0"),
-    (1250, "1.25"),
-    (1500, "1.5"),
-    (2000, "2.0"),
-    (2500, "2.5"),
-    (3000, "3.0"),
-    (4000, "4.0"),
-    (5000, "5.0"),
-    (7500, "7.5"),
-    (10000, "10.0"),
-    (15000, "15.0"),
-    (20000, "20.0"),
-    (30000, "30.0"),
-];
+pub(crate) use crate::model::buckets::TTFT_BUCKETS;
 
 /// `code_class` label values, by `status / 100 - 1`; `other` for anything outside 100-599.
 pub(crate) const CODE_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];

@@ -346,7 +346,44 @@ pub fn candidate_verdicts(
         ),
     });
     out.extend(preflight_verdicts(g, cfg, now));
+    if let Some(why) = metrics_unjudged(g, cfg, now) {
+        // Old or missing figures never pass: what rests on them is inconclusive.
+        for v in &mut out {
+            if matches!(
+                v.guardrail,
+                Guardrail::Ttft | Guardrail::Fivexx | Guardrail::Health
+            ) && v.verdict == Judgement::Pass
+            {
+                *v = GuardVerdict::new(
+                    v.guardrail,
+                    Judgement::Inconclusive,
+                    format!("{why}: not judged"),
+                );
+            }
+        }
+    }
     out
+}
+
+/// With the metrics source (Prometheus): why its figures cannot be judged now (no counts for
+/// both colors yet, or the newest older than the stale limit), with what the last poll could
+/// not tell; `None` when they are fresh or the source is SSH.
+pub fn metrics_unjudged(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Option<String> {
+    let m = g.model.metrics.as_ref()?;
+    let limit = cfg.stale_after_ms();
+    let mut why = match m.counts_age(now) {
+        Some(age) if age <= limit => return None,
+        Some(age) => format!(
+            "prometheus data is {} s old (limit {} s)",
+            age / 1000,
+            limit / 1000
+        ),
+        None => "prometheus has given no request counts for both colors yet".to_string(),
+    };
+    if let Some(p) = m.problems.first() {
+        why.push_str(&format!(" ({p})"));
+    }
+    Some(why)
 }
 
 /// The preflight's step rules, judged from the model: revision parity (both colors run one
@@ -372,9 +409,14 @@ fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
     let (cand, stable) = (g.candidate, g.stable());
     let s = &g.model.summary;
     let (bn, gn) = (s[stable].ttft.count, s[cand].ttft.count);
+    let source = if g.model.ttft_from_histogram() {
+        " requests, quantiles from prometheus histograms"
+    } else {
+        ""
+    };
     let shift = |delta: f64, low: f64, high: f64| {
         format!(
-            "{cand} TTFT {delta:+.1} % vs {stable} (95 % CI {low:+.1}..{high:+.1} %, limit +{} %), p50 {} vs {} ms, n {gn}/{bn}",
+            "{cand} TTFT {delta:+.1} % vs {stable} (95 % CI {low:+.1}..{high:+.1} %, limit +{} %), p50 {} vs {} ms, n {gn}/{bn}{source}",
             cfg.ttft_halt_pct, s[cand].ttft.p50, s[stable].ttft.p50
         )
     };
@@ -425,8 +467,14 @@ fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
             Guardrail::Ttft,
             Judgement::Inconclusive,
             format!(
-                "too few TTFT samples to judge: {stable} {}/{need}, {cand} {}/{need}",
-                have.blue, have.green
+                "too few {} to judge: {stable} {}/{need}, {cand} {}/{need}",
+                if source.is_empty() {
+                    "TTFT samples"
+                } else {
+                    "requests in the prometheus TTFT histograms"
+                },
+                have.blue,
+                have.green
             ),
         ),
     }

@@ -844,6 +844,91 @@ mod tests {
     }
 
     #[test]
+    fn prometheus_figures_judge_while_fresh_and_are_inconclusive_once_old() {
+        use crate::app::msg::Msg;
+        use crate::app::rules::candidate_verdicts;
+        use crate::guard::verdict::{Guardrail, Judgement};
+        use crate::model::buckets::BucketHistogram;
+        use crate::model::window::Counts;
+        use crate::model::{HealthStatus, HostSample, MetricsSample, PerColor, Telemetry};
+        let mut s = test_state(&[("gw-a1", "az-a")], &["dark"]);
+        let hist = BucketHistogram::from_le_seconds(vec![
+            (0.25, 0.0),
+            (0.3, 400.0),
+            (f64::INFINITY, 400.0),
+        ])
+        .unwrap();
+        let poll = |ok: bool| MetricsSample {
+            counts: PerColor::from_fn(|_| {
+                ok.then_some(Counts {
+                    requests: 1_000,
+                    errors: 0,
+                })
+            }),
+            window_ms: 5_000,
+            ttft: PerColor::from_fn(|_| ok.then(|| hist.clone())),
+            streams: PerColor::default(),
+            health: ok.then_some(HealthStatus::Ok),
+            problems: if ok {
+                vec![]
+            } else {
+                vec!["requests: connection refused".into()]
+            },
+        };
+        let feed = |s: &mut State, now: Ms, data: Telemetry| {
+            crate::app::update::update(s, Msg::Telemetry { gateway: 0, data }, now);
+        };
+        let host = HostSample {
+            running: PerColor::from_fn(|_| true),
+            ..HostSample::default()
+        };
+        feed(
+            &mut s,
+            1_000,
+            Telemetry::Weights(Weights::with_green(10).unwrap()),
+        );
+        feed(&mut s, 1_000, Telemetry::Host(host));
+        feed(&mut s, 1_000, Telemetry::Metrics(Box::new(poll(true))));
+        crate::app::update::update(&mut s, Msg::Tick, 1_000);
+        let w = Weights::with_green(10).unwrap();
+        let of = |v: &[crate::guard::verdict::GuardVerdict], g: Guardrail| {
+            v.iter().find(|v| v.guardrail == g).cloned().unwrap()
+        };
+        let fresh = candidate_verdicts(&s.gateways[0], &s.cfg, 1_000, w);
+        let ttft = of(&fresh, Guardrail::Ttft);
+        assert_eq!(ttft.verdict, Judgement::Pass, "{ttft:?}");
+        assert!(
+            ttft.sentence
+                .contains("n 400/400 requests, quantiles from prometheus histograms"),
+            "{ttft:?}"
+        );
+        assert_eq!(of(&fresh, Guardrail::Fivexx).verdict, Judgement::Pass);
+        // Prometheus stops answering: the polls carry nothing, the figures age.
+        let later = 1_000 + s.cfg.stale_after_ms() + 1_000;
+        feed(&mut s, later, Telemetry::Metrics(Box::new(poll(false))));
+        crate::app::update::update(&mut s, Msg::Tick, later);
+        let old = candidate_verdicts(&s.gateways[0], &s.cfg, later, w);
+        for g in [Guardrail::Ttft, Guardrail::Fivexx, Guardrail::Health] {
+            let v = of(&old, g);
+            assert_eq!(v.verdict, Judgement::Inconclusive, "{v:?}");
+        }
+        let v = of(&old, Guardrail::Fivexx);
+        assert!(
+            v.sentence.contains(&format!(
+                "prometheus data is {} s old",
+                (later - 1_000) / 1_000
+            )) && v.sentence.contains("connection refused"),
+            "{v:?}"
+        );
+        // It answers again: judged again.
+        let back = later + 5_000;
+        feed(&mut s, back, Telemetry::Metrics(Box::new(poll(true))));
+        crate::app::update::update(&mut s, Msg::Tick, back);
+        let again = candidate_verdicts(&s.gateways[0], &s.cfg, back, w);
+        assert_eq!(of(&again, Guardrail::Ttft).verdict, Judgement::Pass);
+    }
+
+    #[test]
     fn scope_members_are_only_rows_in_view() {
         let mut s = fleet();
         s.scope = Scope::Fleet;

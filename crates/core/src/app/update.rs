@@ -720,6 +720,7 @@ fn on_telemetry(s: &mut State, gateway: usize, mut data: Telemetry, fx: &mut Vec
                 h.listeners[c].iter_mut().for_each(|l| *l = sanitize(l));
             }
         }
+        Telemetry::Metrics(m) => m.problems.iter_mut().for_each(|p| *p = sanitize(p)),
         Telemetry::Preflight { findings } => {
             for f in findings {
                 f.check = sanitize(&f.check);

@@ -1,8 +1,10 @@
 //! Per-gateway model: rolling statistics per color, health, host state, history.
 
+use super::buckets::BucketHistogram;
 use super::window::{CountRing, Counts, HistRing, Percentiles, SampleWindow};
 use super::{
-    Color, Finding, HealthReport, HealthStatus, HostSample, Ms, PerColor, Telemetry, Weights,
+    Color, Finding, HealthReport, HealthStatus, HostSample, MetricsSample, Ms, PerColor, Telemetry,
+    Weights,
 };
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
@@ -24,6 +26,8 @@ pub struct Windows {
     pub burn_short_ms: Ms,
     /// Long burn-rate window.
     pub burn_long_ms: Ms,
+    /// Age after which the metrics source's TTFT histograms and health are not used.
+    pub metrics_fresh_ms: Ms,
 }
 
 impl Default for Windows {
@@ -36,6 +40,7 @@ impl Default for Windows {
             latency_window_ms: 60_000,
             burn_short_ms: 5 * 60_000,
             burn_long_ms: 60 * 60_000,
+            metrics_fresh_ms: 15_000,
         }
     }
 }
@@ -156,6 +161,31 @@ impl ProbeTrack {
     }
 }
 
+/// What the metrics source (Prometheus) said about a gateway lately. Present once a poll of
+/// it arrived: from then on the gateway's TTFT is judged from histograms, not probes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsTrack {
+    /// When the latest poll arrived, answered or not.
+    pub polled_at: Ms,
+    /// When both colors' request counts last arrived (what the 5xx guard reads).
+    pub counts_at: Option<Ms>,
+    /// When each color's TTFT histogram last arrived.
+    pub ttft_at: PerColor<Option<Ms>>,
+    /// Each color's latest TTFT histogram while it is fresh.
+    pub ttft: PerColor<Option<BucketHistogram>>,
+    /// Streams in flight per color, from the latest poll.
+    pub streams: PerColor<Option<u64>>,
+    /// What the latest poll could not tell, and why.
+    pub problems: Vec<String>,
+}
+
+impl MetricsTrack {
+    /// Age of the request counts at `now` (`None`: never arrived).
+    pub fn counts_age(&self, now: Ms) -> Option<Ms> {
+        self.counts_at.map(|t| now.saturating_sub(t))
+    }
+}
+
 /// Everything known about one gateway, as reported by its collectors.
 #[derive(Debug, Clone)]
 pub struct GatewayModel {
@@ -191,6 +221,8 @@ pub struct GatewayModel {
     pub health_p95_ms: Option<u64>,
     /// Each color's synthetic probe outcomes (successes and failures).
     pub probes: PerColor<ProbeTrack>,
+    /// The metrics source's latest figures; `None` while the source is SSH.
+    pub metrics: Option<MetricsTrack>,
     /// TTFT samples ever recorded per color: with the window lengths, tells whether the
     /// windows changed since the judge last looked.
     ttft_recorded: PerColor<u64>,
@@ -222,6 +254,7 @@ impl GatewayModel {
             unattributed: 0,
             health_p95_ms: None,
             probes: PerColor::default(),
+            metrics: None,
             ttft_recorded: PerColor::default(),
             health_latency: SampleWindow::new(windows.latency_window_ms, MAX_PROBE_SAMPLES),
             sorted: Vec::new(),
@@ -243,7 +276,10 @@ impl GatewayModel {
         }
         // Freshness means the host answered over SSH: a health probe goes through the public
         // listener and keeps answering while the host is unreachable for control.
-        let from_host = !matches!(t, Telemetry::Health(_) | Telemetry::Ttft { ms: None, .. });
+        let from_host = !matches!(
+            t,
+            Telemetry::Health(_) | Telemetry::Ttft { ms: None, .. } | Telemetry::Metrics(_)
+        );
         if from_host {
             self.last_seen = Some(now);
             self.unreachable = None;
@@ -288,7 +324,43 @@ impl GatewayModel {
             }
             Telemetry::Weights(w) => self.set_weights(now, *w),
             Telemetry::Preflight { findings } => self.preflight = Some((now, findings.clone())),
+            Telemetry::Metrics(m) => self.apply_metrics(now, m),
             Telemetry::Unreachable { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// Fold one poll of the metrics source: counts into the same rings the access log feeds,
+    /// histograms and health kept with their time. Missing parts leave the last ones to age.
+    fn apply_metrics(&mut self, now: Ms, m: &MetricsSample) {
+        let track = self.metrics.get_or_insert_with(MetricsTrack::default);
+        track.polled_at = now;
+        track.problems.clone_from(&m.problems);
+        track.streams = m.streams;
+        for c in Color::BOTH {
+            if let Some(counts) = m.counts[c] {
+                self.stats[c].counts.record(now, counts);
+            }
+            if let Some(h) = &m.ttft[c] {
+                track.ttft[c] = Some(h.clone());
+                track.ttft_at[c] = Some(now);
+                self.ttft_recorded[c] += 1;
+            }
+        }
+        if m.counts.blue.is_some() && m.counts.green.is_some() {
+            track.counts_at = Some(now);
+            self.requests_at = Some(now);
+        }
+        if let Some(status) = m.health {
+            let failing = match status {
+                HealthStatus::Ok => Vec::new(),
+                other => vec![format!("exporters report {}", other.name())],
+            };
+            self.health = Some(HealthReport {
+                status,
+                failing,
+                latency_ms: 0,
+            });
+            self.health_at = Some(now);
         }
     }
 
@@ -323,8 +395,29 @@ impl GatewayModel {
             out.latency = Percentiles::of(&self.scratch);
             s.header.merge_into(&mut self.scratch);
             out.header = Percentiles::of(&self.scratch);
-            out.ttft = s.ttft.percentiles(&mut self.sorted);
+            out.ttft = match &mut self.metrics {
+                // A histogram no newer than the freshness limit is dropped, not judged.
+                Some(m) => {
+                    let fresh =
+                        m.ttft_at[c].is_some_and(|t| now.saturating_sub(t) <= w.metrics_fresh_ms);
+                    if !fresh && m.ttft[c].take().is_some() {
+                        self.ttft_recorded[c] += 1;
+                    }
+                    m.ttft[c]
+                        .as_ref()
+                        .map(BucketHistogram::percentiles)
+                        .unwrap_or_default()
+                }
+                None => s.ttft.percentiles(&mut self.sorted),
+            };
             self.summary[c] = out;
+        }
+        let health_stale = self
+            .health_at
+            .is_none_or(|t| now.saturating_sub(t) > w.metrics_fresh_ms);
+        if self.metrics.is_some() && health_stale {
+            // The exporters' health is only as good as the last poll that carried it.
+            self.health = None;
         }
         self.health_latency.tick(now);
         let probes = self.health_latency.percentiles(&mut self.sorted);
@@ -355,9 +448,22 @@ impl GatewayModel {
         ]
     }
 
-    /// TTFT probe results of color `c` in the comparison window, oldest first (ms).
+    /// What the TTFT judge compares for color `c` (ms): the probe results in the comparison
+    /// window, oldest first; with the metrics source, values spread over the quantiles of
+    /// the color's fresh histogram (none without one: never the probes instead).
     pub fn ttft_values(&self, c: Color) -> Vec<u64> {
-        self.stats[c].ttft.values().collect()
+        match &self.metrics {
+            Some(m) => m.ttft[c]
+                .as_ref()
+                .map(|h| h.spread(crate::guard::judge::MAX_SAMPLES))
+                .unwrap_or_default(),
+            None => self.stats[c].ttft.values().collect(),
+        }
+    }
+
+    /// Whether the TTFT figures come from the metrics source's histograms.
+    pub fn ttft_from_histogram(&self) -> bool {
+        self.metrics.is_some()
     }
 
     /// Age of the newest data, or `None` if nothing was ever heard.
@@ -555,5 +661,97 @@ mod tests {
         assert_eq!(g.summary.green.header.count, 1);
         assert_eq!(g.summary.green.header.p95, 40);
         assert_eq!(g.summary.green.latency.count, 2);
+    }
+
+    fn metrics(counts: Option<(u64, u64)>, le_secs: f64) -> Telemetry {
+        let hist = crate::model::buckets::BucketHistogram::from_le_seconds(vec![
+            (le_secs - 0.05, 0.0),
+            (le_secs, 100.0),
+            (f64::INFINITY, 100.0),
+        ])
+        .unwrap();
+        let c = counts.map(|(requests, errors)| Counts { requests, errors });
+        Telemetry::Metrics(Box::new(MetricsSample {
+            counts: PerColor { blue: c, green: c },
+            window_ms: 5_000,
+            ttft: PerColor {
+                blue: Some(hist.clone()),
+                green: Some(hist),
+            },
+            streams: PerColor {
+                blue: Some(3),
+                green: None,
+            },
+            health: Some(HealthStatus::Ok),
+            problems: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn metrics_feed_the_counts_and_the_ttft_comes_from_histograms_only() {
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(
+            1_000,
+            &Telemetry::Ttft {
+                color: Color::Blue,
+                ms: Some(900),
+            },
+        );
+        g.apply(2_000, &metrics(Some((200, 4)), 0.3));
+        g.refresh(2_000, 1_000);
+        assert_eq!(
+            g.summary.blue.ratio_window,
+            Counts {
+                requests: 200,
+                errors: 4
+            }
+        );
+        assert_eq!(g.summary.blue.ttft.count, 100);
+        assert!(
+            (250..=300).contains(&g.summary.blue.ttft.p50),
+            "{:?}",
+            g.summary.blue.ttft
+        );
+        let values = g.ttft_values(Color::Blue);
+        assert_eq!(values.len(), 100);
+        assert!(
+            values.iter().all(|&v| (250..=300).contains(&v)),
+            "the probe's 900 ms is not judged"
+        );
+        assert!(g.ttft_from_histogram());
+        assert_eq!(g.metrics.as_ref().unwrap().streams.blue, Some(3));
+        assert_eq!(
+            g.last_seen,
+            Some(1_000),
+            "prometheus says nothing of the host over SSH"
+        );
+        assert_eq!(g.health_status(), HealthStatus::Ok);
+    }
+
+    #[test]
+    fn old_histograms_and_health_are_dropped_and_missing_counts_are_not_zero() {
+        let mut g = GatewayModel::new(Windows::default());
+        g.apply(1_000, &metrics(Some((50, 0)), 0.3));
+        g.apply(6_000, &metrics(None, 0.3));
+        g.refresh(6_000, 1_000);
+        let m = g.metrics.as_ref().unwrap();
+        assert_eq!(
+            m.counts_at,
+            Some(1_000),
+            "a poll without counts does not refresh them"
+        );
+        assert_eq!(
+            g.summary.blue.ratio_window.requests, 50,
+            "nothing was added as zero"
+        );
+        let key = g.ttft_key();
+        g.refresh(1_000 + 15_001 + 5_000, 1_000);
+        assert!(
+            g.ttft_values(Color::Green).is_empty(),
+            "a stale histogram is not judged"
+        );
+        assert_eq!(g.summary.green.ttft.count, 0);
+        assert_ne!(g.ttft_key(), key, "the judge sees the change");
+        assert_eq!(g.health_status(), HealthStatus::Unknown);
     }
 }

@@ -1,5 +1,6 @@
 //! The pure model of a fleet: weights, phases, rolling windows and per-gateway statistics.
 
+pub mod buckets;
 pub mod civil;
 pub mod gateway;
 pub mod telemetry;
@@ -7,8 +8,8 @@ pub mod window;
 
 pub use gateway::{ColorSummary, GatewayModel, Summary};
 pub use telemetry::{
-    CheckStatus, Finding, HealthReport, HealthStatus, HostSample, NginxStatus, RequestRecord,
-    Revisions, Telemetry,
+    CheckStatus, Finding, HealthReport, HealthStatus, HostSample, MetricsSample, NginxStatus,
+    RequestRecord, Revisions, Telemetry,
 };
 
 use serde::{Deserialize, Serialize};

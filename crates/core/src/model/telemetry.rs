@@ -1,7 +1,9 @@
 //! What collectors report about one gateway. The simulator and the real
 //! collectors produce exactly these values, so the model cannot tell them apart.
 
-use super::{Color, PerColor, Weights};
+use super::buckets::BucketHistogram;
+use super::window::Counts;
+use super::{Color, Ms, PerColor, Weights};
 use serde::{Deserialize, Serialize};
 
 /// One request taken from the access log (or simulated).
@@ -151,6 +153,26 @@ pub struct NginxStatus {
     pub waiting: u64,
 }
 
+/// What one poll of the metrics source (Prometheus) said about one gateway. A part that did
+/// not answer (a query error or timeout, no series, not a number) is `None`: unknown, never
+/// zero.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSample {
+    /// Requests and 5xx per color over `window_ms` up to the poll.
+    pub counts: PerColor<Option<Counts>>,
+    /// The time the counts cover, ms.
+    pub window_ms: Ms,
+    /// Each color's TTFT histogram over the TTFT window.
+    pub ttft: PerColor<Option<BucketHistogram>>,
+    /// Streams in flight per color.
+    pub streams: PerColor<Option<u64>>,
+    /// The gateway's health as its exporters report it.
+    pub health: Option<HealthStatus>,
+    /// What did not answer, and why (sanitized): shown on screen, never a pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
 /// A telemetry event for one gateway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -179,6 +201,10 @@ pub enum Telemetry {
         /// One finding per check.
         findings: Vec<Finding>,
     },
+    /// One poll of the metrics source (`[telemetry] source = "prometheus"`): counts, TTFT
+    /// histograms, streams and health from the fleet-wide queries. Not from the host: it
+    /// says nothing of whether the host answers over SSH.
+    Metrics(Box<MetricsSample>),
     /// The host could not be reached by a collector.
     Unreachable {
         /// What failed (sanitized).

@@ -24,7 +24,7 @@ pub struct CountRing {
 }
 
 /// Requests and errors counted together.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Requests seen.
     pub requests: u64,

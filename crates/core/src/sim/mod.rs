@@ -20,6 +20,7 @@ pub fn windows_for(cfg: &GuardConfig) -> Windows {
     Windows {
         ttft_window_ms: cfg.ttft_window_secs * 1000,
         ratio_window_ms: cfg.fivexx_window_secs * 1000,
+        metrics_fresh_ms: cfg.stale_after_ms(),
         ..Windows::default()
     }
 }
