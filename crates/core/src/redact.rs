@@ -352,6 +352,14 @@ pub fn secrets_in(config: &Config) -> Vec<String> {
             .as_ref()
             .map(|t| t.expose().to_string()),
     );
+    // So is Prometheus's bearer token ([telemetry] bearer_token_file).
+    out.extend(
+        config
+            .telemetry
+            .bearer_token
+            .as_ref()
+            .map(|t| t.expose().to_string()),
+    );
     let mut spans = Vec::new();
     for g in &config.gateway {
         let texts = [

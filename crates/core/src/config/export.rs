@@ -83,7 +83,11 @@ impl ExportConfig {
             }
         }
         match (&self.grafana_url, &self.grafana_token_file) {
-            (Some(url), Some(_)) => check_url(url)?,
+            (Some(url), Some(_)) => check_url(
+                "export.grafana_url",
+                url,
+                "put a service-account token in export.grafana_token_file",
+            )?,
             (Some(_), None) => {
                 return Err(FieldError::new(
                     "export.grafana_url",
@@ -128,42 +132,69 @@ impl ExportConfig {
         let Some(file) = &self.grafana_token_file else {
             return Ok(());
         };
-        let path = if file.is_relative() {
-            base.join(file)
-        } else {
-            file.clone()
-        };
-        let bad = |message: String| FieldError::new("export.grafana_token_file", message);
-        // Worded so that no `NAME: value` follows the field's name: the redactor would
-        // take the path for the secret and mask it.
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| bad(format!("at {} (cannot read it, {e})", path.display())))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(bad(format!("at {} is empty", path.display())));
-        }
-        // Shorter ones could not be masked everywhere without masking ordinary words.
-        if token.chars().count() < 8 {
-            return Err(bad(format!(
-                "at {} is too short for a token (at least 8 characters)",
-                path.display()
-            )));
-        }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad(format!(
-                "at {} must hold one token on one line",
-                path.display()
-            )));
-        }
+        let (path, token) = read_token_file("export.grafana_token_file", base, file)?;
         self.grafana_token_file = Some(path);
-        self.grafana_token = Some(Secret::new(token));
+        self.grafana_token = Some(token);
         Ok(())
     }
 }
 
-/// `http(s)://host[:port][/path]`, with no credentials, query or fragment in it.
-fn check_url(url: &str) -> Result<(), FieldError> {
-    let bad = |message: String| FieldError::new("export.grafana_url", message);
+/// Read the token in `file` (relative to `base`): trimmed, at least 8 characters, one word on
+/// one line. Returns the resolved path and the token; the error names `field` and the file,
+/// never the content.
+pub(crate) fn read_token_file(
+    field: &str,
+    base: &Path,
+    file: &Path,
+) -> Result<(PathBuf, Secret), FieldError> {
+    let path = if file.is_relative() {
+        base.join(file)
+    } else {
+        file.to_path_buf()
+    };
+    let bad = |message: String| FieldError::new(field, message);
+    // Worded so that no `NAME: value` follows the field's name: the redactor would
+    // take the path for the secret and mask it.
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| bad(format!("at {} (cannot read it, {e})", path.display())))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(bad(format!("at {} is empty", path.display())));
+    }
+    // Shorter ones could not be masked everywhere without masking ordinary words.
+    if token.chars().count() < 8 {
+        return Err(bad(format!(
+            "at {} is too short for a token (at least 8 characters)",
+            path.display()
+        )));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(format!(
+            "at {} must hold one token on one line",
+            path.display()
+        )));
+    }
+    let token = Secret::new(token);
+    Ok((path, token))
+}
+
+/// `http(s)://host[:port][/path]`, with no credentials, query or fragment in it. `field` is
+/// the URL's dotted name; `credentials_hint` says where a credential goes instead (the
+/// error never repeats one).
+pub(crate) fn check_url(field: &str, url: &str, credentials_hint: &str) -> Result<(), FieldError> {
+    let bad = |message: String| FieldError::new(field, message);
+    // Credentials first, whatever the scheme, so that no other message echoes them.
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if after_scheme
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .contains('@')
+    {
+        return Err(bad(format!(
+            "must not carry credentials (user:password@); {credentials_hint}"
+        )));
+    }
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -171,13 +202,6 @@ fn check_url(url: &str) -> Result<(), FieldError> {
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() {
         return Err(bad(format!("{url:?} has no host")));
-    }
-    if host.contains('@') {
-        // Said without echoing the URL: what precedes the @ is a credential.
-        return Err(bad(
-            "must not carry credentials (user:password@); put a service-account token in export.grafana_token_file"
-                .into(),
-        ));
     }
     if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad(format!(

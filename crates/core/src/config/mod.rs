@@ -3,9 +3,11 @@
 
 pub mod export;
 pub mod fleet;
+pub mod telemetry;
 
 pub use export::ExportConfig;
 pub use fleet::{ColorConfig, GatewayConfig, SshSettings};
+pub use telemetry::{QueryTemplates, Substitutions, TelemetryConfig, TelemetrySource};
 
 use crate::app::keymap::{KeyMap, KeysConfig};
 use crate::guard::GuardConfig;
@@ -36,6 +38,8 @@ pub struct Config {
     pub preflight: PreflightConfig,
     /// Prometheus metrics and Grafana annotations (`[export]`).
     pub export: ExportConfig,
+    /// Where the traffic figures come from: SSH collectors or Prometheus (`[telemetry]`).
+    pub telemetry: TelemetryConfig,
     /// The real fleet, one `[[gateway]]` table per host.
     pub gateway: Vec<GatewayConfig>,
     /// The audit log (JSON lines); relative to the config file. Default `cutover-audit.jsonl` beside it.
@@ -229,28 +233,20 @@ impl Config {
                 cfg.ssh.config = Some(base.join(file));
             }
         }
+        let base = path.parent().unwrap_or(Path::new(""));
         if let Some(file) = &cfg.probes.ca_file {
-            let file = path.parent().unwrap_or(Path::new("")).join(file);
             // Checked now, not at the first probe: a probe without its CA would only say "down".
-            let pem = std::fs::read_to_string(&file).unwrap_or_default();
-            if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(ConfigError::at_field(
-                    path,
-                    &src,
-                    &FieldError::new(
-                        "probes.ca_file",
-                        format!(
-                            "{} is not a readable PEM file of CA certificates",
-                            file.display()
-                        ),
-                    ),
-                ));
-            }
-            cfg.probes.ca_file = Some(file);
+            cfg.probes.ca_file = Some(
+                read_ca_file("probes.ca_file", base, file)
+                    .map_err(|e| ConfigError::at_field(path, &src, &e))?,
+            );
         }
-        // Read now, so the redactor masks the token before anything is written or printed.
+        // Read now, so the redactor masks the tokens before anything is written or printed.
         cfg.export
-            .load_token(path.parent().unwrap_or(Path::new("")))
+            .load_token(base)
+            .map_err(|e| ConfigError::at_field(path, &src, &e))?;
+        cfg.telemetry
+            .load_files(base)
             .map_err(|e| ConfigError::at_field(path, &src, &e))?;
         Ok(cfg)
     }
@@ -266,6 +262,7 @@ impl Config {
         cfg.probes.validate().map_err(field)?;
         cfg.preflight.validate().map_err(field)?;
         cfg.export.validate().map_err(field)?;
+        cfg.telemetry.validate().map_err(field)?;
         fleet::validate(&cfg.ssh, &cfg.gateway).map_err(|e| fleet_error(path, src, &e))?;
         if let Some(theme) = &cfg.theme {
             if theme.trim().is_empty() {
@@ -275,6 +272,23 @@ impl Config {
         cfg.keymap = KeyMap::from_config(&cfg.keys).map_err(at)?;
         Ok(cfg)
     }
+}
+
+/// Resolve the CA file `file` against `base` and check that it is a readable PEM file of CA
+/// certificates; the error names `field` and the resolved path.
+pub(crate) fn read_ca_file(field: &str, base: &Path, file: &Path) -> Result<PathBuf, FieldError> {
+    let file = base.join(file);
+    let pem = std::fs::read_to_string(&file).unwrap_or_default();
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{} is not a readable PEM file of CA certificates",
+                file.display()
+            ),
+        ));
+    }
+    Ok(file)
 }
 
 /// A configuration (or theme) file error: file, line and column when known, the field, and what is wrong.
@@ -874,6 +888,112 @@ azs = ["eu-west-1a", "eu-west-1b"]
         let e = r.unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn telemetry_section_loads_and_its_errors_name_file_line_and_field() {
+        let toml = r#"
+[guardrails]
+step = 10
+
+[telemetry]
+source = "prometheus"
+prometheus_url = "http://10.0.0.1:9090"
+bearer_token_file = "TOKEN"
+timeout_secs = 10
+
+[telemetry.queries]
+requests = 'sum by (gateway, color) (nginx_requests_total{gateway=~"{gateway}", color=~"{color}"})'
+health = 'min by (gateway) (up{job="gateways", gateway=~"{gateway}"})'
+
+[[gateway]]
+name = "gw-a1"
+az = "az-a"
+ssh = "gw-a1"
+nginx_conf = "/etc/nginx/conf.d/gw.conf"
+access_log = "/var/log/nginx/access.log"
+health_url = "http://gw-a1/health"
+[gateway.blue]
+addr = "127.0.0.1:8787"
+start = "s"
+stop = "s"
+version = "v"
+[gateway.green]
+addr = "127.0.0.1:8788"
+start = "s"
+stop = "s"
+version = "v"
+"#;
+        let f = TempFile::new("");
+        // A token beside the file, as an operator would keep it.
+        let token = f.0.with_extension("prom.token");
+        std::fs::write(&token, "pr0m-t0ken-value\n").unwrap();
+        let name = token.file_name().unwrap().to_str().unwrap();
+        std::fs::write(&f.0, toml.replace("TOKEN", name)).unwrap();
+        let cfg = Config::load(&f.0);
+        let _ = std::fs::remove_file(&token);
+        let cfg = cfg.unwrap();
+        let t = &cfg.telemetry;
+        assert_eq!(t.source, TelemetrySource::Prometheus);
+        assert_eq!(t.prometheus_url.as_deref(), Some("http://10.0.0.1:9090"));
+        assert_eq!(t.timeout_secs, 10);
+        assert_eq!(
+            t.bearer_token.as_ref().map(|s| s.expose()),
+            Some("pr0m-t0ken-value")
+        );
+        assert_eq!(
+            t.bearer_token_file,
+            Some(f.0.parent().unwrap().join(name)),
+            "relative to the config file"
+        );
+        assert!(
+            t.queries
+                .requests
+                .starts_with("sum by (gateway, color) (nginx_")
+        );
+        assert_eq!(
+            t.queries.ttft,
+            QueryTemplates::default().ttft,
+            "unset: the default"
+        );
+        assert_eq!(cfg.gateway.len(), 1);
+
+        // A typo'd key names the file, the line and the field.
+        let (f, r) = load("[telemetry]\nsource = \"ssh\"\ntimeout_sec = 5\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.path, f.0);
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("telemetry.timeout_sec")),
+            "{e}"
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("{}:3:", f.0.display())),
+            "{shown}"
+        );
+        assert!(shown.contains("unknown field `timeout_sec`"), "{shown}");
+
+        // So does a typo'd placeholder, and a source without its URL.
+        let (_f, r) =
+            load("[telemetry]\n\n[telemetry.queries]\nstreams = 'sum(x{g=~\"{gatway}\"})'\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(4), Some("telemetry.queries.streams")),
+            "{e}"
+        );
+        assert!(e.message.contains("{gatway}"), "{e}");
+        let (_f, r) = load("[telemetry]\nsource = \"prometheus\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("telemetry.prometheus_url"), "{e}");
+        let (_f, r) = load("[telemetry]\nsource = \"prom\"\n");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("telemetry.source")),
+            "{e}"
+        );
     }
 
     #[test]

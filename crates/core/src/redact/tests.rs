@@ -202,6 +202,20 @@ fn secrets_are_found_in_the_configuration() {
 }
 
 #[test]
+fn the_token_files_secrets_are_masked() {
+    let mut config = Config::default();
+    config.telemetry.bearer_token = Some(crate::config::export::Secret::new("prom-b3arer-t0ken"));
+    config.export.grafana_token = Some(crate::config::export::Secret::new("glsa_graf4na"));
+    let mut found = secrets_in(&config);
+    found.sort();
+    assert_eq!(found, ["glsa_graf4na", "prom-b3arer-t0ken"]);
+    assert_eq!(
+        Redactor::for_config(&config).apply("401 for prom-b3arer-t0ken"),
+        "401 for ********"
+    );
+}
+
+#[test]
 fn nothing_found_means_nothing_allocated() {
     let r = Redactor::new(["hunter2hunter2".to_string()]);
     let frame =
