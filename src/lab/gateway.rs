@@ -3,6 +3,9 @@
 //! One color of an AI gateway build on a loopback address. nginx proxies to two of these in the
 //! lab, and the integration tests talk to them directly. Everything the cockpit measures (TTFT,
 //! 5xx ratio, health status) can be bent at run time through `PUT /_lab/behaviour`.
+//!
+//! `GET /metrics` exports the color's own view in the Prometheus text format (requests by
+//! status class, a TTFT histogram, chat requests in flight, health), for `lab up --prometheus`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,6 +34,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::model::Color;
+use crate::model::buckets::TTFT_BUCKETS;
 use crate::sim::rng::Rng;
 
 /// Largest request body accepted (chat and behaviour patches); larger gets 413.
@@ -63,6 +67,8 @@ const COLOR_HEADER: HeaderName = HeaderName::from_static("x-gateway-color");
 /// The request ID nginx sets (`proxy_set_header X-Request-Id $request_id`).
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const VERSION_HEADER: HeaderName = HeaderName::from_static("x-gateway-version");
+/// The content type of the Prometheus text exposition format.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// What a lab gateway does; adjustable at run time for fault injection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -391,11 +397,134 @@ struct Shared {
     requests: AtomicU64,
     /// This color's own structured log, when it keeps one.
     log: Option<RequestLog>,
+    /// What `GET /metrics` exports.
+    metrics: Arc<LabMetrics>,
 }
 
 /// A poisoned lock only means another request panicked; the data is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The `code_class` values of `cutover_requests_total`, by slot of [`LabMetrics::requests`].
+const CODE_CLASSES: [&str; 3] = ["2xx", "4xx", "5xx"];
+
+/// The series one color exports on `GET /metrics`, counted lock-free as requests go.
+struct LabMetrics {
+    /// Chat answers by status class, one slot per [`CODE_CLASSES`] entry.
+    requests: [AtomicU64; CODE_CLASSES.len()],
+    /// TTFT observations per bucket of [`TTFT_BUCKETS`], not cumulative; the last slot is above 30 s.
+    ttft_buckets: [AtomicU64; TTFT_BUCKETS.len() + 1],
+    /// Sum of the TTFT observations, in microseconds.
+    ttft_sum_us: AtomicU64,
+    /// Chat requests in flight (see [`InFlight`]).
+    active: AtomicU64,
+}
+
+impl LabMetrics {
+    /// Every series at 0.
+    fn new() -> LabMetrics {
+        LabMetrics {
+            requests: [const { AtomicU64::new(0) }; CODE_CLASSES.len()],
+            ttft_buckets: [const { AtomicU64::new(0) }; TTFT_BUCKETS.len() + 1],
+            ttft_sum_us: AtomicU64::new(0),
+            active: AtomicU64::new(0),
+        }
+    }
+
+    /// Count one chat answer by its status class (2xx, 4xx, 5xx; any other is not counted).
+    fn count(&self, status: StatusCode) {
+        let slot = match status.as_u16() / 100 {
+            2 => 0,
+            4 => 1,
+            5 => 2,
+            _ => return,
+        };
+        self.requests[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record one time to first token in its bucket (`le` is inclusive) and in the sum.
+    fn observe_ttft(&self, ttft: Duration) {
+        let slot = TTFT_BUCKETS.partition_point(|&(ms, _)| Duration::from_millis(ms.into()) < ttft);
+        self.ttft_buckets[slot].fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(ttft.as_micros()).unwrap_or(u64::MAX);
+        self.ttft_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition of every series, labelled with `color`; `health` is
+    /// the `/health` status word (`down`, `degraded`, `ok`).
+    fn render(&self, color: Color, health: &str) -> String {
+        use std::fmt::Write as _;
+        let c = color.name();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut s = String::with_capacity(4096);
+        s.push_str(
+            "# HELP cutover_requests_total Chat requests answered by this color, by status class.\n\
+             # TYPE cutover_requests_total counter\n",
+        );
+        for (class, n) in CODE_CLASSES.iter().zip(&self.requests) {
+            let _ = writeln!(
+                s,
+                "cutover_requests_total{{color=\"{c}\",code_class=\"{class}\"}} {}",
+                load(n)
+            );
+        }
+        s.push_str(
+            "# HELP cutover_ttft_seconds Time to first content token of this color's successful chat answers.\n\
+             # TYPE cutover_ttft_seconds histogram\n",
+        );
+        let mut cumulative = 0;
+        for ((_, le), n) in TTFT_BUCKETS.iter().zip(&self.ttft_buckets) {
+            cumulative += load(n);
+            let _ = writeln!(
+                s,
+                "cutover_ttft_seconds_bucket{{color=\"{c}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        // +Inf and _count from the same reads, so they always agree.
+        let count = cumulative + self.ttft_buckets.last().map_or(0, load);
+        let sum = load(&self.ttft_sum_us) as f64 / 1e6;
+        let _ = write!(
+            s,
+            "cutover_ttft_seconds_bucket{{color=\"{c}\",le=\"+Inf\"}} {count}\n\
+             cutover_ttft_seconds_sum{{color=\"{c}\"}} {sum}\n\
+             cutover_ttft_seconds_count{{color=\"{c}\"}} {count}\n"
+        );
+        let health = match health {
+            "down" => 0,
+            "degraded" => 1,
+            _ => 2,
+        };
+        let _ = write!(
+            s,
+            "# HELP cutover_upstream_active_connections Chat requests this color has in flight.\n\
+             # TYPE cutover_upstream_active_connections gauge\n\
+             cutover_upstream_active_connections{{color=\"{c}\"}} {}\n\
+             # HELP cutover_health This color's composite health: 0 down, 1 degraded, 2 ok.\n\
+             # TYPE cutover_health gauge\n\
+             cutover_health{{color=\"{c}\"}} {health}\n",
+            load(&self.active)
+        );
+        s
+    }
+}
+
+/// One chat request in flight: counted in [`LabMetrics::active`] from creation until dropped.
+struct InFlight(Arc<LabMetrics>);
+
+impl InFlight {
+    /// Count a chat request in flight until the guard is dropped.
+    fn start(metrics: &Arc<LabMetrics>) -> InFlight {
+        metrics.active.fetch_add(1, Ordering::Relaxed);
+        InFlight(metrics.clone())
+    }
+}
+
+impl Drop for InFlight {
+    /// The request is over (answered, or its client went away).
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -499,6 +628,7 @@ pub(crate) async fn serve_logged(
         rng: Mutex::new(Rng::new(seed)),
         requests: AtomicU64::new(0),
         log,
+        metrics: Arc::new(LabMetrics::new()),
     });
 
     tokio::pin!(shutdown);
@@ -550,8 +680,17 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().clone();
     match req.uri().path() {
         "/v1/chat/completions" => match method {
-            Method::POST => chat(shared, req).await,
+            Method::POST => {
+                // Counted when the answer starts: a stream's headers, a whole answer, an error.
+                let resp = chat(shared, req).await;
+                shared.metrics.count(resp.status());
+                resp
+            }
             _ => method_not_allowed(shared, "POST"),
+        },
+        "/metrics" => match method {
+            Method::GET => metrics(shared).await,
+            _ => method_not_allowed(shared, "GET"),
         },
         "/health" => match method {
             Method::GET => health(shared).await,
@@ -613,6 +752,21 @@ async fn health(shared: &Shared) -> Response<Body> {
     json_response(shared, code, &body)
 }
 
+/// `GET /metrics`: this color's series, Prometheus text format; hangs with the process.
+async fn metrics(shared: &Shared) -> Response<Body> {
+    let b = shared.behaviour();
+    if b.hang {
+        return hang_forever().await;
+    }
+    let text = shared.metrics.render(shared.color, b.health().0);
+    respond(
+        shared,
+        StatusCode::OK,
+        METRICS_CONTENT_TYPE,
+        Bytes::from(text),
+    )
+}
+
 async fn put_behaviour(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     let bytes = match read_body(shared, req).await {
         Ok(b) => b,
@@ -637,6 +791,8 @@ async fn put_behaviour(shared: &Shared, req: Request<Incoming>) -> Response<Body
 
 async fn chat(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let info = RequestInfo::of(&req);
+    // In flight until this returns, or, for a stream, until its task ends.
+    let in_flight = InFlight::start(&shared.metrics);
     // Read once: a patch applies to requests that start after it.
     let b = shared.behaviour();
     if b.hang {
@@ -720,7 +876,7 @@ async fn chat(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         tokens: b.tokens,
     };
     if stream {
-        stream_response(shared, completion, info)
+        stream_response(shared, completion, info, in_flight)
     } else {
         let rest = completion
             .interval
@@ -728,6 +884,7 @@ async fn chat(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         tokio::time::sleep(completion.ttft.saturating_add(rest)).await;
         // Without streaming, the first token reaches the client with the whole answer.
         let ttft = info.started.elapsed();
+        shared.metrics.observe_ttft(ttft);
         shared.log(
             &info,
             Some(StatusCode::OK),
@@ -837,10 +994,13 @@ fn stream_response(
     shared: &Arc<Shared>,
     completion: Completion,
     info: RequestInfo,
+    in_flight: InFlight,
 ) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let log = shared.clone();
     tokio::spawn(async move {
+        // In flight until this task ends, however it ends.
+        let _in_flight = in_flight;
         // Each step returns None once the client is gone (the body, hence the receiver, dropped).
         async fn pause(tx: &mpsc::Sender<Bytes>, d: Duration) -> Option<()> {
             tokio::select! {
@@ -854,7 +1014,13 @@ fn stream_response(
             first_token: Option<Instant>,
             sent: u32,
         }
-        async fn run(tx: mpsc::Sender<Bytes>, c: &Completion, p: &mut Progress) -> Option<()> {
+        async fn run(
+            tx: mpsc::Sender<Bytes>,
+            c: &Completion,
+            p: &mut Progress,
+            metrics: &LabMetrics,
+            started: Instant,
+        ) -> Option<()> {
             tx.send(Bytes::from_static(b": keep-alive\n\n"))
                 .await
                 .ok()?;
@@ -874,7 +1040,12 @@ fn stream_response(
                     content: Some(&text),
                 };
                 tx.send(c.event(delta, None)).await.ok()?;
-                p.first_token.get_or_insert_with(Instant::now);
+                if p.first_token.is_none() {
+                    // Observed as it goes out, not when the stream ends.
+                    let at = Instant::now();
+                    p.first_token = Some(at);
+                    metrics.observe_ttft(at - started);
+                }
                 p.sent += 1;
             }
             let end = Delta {
@@ -885,7 +1056,9 @@ fn stream_response(
             tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await.ok()
         }
         let mut p = Progress::default();
-        let done = run(tx, &completion, &mut p).await.is_some();
+        let done = run(tx, &completion, &mut p, &log.metrics, info.started)
+            .await
+            .is_some();
         // Logged at the end, as a gateway logs a request once it is over.
         let ttft = p.first_token.map(|t| t - info.started);
         if done {
@@ -1907,6 +2080,244 @@ mod tests {
             assert_eq!(resp.status(), 200);
             resp.text().await.expect("body");
         }
+        gw.shutdown().await;
+    }
+
+    /// `GET /metrics`, which must answer 200 in the exposition format: the body.
+    async fn scrape(gw: &Running) -> String {
+        let resp = http().get(gw.url("/metrics")).send().await.expect("scrape");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(header(&resp, "content-type"), METRICS_CONTENT_TYPE);
+        resp.text().await.expect("body")
+    }
+
+    /// The value of `series` (name and labels exactly as written) in a scrape.
+    fn sample(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    }
+
+    /// The `le` label and value of each `cutover_ttft_seconds_bucket` line of `color`.
+    fn buckets(text: &str, color: &str) -> Vec<(String, f64)> {
+        let prefix = format!("cutover_ttft_seconds_bucket{{color=\"{color}\",le=\"");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|rest| {
+                let (le, v) = rest.split_once("\"} ").expect("le=\"…\"} value");
+                (le.to_string(), v.parse().expect("a number"))
+            })
+            .collect()
+    }
+
+    /// The in-flight gauge of a blue gateway once it reads `want` (streams end just after
+    /// their last event), or its last reading after a few seconds.
+    async fn in_flight(gw: &Running, want: f64) -> f64 {
+        let deadline = Instant::now() + T;
+        loop {
+            let n = sample(
+                &scrape(gw).await,
+                "cutover_upstream_active_connections{color=\"blue\"}",
+            );
+            if n == want || Instant::now() > deadline {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[test]
+    fn lab_metrics_render_every_series_with_cumulative_buckets() {
+        let m = Arc::new(LabMetrics::new());
+        let empty = m.render(Color::Green, "ok");
+        for class in CODE_CLASSES {
+            let line =
+                format!("cutover_requests_total{{color=\"green\",code_class=\"{class}\"}} 0\n");
+            assert!(empty.contains(&line), "{line} in:\n{empty}");
+        }
+        assert!(empty.contains("cutover_ttft_seconds_bucket{color=\"green\",le=\"+Inf\"} 0\n"));
+        assert!(empty.contains("cutover_ttft_seconds_count{color=\"green\"} 0\n"));
+        assert!(empty.contains("cutover_ttft_seconds_sum{color=\"green\"} 0\n"));
+        assert!(empty.contains("cutover_upstream_active_connections{color=\"green\"} 0\n"));
+        assert!(empty.contains("cutover_health{color=\"green\"} 2\n"));
+
+        for code in [200, 200, 413, 400, 500, 101, 302] {
+            m.count(StatusCode::from_u16(code).expect("status"));
+        }
+        // `le` is inclusive: 50 ms lands in le="0.05"; 31 s only in +Inf.
+        for ms in [30, 50, 130, 31_000] {
+            m.observe_ttft(Duration::from_millis(ms));
+        }
+        let guard = InFlight::start(&m);
+        let text = m.render(Color::Green, "degraded");
+        let expect = [
+            "# TYPE cutover_requests_total counter",
+            "cutover_requests_total{color=\"green\",code_class=\"2xx\"} 2",
+            "cutover_requests_total{color=\"green\",code_class=\"4xx\"} 2",
+            "cutover_requests_total{color=\"green\",code_class=\"5xx\"} 1",
+            "# TYPE cutover_ttft_seconds histogram",
+            "cutover_ttft_seconds_bucket{color=\"green\",le=\"0.05\"} 2",
+            "cutover_ttft_seconds_bucket{color=\"green\",le=\"0.12\"} 2",
+            "cutover_ttft_seconds_bucket{color=\"green\",le=\"0.14\"} 3",
+            "cutover_ttft_seconds_bucket{color=\"green\",le=\"30.0\"} 3",
+            "cutover_ttft_seconds_bucket{color=\"green\",le=\"+Inf\"} 4",
+            "cutover_ttft_seconds_sum{color=\"green\"} 31.21",
+            "cutover_ttft_seconds_count{color=\"green\"} 4",
+            "# TYPE cutover_upstream_active_connections gauge",
+            "cutover_upstream_active_connections{color=\"green\"} 1",
+            "# TYPE cutover_health gauge",
+            "cutover_health{color=\"green\"} 1",
+        ];
+        for line in expect {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        let b = buckets(&text, "green");
+        let les: Vec<&str> = b.iter().map(|(le, _)| le.as_str()).collect();
+        let want: Vec<&str> = TTFT_BUCKETS
+            .iter()
+            .map(|&(_, le)| le)
+            .chain(["+Inf"])
+            .collect();
+        assert_eq!(les, want);
+        assert!(b.windows(2).all(|w| w[0].1 <= w[1].1), "{b:?}");
+        // Every line is a HELP, a TYPE, or a sample of this color; each family once.
+        for l in text.lines() {
+            assert!(
+                l.starts_with("# HELP cutover_")
+                    || l.starts_with("# TYPE cutover_")
+                    || l.contains("{color=\"green\""),
+                "{l}"
+            );
+        }
+        assert_eq!(text.matches("# TYPE ").count(), 4, "{text}");
+        assert_eq!(text.matches("# HELP ").count(), 4, "{text}");
+        drop(guard);
+        let down = m.render(Color::Green, "down");
+        assert!(down.contains("cutover_upstream_active_connections{color=\"green\"} 0\n"));
+        assert!(down.contains("cutover_health{color=\"green\"} 0\n"));
+    }
+
+    #[tokio::test]
+    async fn metrics_count_chat_answers_ttft_and_requests_in_flight() {
+        let gw = start(Color::Blue, fast()).await;
+        let before = scrape(&gw).await;
+        for class in CODE_CLASSES {
+            let series = format!("cutover_requests_total{{color=\"blue\",code_class=\"{class}\"}}");
+            assert_eq!(
+                sample(&before, &series),
+                0.0,
+                "{series} exists from the start"
+            );
+        }
+        assert_eq!(
+            sample(&before, "cutover_ttft_seconds_count{color=\"blue\"}"),
+            0.0
+        );
+        assert_eq!(sample(&before, "cutover_health{color=\"blue\"}"), 2.0);
+        assert_eq!(in_flight(&gw, 0.0).await, 0.0);
+
+        // A whole answer (its first token comes with it, after about 30 ms) and a stream
+        // whose first token waits 250 ms.
+        let resp = chat(&gw, false).await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.expect("answer");
+        patch_behaviour(gw.addr, &serde_json::json!({"ttft_ms": 250}), T)
+            .await
+            .expect("patch");
+        let resp = chat(&gw, true).await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.expect("stream");
+        // A refused request and an injected fault.
+        let resp = http()
+            .post(gw.url("/v1/chat/completions"))
+            .body("{not json")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 400);
+        patch_behaviour(gw.addr, &serde_json::json!({"error_rate": 1}), T)
+            .await
+            .expect("patch");
+        assert_eq!(chat(&gw, true).await.status(), 500);
+        // A stream in flight whose client goes away before its first token.
+        patch_behaviour(
+            gw.addr,
+            &serde_json::json!({"error_rate": 0, "ttft_ms": 10_000}),
+            T,
+        )
+        .await
+        .expect("patch");
+        let open = chat(&gw, true).await;
+        assert_eq!(open.status(), 200);
+        assert_eq!(
+            in_flight(&gw, 1.0).await,
+            1.0,
+            "the open stream is in flight"
+        );
+        drop(open);
+        assert_eq!(in_flight(&gw, 0.0).await, 0.0, "every stream has ended");
+
+        let text = scrape(&gw).await;
+        for line in [
+            "cutover_requests_total{color=\"blue\",code_class=\"2xx\"} 3",
+            "cutover_requests_total{color=\"blue\",code_class=\"4xx\"} 1",
+            "cutover_requests_total{color=\"blue\",code_class=\"5xx\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        // The abandoned stream sent no token: two observations.
+        let count = sample(&text, "cutover_ttft_seconds_count{color=\"blue\"}");
+        assert_eq!(count, 2.0, "{text}");
+        let b = buckets(&text, "blue");
+        assert_eq!(b.len(), TTFT_BUCKETS.len() + 1, "{text}");
+        assert_eq!(b.last(), Some(&("+Inf".to_string(), count)));
+        assert!(b.windows(2).all(|w| w[0].1 <= w[1].1), "cumulative: {b:?}");
+        for (le, n) in &b[..TTFT_BUCKETS.len()] {
+            if le.parse::<f64>().expect("le") < 0.25 {
+                assert!(*n <= 1.0, "the stream's TTFT is at least 250 ms: {b:?}");
+            }
+        }
+        let sum = sample(&text, "cutover_ttft_seconds_sum{color=\"blue\"}");
+        assert!(sum >= 0.28, "{sum}");
+
+        patch_behaviour(gw.addr, &serde_json::json!({"webhook": false}), T)
+            .await
+            .expect("patch");
+        assert_eq!(
+            sample(&scrape(&gw).await, "cutover_health{color=\"blue\"}"),
+            1.0
+        );
+        patch_behaviour(gw.addr, &serde_json::json!({"disk": false}), T)
+            .await
+            .expect("patch");
+        assert_eq!(
+            sample(&scrape(&gw).await, "cutover_health{color=\"blue\"}"),
+            0.0
+        );
+        gw.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn metrics_hang_with_the_process() {
+        let gw = start(Color::Green, fast()).await;
+        patch_behaviour(gw.addr, &serde_json::json!({"hang": true}), T)
+            .await
+            .expect("patch");
+        let short = crate::fleet::probe::http_client(Duration::from_millis(300)).expect("client");
+        let err = short
+            .get(gw.url("/metrics"))
+            .send()
+            .await
+            .expect_err("a hung process answers no scrape");
+        assert!(err.is_timeout(), "{err}");
+        patch_behaviour(gw.addr, &serde_json::json!({"hang": false}), T)
+            .await
+            .expect("un-hang");
+        let resp = short.get(gw.url("/metrics")).send().await.expect("scrape");
+        assert_eq!(resp.status(), 200);
+        let resp = short.post(gw.url("/metrics")).send().await.expect("send");
+        assert_eq!(resp.status(), 405);
         gw.shutdown().await;
     }
 

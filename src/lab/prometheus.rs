@@ -1,14 +1,18 @@
 //! `lab up --prometheus`: a real Prometheus on the lab's first address, scraping every second
 //! the cockpit's or `watch`'s `/metrics` (the address fleet.toml's `[export] metrics_listen`
-//! names) and, when Debian's `prometheus-nginx-exporter` is installed, each host's nginx
+//! names), each host's two color processes' own `/metrics` (job `gateways`, labelled with the
+//! host's `gateway` and `az`; not in a `--unix-sockets` lab, whose colors Prometheus cannot
+//! dial) and, when Debian's `prometheus-nginx-exporter` is installed, each host's nginx
 //! stub_status through one exporter per host. Its configuration, data and log stay in
-//! `DIR/prometheus/`; `lab down` stops it with the rest.
+//! `DIR/prometheus/`; `lab down` stops it with the rest. fleet.toml gets the `[export]`
+//! section and, commented out, the `[telemetry]` one that judges from this Prometheus.
 
 use super::layout::{self, Layout};
 use super::process;
 use super::render::HostSpec;
 use super::state::LabState;
 use super::tools::Tool;
+use crate::model::Color;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -71,19 +75,32 @@ pub(crate) fn metrics_listen(first: Ipv4Addr) -> SocketAddr {
     SocketAddr::from((first, METRICS_PORT))
 }
 
-/// The `[export]` section appended to the lab's fleet.toml.
+/// The `[export]` section appended to the lab's fleet.toml, then a commented-out
+/// `[telemetry]` section that would judge from the lab's Prometheus.
 pub(crate) fn fleet_export(first: Ipv4Addr) -> String {
     format!(
         "\n# `lab up --prometheus`: the lab's Prometheus scrapes this every second; run\n\
          # `cutover -c fleet.toml watch` (or the cockpit) to serve it.\n\
          [export]\n\
-         metrics_listen = \"{}\"\n",
-        metrics_listen(first)
+         metrics_listen = \"{}\"\n\
+         \n\
+         # To judge from this Prometheus instead of tailing the access logs over SSH, uncomment:\n\
+         # [telemetry]\n\
+         # source = \"prometheus\"\n\
+         # prometheus_url = \"http://{}\"\n",
+        metrics_listen(first),
+        SocketAddr::from((first, PROMETHEUS_PORT))
     )
 }
 
-/// prometheus.yml: cutover's metrics and the nginx exporters, every second. Pure.
-pub(crate) fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -> String {
+/// prometheus.yml: cutover's metrics, each color's own (not over unix sockets) and the
+/// nginx exporters, every second. Pure.
+pub(crate) fn config(
+    hosts: &[HostSpec],
+    metrics: SocketAddr,
+    exporters: bool,
+    unix_sockets: bool,
+) -> String {
     let mut s = format!(
         "# Written by `cutover lab up --prometheus`.\n\
          global:\n\
@@ -95,6 +112,26 @@ pub(crate) fn config(hosts: &[HostSpec], metrics: SocketAddr, exporters: bool) -
          \x20   static_configs:\n\
          \x20     - targets: [\"{metrics}\"]\n"
     );
+    if unix_sockets {
+        s.push_str(
+            "  # No `gateways` job: in this --unix-sockets lab the colors listen on unix sockets,\n\
+             \x20 # which Prometheus cannot scrape.\n",
+        );
+    } else {
+        s.push_str("  - job_name: gateways\n    metrics_path: /metrics\n    static_configs:\n");
+        for h in hosts {
+            let targets: Vec<String> = Color::BOTH
+                .iter()
+                .map(|&c| format!("\"{}\"", layout::color_addr(h.ip, c)))
+                .collect();
+            s.push_str(&format!(
+                "      - targets: [{}]\n        labels: {{gateway: \"{}\", az: \"{}\"}}\n",
+                targets.join(", "),
+                h.name,
+                h.az
+            ));
+        }
+    }
     if exporters {
         s.push_str("  - job_name: nginx\n    static_configs:\n");
         for h in hosts {
@@ -133,8 +170,8 @@ pub(crate) fn start(
         nginx_exporters: Vec::new(),
     });
     let yml = dir.join("prometheus.yml");
-    std::fs::write(&yml, config(hosts, metrics, exporter.is_some()))
-        .map_err(|e| format!("cannot write {}: {e}", yml.display()))?;
+    let yaml = config(hosts, metrics, exporter.is_some(), state.unix_sockets);
+    std::fs::write(&yml, yaml).map_err(|e| format!("cannot write {}: {e}", yml.display()))?;
 
     if let Some(bin) = &exporter {
         for h in hosts {
@@ -269,9 +306,9 @@ pub(crate) fn addresses(state: &LabState) -> Vec<SocketAddr> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_config_scrapes_cutover_and_each_exporter_every_second() {
-        let hosts: Vec<HostSpec> = (0..2)
+    /// Two hosts on 127.0.1.20 and .21, as `lab up --gateways 2` names them.
+    fn two_hosts() -> Vec<HostSpec> {
+        (0..2)
             .map(|i| {
                 let (name, az) = layout::host_name(i, 2);
                 HostSpec {
@@ -280,9 +317,25 @@ mod tests {
                     ip: Ipv4Addr::new(127, 0, 1, 20 + i as u8),
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// The lines of job `name` in a prometheus.yml, up to the next job or comment at its level.
+    fn job<'a>(yaml: &'a str, name: &str) -> Option<&'a str> {
+        let start = yaml.find(&format!("  - job_name: {name}\n"))?;
+        let rest = &yaml[start..];
+        let end = rest[1..]
+            .find("\n  - job_name: ")
+            .or_else(|| rest[1..].find("\n  # "))
+            .map_or(rest.len(), |i| i + 2);
+        Some(&rest[..end])
+    }
+
+    #[test]
+    fn the_config_scrapes_cutover_and_each_exporter_every_second() {
+        let hosts = two_hosts();
         let m = metrics_listen(hosts[0].ip);
-        let y = config(&hosts, m, true);
+        let y = config(&hosts, m, true, false);
         assert!(y.contains("scrape_interval: 1s"), "{y}");
         assert!(y.contains("targets: [\"127.0.1.20:9464\"]"), "{y}");
         assert!(y.contains("targets: [\"127.0.1.21:9113\"]"), "{y}");
@@ -290,9 +343,99 @@ mod tests {
             y.contains("labels: {gateway: \"gw-b1\", az: \"az-b\"}"),
             "{y}"
         );
-        assert!(!config(&hosts, m, false).contains("job_name: nginx"));
+        assert!(!config(&hosts, m, false, false).contains("job_name: nginx"));
         let toml = fleet_export(hosts[0].ip);
         let cfg = crate::config::Config::parse(&toml, std::path::Path::new("fleet.toml")).unwrap();
         assert_eq!(cfg.export.metrics_addr(), Some(m));
+    }
+
+    #[test]
+    fn the_gateways_job_scrapes_both_colors_of_every_host_with_its_labels() {
+        let hosts = two_hosts();
+        let m = metrics_listen(hosts[0].ip);
+        for exporters in [true, false] {
+            let y = config(&hosts, m, exporters, false);
+            let gateways = job(&y, "gateways").unwrap_or_else(|| panic!("no gateways job:\n{y}"));
+            assert_eq!(
+                gateways,
+                "  - job_name: gateways\n\
+                 \x20   metrics_path: /metrics\n\
+                 \x20   static_configs:\n\
+                 \x20     - targets: [\"127.0.1.20:8787\", \"127.0.1.20:8788\"]\n\
+                 \x20       labels: {gateway: \"gw-a1\", az: \"az-a\"}\n\
+                 \x20     - targets: [\"127.0.1.21:8787\", \"127.0.1.21:8788\"]\n\
+                 \x20       labels: {gateway: \"gw-b1\", az: \"az-b\"}\n",
+                "{y}"
+            );
+            // The addresses are the ones the colors listen on.
+            for h in &hosts {
+                for c in Color::BOTH {
+                    let target = format!("\"{}\"", layout::color_addr(h.ip, c));
+                    assert!(gateways.contains(&target), "{target} in {gateways}");
+                }
+            }
+            assert_eq!(y.matches("job_name: gateways").count(), 1, "{y}");
+            assert!(job(&y, "cutover").is_some(), "{y}");
+            assert_eq!(job(&y, "nginx").is_some(), exporters, "{y}");
+        }
+    }
+
+    #[test]
+    fn a_unix_socket_lab_has_no_gateways_job_and_says_why() {
+        let hosts = two_hosts();
+        let m = metrics_listen(hosts[0].ip);
+        let y = config(&hosts, m, true, true);
+        assert!(job(&y, "gateways").is_none(), "{y}");
+        assert!(!y.contains(":8787") && !y.contains(":8788"), "{y}");
+        assert!(
+            y.contains(
+                "  # No `gateways` job: in this --unix-sockets lab the colors listen on unix sockets,\n\
+                 \x20 # which Prometheus cannot scrape.\n"
+            ),
+            "{y}"
+        );
+        // The other jobs are still there.
+        assert!(
+            job(&y, "cutover").is_some() && job(&y, "nginx").is_some(),
+            "{y}"
+        );
+    }
+
+    #[test]
+    fn fleet_export_offers_the_prometheus_telemetry_commented_out() {
+        let ip = Ipv4Addr::new(127, 0, 1, 20);
+        let text = fleet_export(ip);
+        let block = "\n# To judge from this Prometheus instead of tailing the access logs over SSH, uncomment:\n\
+                     # [telemetry]\n\
+                     # source = \"prometheus\"\n\
+                     # prometheus_url = \"http://127.0.1.20:9090\"\n";
+        assert!(text.ends_with(block), "{text}");
+        assert!(
+            text.find("[export]") < text.find("# [telemetry]"),
+            "after [export]: {text}"
+        );
+        // Commented out, the fleet.toml still has no [telemetry] section...
+        let cfg = crate::config::Config::parse(&text, std::path::Path::new("fleet.toml")).unwrap();
+        assert_eq!(cfg.export.metrics_addr(), Some(metrics_listen(ip)));
+        // ... and uncommented it is well-formed TOML naming the lab's Prometheus.
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let table: toml::Table = toml::from_str(&uncommented).expect("valid TOML");
+        let telemetry = table["telemetry"].as_table().expect("[telemetry]");
+        assert_eq!(telemetry["source"].as_str(), Some("prometheus"));
+        assert_eq!(
+            telemetry["prometheus_url"].as_str(),
+            Some(format!(
+                "http://{}",
+                SocketAddr::from((ip, PROMETHEUS_PORT))
+            ))
+            .as_deref()
+        );
     }
 }
