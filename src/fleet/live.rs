@@ -49,6 +49,7 @@ pub fn driver(
     themes: Vec<String>,
 ) -> Driver<LiveFleet> {
     let config = &fleet.config;
+    let metrics = fleet.metrics.clone();
     let collect = Settings {
         interval: std::time::Duration::from_secs(guard.interval_secs.max(1)),
         probes: config.probes.clone(),
@@ -57,6 +58,8 @@ pub fn driver(
         check: std::sync::Arc::new(crate::fleet::preflight::remote::CheckSettings::for_config(
             config,
         )),
+        metrics,
+        metrics_max_window_ms: guard.fivexx_window_secs * 1000,
     };
     let windows = crate::sim::windows_for(&guard);
     let gateways = config

@@ -9,6 +9,7 @@ use crate::app::update::update;
 use crate::config::Config;
 use crate::fleet::audit::AuditLog;
 use crate::fleet::collect::burst::{self, Snapshot};
+use crate::fleet::collect::prometheus::PromSource;
 use crate::fleet::control::{Actor, Executor, Host, HostRead};
 use crate::fleet::remote::{Ssh, SshOptions};
 use crate::guard::GuardConfig;
@@ -60,6 +61,8 @@ pub struct Fleet {
     /// Set by SIGINT, SIGTERM or SIGHUP: operations already sent finish and are audited, no
     /// new one starts, waits end.
     pub(crate) interrupted: Arc<AtomicBool>,
+    /// The Prometheus telemetry source, when `[telemetry] source = "prometheus"`.
+    pub(crate) metrics: Option<Arc<PromSource>>,
 }
 
 impl Fleet {
@@ -84,7 +87,9 @@ impl Fleet {
             .map(|g| Host::new(g.clone(), ssh.clone()))
             .collect();
         let audit = AuditLog::open(&config.audit_log_path()).map_err(FleetError::Setup)?;
+        let metrics = PromSource::from_config(&config).map_err(FleetError::Setup)?;
         Ok(Fleet {
+            metrics,
             max_parallel: s.max_parallel,
             exec: Executor::new(hosts, audit, actor),
             config,
@@ -116,6 +121,8 @@ impl Fleet {
 
     /// Fresh data on every gateway: weights, host sample, health, a burst of TTFT probes per
     /// color and the access log of the 5xx window; the same telemetry the cockpit folds.
+    /// With Prometheus as the source, one poll of it over the 5xx window replaces the access
+    /// logs and the health probes.
     pub(crate) async fn snapshot_all(&self) -> Vec<Snapshot> {
         let g = &self.config.guardrails;
         let client = crate::fleet::probe::tls::client(
@@ -124,18 +131,34 @@ impl Fleet {
             false,
         )
         .ok();
+        // With Prometheus as the source, it counts the requests and tells the health.
+        let (log_window, health_client) = match self.metrics {
+            Some(_) => (None, None),
+            None => (
+                Some(Duration::from_secs(g.fivexx_window_secs)),
+                client.as_ref(),
+            ),
+        };
         let mut snaps = burst::burst_all(
             &self.exec.hosts,
             &self.config.probes,
             // At least 20 a color: a burst's medians are taken at one moment, and a handful
             // of samples makes the comparison a coin toss.
             g.ttft_min_samples.max(BURST_TTFT_SAMPLES),
-            Duration::from_secs(g.fivexx_window_secs),
-            client.as_ref(),
+            log_window,
+            health_client,
             self.max_parallel,
         )
         .await;
         self.add_revisions(&mut snaps).await;
+        if let Some(source) = &self.metrics {
+            let at = crate::fleet::collect::wall_ms();
+            let polled = source.poll_window(at, g.fivexx_window_secs * 1000).await;
+            for (snap, m) in snaps.iter_mut().zip(polled) {
+                snap.telemetry
+                    .push(crate::model::Telemetry::Metrics(Box::new(m)));
+            }
+        }
         snaps
     }
 

@@ -62,12 +62,12 @@ pub(crate) struct LogStats {
     pub(crate) clipped: bool,
 }
 
-/// Gather fresh data on one host: one sampler command (weights, lock, host sample with conns/listeners/running/versions/workers/clock skew), one health probe, a burst of TTFT probes per color, and the access-log lines of the last `window` seconds.
+/// Gather fresh data on one host: one sampler command (weights, lock, host sample with conns/listeners/running/versions/workers/clock skew), one health probe (with a `client`), a burst of TTFT probes per color, and the access-log lines of the last `log_window` (none without one: the metrics source counts requests then).
 pub(crate) async fn burst(
     host: &Host,
     probes: &ProbeConfig,
     samples: u64,
-    window: Duration,
+    log_window: Option<Duration>,
     client: Option<&reqwest::Client>,
 ) -> Snapshot {
     let ssh = host.ssh().options();
@@ -116,6 +116,11 @@ pub(crate) async fn burst(
                     if rx.wait_for(|reached| !reached).await.is_err() {
                         std::future::pending::<()>().await;
                     }
+                };
+                let Some(window) = log_window else {
+                    return Ok(Err(
+                        "not read: requests are counted by the metrics source".into()
+                    ));
                 };
                 tokio::select! {
                     read = timeout_at(deadline, read_log(host, window)) => read,
@@ -209,7 +214,7 @@ pub(crate) async fn burst_all(
     hosts: &[Host],
     probes: &ProbeConfig,
     samples: u64,
-    window: Duration,
+    log_window: Option<Duration>,
     client: Option<&reqwest::Client>,
     parallel: usize,
 ) -> Vec<Snapshot> {
@@ -221,7 +226,7 @@ pub(crate) async fn burst_all(
                 (h.clone(), probes.clone(), client.cloned(), sem.clone());
             tokio::spawn(async move {
                 let _permit = sem.acquire().await;
-                burst(&host, &probes, samples, window, client.as_ref()).await
+                burst(&host, &probes, samples, log_window, client.as_ref()).await
             })
         })
         .collect();

@@ -9,6 +9,7 @@
 
 pub(crate) mod burst;
 pub(crate) mod colorlog;
+pub(crate) mod prometheus;
 pub(crate) mod revisions;
 pub(crate) mod sampler;
 pub(crate) mod tail;
@@ -37,6 +38,12 @@ pub(crate) struct Settings {
     pub(crate) expected_revision: Option<String>,
     /// What the preflight rounds check against (limits, certificate days, the https client).
     pub(crate) check: Arc<crate::fleet::preflight::remote::CheckSettings>,
+    /// The Prometheus source when `[telemetry] source = "prometheus"`: it replaces the
+    /// access-log tails and the health probes (the TTFT probes stay: they tell whether a
+    /// color answers at all, and the colors' histograms count them).
+    pub(crate) metrics: Option<Arc<prometheus::PromSource>>,
+    /// Longest window one poll of the metrics source counts (the 5xx window).
+    pub(crate) metrics_max_window_ms: u64,
 }
 
 /// Preflight rounds while everything holds: the lint reads what nginx loads, which changes
@@ -99,7 +106,8 @@ pub(crate) fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox
             (versions_rx, revisions_rx),
             tx.clone(),
         ));
-        if let Some(c) = &client {
+        // With Prometheus as the source there is no log tail and no health probe here.
+        if let (None, Some(c)) = (&settings.metrics, &client) {
             tokio::spawn(health_loop(
                 i,
                 host.cfg.health_url.clone(),
@@ -108,7 +116,9 @@ pub(crate) fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox
                 tx.clone(),
             ));
         }
-        tokio::spawn(tail::tail_loop(i, host.clone(), tx.clone()));
+        if settings.metrics.is_none() {
+            tokio::spawn(tail::tail_loop(i, host.clone(), tx.clone()));
+        }
         if settings.probes.ttft_every_secs > 0 {
             for color in Color::BOTH {
                 tokio::spawn(ttft_loop(
@@ -120,6 +130,14 @@ pub(crate) fn spawn_all(hosts: &Arc<Vec<Host>>, settings: &Settings, tx: &Outbox
                 ));
             }
         }
+    }
+    if let Some(source) = &settings.metrics {
+        tokio::spawn(prometheus::poll_loop(
+            source.clone(),
+            settings.interval,
+            settings.metrics_max_window_ms,
+            tx.clone(),
+        ));
     }
 }
 

@@ -30,13 +30,14 @@ fn scope_counts(state: &State) -> PerColor<(Counts, Counts)> {
     out
 }
 
-/// Short subject for the title: the gateway, the AZ or "fleet".
-fn subject(state: &State) -> Option<&str> {
+/// Short subject for the title: the gateway (with where its counts come from and their
+/// age), the AZ or "fleet".
+fn subject(state: &State) -> Option<String> {
     let g = state.selected_gateway()?;
     Some(match state.scope {
-        Scope::Gateway => g.name.as_str(),
-        Scope::Az => g.az.as_str(),
-        Scope::Fleet => "fleet",
+        Scope::Gateway => format!("{} · {}", g.name, panel::counts_source(g, state.now)),
+        Scope::Az => g.az.clone(),
+        Scope::Fleet => "fleet".into(),
     })
 }
 
@@ -55,7 +56,7 @@ fn window_names(state: &State) -> (String, String) {
 
 /// Draw the panel into `area`.
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
-    let block = panel::block("Burn", subject(state), area.width, t);
+    let block = panel::block("Burn", subject(state).as_deref(), area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let counts = scope_counts(state);

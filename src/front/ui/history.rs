@@ -17,7 +17,8 @@ const MIN_SPAN_MS: Ms = 60_000;
 /// Draw the panel into `area`.
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     let g = state.selected_gateway();
-    let block = panel::block("Weights", g.map(|g| g.name.as_str()), area.width, t);
+    let subject = g.map(|g| format!("{} · {}", g.name, panel::host_source(g, state.now)));
+    let block = panel::block("Weights", subject.as_deref(), area.width, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(g) = g else {

@@ -726,3 +726,39 @@ fn pins_take_at_most_a_third_and_the_selection_stays_in_the_window() {
     let v = scrolled(&gateway_of[..8], Some(7), 12, |_| true);
     assert_eq!((v.scroll, v.above.len(), v.below.len()), (0, 0, 0));
 }
+
+#[test]
+fn each_panel_names_its_source_and_its_age() {
+    use crate::model::Telemetry;
+    let screen = |s: &State| {
+        let buf = buffer(s, 140, 40);
+        (0..40)
+            .map(|y| fixtures::row_text(&buf, y))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut s = fixtures::state();
+    let ssh = screen(&s);
+    assert!(
+        ssh.contains("Weights gw-a1 · ssh 0s")
+            && ssh.contains("Burn gw-a1 · log 0s")
+            && ssh.contains("· probes 0s"),
+        "{ssh}"
+    );
+    // Prometheus answered 7 s ago (the histograms and counts both): its panels say so, and
+    // the host's own age stays the SSH one.
+    let now = s.now;
+    s.gateways[s.selected]
+        .model
+        .apply(now - 7_000, &Telemetry::Metrics(Box::default()));
+    let g = &mut s.gateways[s.selected].model;
+    let m = g.metrics.as_mut().unwrap();
+    m.counts_at = Some(now - 7_000);
+    m.ttft_at.green = Some(now - 7_000);
+    let prom = screen(&s);
+    assert!(
+        prom.contains("Burn gw-a1 · prometheus 7s") && prom.contains("· prometheus 7s"),
+        "{prom}"
+    );
+    assert!(prom.contains("Weights gw-a1 · ssh 0s"), "{prom}");
+}

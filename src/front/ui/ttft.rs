@@ -20,9 +20,10 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &State, t: &Theme) {
     // verdict line and the p50/p95 figures are then read as the same two minutes.
     let subject = g.map(|g| {
         format!(
-            "{} · last {}",
+            "{} · last {} · {}",
             g.name,
-            crate::ramp::format_duration(state.cfg.ttft_window_secs * 1000)
+            crate::ramp::format_duration(state.cfg.ttft_window_secs * 1000),
+            panel::ttft_source(g, state.now)
         )
     });
     let block = panel::block("TTFT", subject.as_deref(), area.width, t);
