@@ -33,6 +33,21 @@ fn signal(pid: u64, sig: &str) {
     assert!(o.status.success(), "kill -{sig} {pid}: {}", text(&o));
 }
 
+/// `check --json`'s `prometheus` row of `gateway`.
+fn prometheus_row(lab: &Lab, gateway: &str) -> serde_json::Value {
+    let o = lab.run(&["check", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("check --json: {e}: {}", text(&o)));
+    let rows = rows
+        .as_array()
+        .cloned()
+        .or_else(|| rows["rows"].as_array().cloned());
+    rows.unwrap_or_default()
+        .into_iter()
+        .find(|r| r["gateway"] == gateway && r["check"] == "prometheus")
+        .unwrap_or_else(|| panic!("no prometheus row for {gateway}: {}", text(&o)))
+}
+
 /// The weights one step up from where gateway `i` stands.
 fn next_step(s: &State, i: usize) -> (Weights, Weights) {
     let now = s.gateways[i].model.weights.expect("weights read");
@@ -160,6 +175,16 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
         let o = lab.run(&["step", "--gateway", "gw-c1", "--by", "10"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
+        // `check` asks Prometheus for every signal of every gateway.
+        let row = prometheus_row(&lab, "gw-a2");
+        assert_eq!(row["result"], "ok", "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("every signal answers")),
+            "{row}"
+        );
+
         // Prometheus hangs: its figures go stale and nothing is judged on them.
         signal(pid, "STOP");
         let stopped = Instant::now();
@@ -208,6 +233,15 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
         let out = text(&o);
         assert_eq!(o.status.code(), Some(1), "no step on missing data: {out}");
         assert!(out.contains("prometheus"), "{out}");
+
+        let row = prometheus_row(&lab, "gw-a2");
+        assert_eq!(row["result"], "fail", "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("timed out")),
+            "{row}"
+        );
 
         // It answers again: judged again.
         signal(pid, "CONT");

@@ -438,8 +438,18 @@ pub(crate) async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
             check_gateway(&h, &settings).await
         }));
     }
+    // With Prometheus as the source: does it answer every signal for every gateway?
+    let window_ms = fleet.config.guardrails.fivexx_window_secs * 1000;
+    let polled = match &fleet.metrics {
+        Some(source) => Some(
+            source
+                .poll_window(crate::fleet::collect::wall_ms(), window_ms)
+                .await,
+        ),
+        None => None,
+    };
     let mut rows = Vec::new();
-    for (t, g) in tasks.into_iter().zip(&fleet.config.gateway) {
+    for (i, (t, g)) in tasks.into_iter().zip(&fleet.config.gateway).enumerate() {
         match t.await {
             Ok(r) => rows.extend(r),
             Err(e) => rows.push(crate::fleet::preflight::Row::new(
@@ -449,6 +459,48 @@ pub(crate) async fn check(fleet: &Fleet) -> Vec<crate::fleet::preflight::Row> {
                 format!("internal error: {e}"),
             )),
         }
+        if let Some(sample) = polled.as_ref().and_then(|p| p.get(i)) {
+            rows.push(prometheus_row(&g.name, sample, window_ms));
+        }
     }
     rows
+}
+
+/// `check`'s `prometheus` row of one gateway: every signal answered (with the requests of
+/// the window), or what did not: a step on missing figures would be held.
+fn prometheus_row(
+    gateway: &str,
+    m: &crate::model::MetricsSample,
+    window_ms: u64,
+) -> crate::fleet::preflight::Row {
+    use crate::fleet::preflight::{Row, Status};
+    if !m.problems.is_empty() {
+        let shown: Vec<&str> = m.problems.iter().take(3).map(String::as_str).collect();
+        let more = m.problems.len().saturating_sub(shown.len());
+        let tail = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        return Row::new(
+            gateway,
+            "prometheus",
+            Status::Fail,
+            format!("{}{tail}: steps would be held", shown.join("; ")),
+        );
+    }
+    let n = |c: crate::model::Color| m.counts[c].map_or(0, |c| c.requests);
+    Row::new(
+        gateway,
+        "prometheus",
+        Status::Ok,
+        format!(
+            "every signal answers: {} and {} requests (blue, green) in {} s, TTFT histograms of {} and {}",
+            n(crate::model::Color::Blue),
+            n(crate::model::Color::Green),
+            window_ms / 1000,
+            m.ttft.blue.as_ref().map_or(0, |h| h.count),
+            m.ttft.green.as_ref().map_or(0, |h| h.count),
+        ),
+    )
 }

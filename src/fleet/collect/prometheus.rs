@@ -229,8 +229,15 @@ impl PromSource {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
         }
+        // Prometheus compresses its JSON about tenfold when asked: most of what the cockpit
+        // reads is the TTFT buckets' labels.
+        req = req.header(reqwest::header::ACCEPT_ENCODING, "gzip");
         let mut resp = req.send().await.map_err(describe)?;
         let status = resp.status();
+        let gzipped = resp
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let mut bytes = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(describe)? {
             if bytes.len() + chunk.len() > MAX_ANSWER {
@@ -238,8 +245,25 @@ impl PromSource {
             }
             bytes.extend_from_slice(&chunk);
         }
+        if gzipped {
+            bytes = gunzip(&bytes)?;
+        }
         parse_answer(status.as_u16(), &bytes)
     }
+}
+
+/// A gzip body, inflated to at most [`MAX_ANSWER`] bytes.
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_ANSWER as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("a gzip answer that does not inflate: {e}"))?;
+    if out.len() > MAX_ANSWER {
+        return Err(format!("answer larger than {} MB", MAX_ANSWER >> 20));
+    }
+    Ok(out)
 }
 
 /// Milliseconds as Prometheus's decimal seconds.
@@ -737,6 +761,22 @@ mod tests {
         let s = parse_answer(200, m).unwrap();
         assert_eq!(s[0].value, 5.0 + 3.0 + 4.0, "a drop is a restart from zero");
         assert_eq!(s[1].value, 0.0, "one point: no rise seen");
+    }
+
+    #[test]
+    fn gzip_answers_inflate_and_bad_ones_are_named() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"status\":\"success\"}").unwrap();
+        assert_eq!(
+            gunzip(&gz.finish().unwrap()).unwrap(),
+            b"{\"status\":\"success\"}"
+        );
+        assert!(
+            gunzip(b"not gzip")
+                .unwrap_err()
+                .contains("does not inflate")
+        );
     }
 
     #[test]

@@ -94,16 +94,33 @@ pub(super) fn dialog(i: usize, state: &State, w: usize, t: &Theme) -> Dialog {
         let p = &m.probes[c];
         age(now, p.last_ok.max(p.last_failed))
     };
+    // The traffic figures' source: the access log, or Prometheus's counters and histograms.
+    let traffic = match &m.metrics {
+        None => format!("access log {}", age(now, m.requests_at)),
+        Some(p) => format!(
+            "prometheus counts {} · TTFT histograms {}",
+            age(now, p.counts_at),
+            age(now, p.ttft_at.blue.max(p.ttft_at.green))
+        ),
+    };
     let ages = format!(
-        "host sample {} · access log {} · health {} · TTFT probes blue {}, green {} · preflight {}",
+        "host sample {} · {traffic} · health {} · TTFT probes blue {}, green {} · preflight {}",
         age(now, m.host_at),
-        age(now, m.requests_at),
         age(now, m.health_at),
         probes(Color::Blue),
         probes(Color::Green),
         age(now, m.preflight.as_ref().map(|(at, _)| *at)),
     );
     lines.extend(wrapped("data       ", &ages, w, t.text));
+    if let Some(p) = m.metrics.as_ref().filter(|p| !p.problems.is_empty()) {
+        // What the last poll could not tell: unknown, so not judged.
+        lines.extend(wrapped(
+            "prometheus ",
+            &fmt::sanitize(&p.problems.join("; ")),
+            w,
+            t.warn,
+        ));
+    }
     if let Some(why) = &m.unreachable {
         lines.extend(wrapped("unreachable ", &fmt::sanitize(why), w, t.alarm));
     }
