@@ -188,6 +188,7 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
         // Prometheus hangs: its figures go stale and nothing is judged on them.
         signal(pid, "STOP");
         let stopped = Instant::now();
+        let stopped_at = d.state.now;
         // Stale once the figures are older than the limit, and the timed-out polls say why.
         let stale = run_until(&mut d, start, Duration::from_secs(30), |s| {
             PARITY.iter().all(|&i| {
@@ -213,6 +214,19 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
                 .is_some_and(|w| w.contains("prometheus data is") && w.contains("timed out")),
             "{why:?}"
         );
+        // One line for the fleet says so, not one per gateway.
+        let said: Vec<&str> = d
+            .recent_logs()
+            .filter(|(at, _)| *at >= stopped_at)
+            .map(|(_, l)| l.text.as_str())
+            .filter(|t| t.starts_with("prometheus: the figures of"))
+            .collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("steps onto the candidate are held"),
+            "{said:?}"
+        );
+        let s = &d.state;
         let (before, after) = next_step(s, PARITY[1]);
         let holds = rules::judge_change(&s.gateways[PARITY[1]], &s.cfg, s.now, before, after)
             .expect("no refusal: control still works over SSH");
@@ -253,6 +267,11 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
         })
         .await;
         assert!(back, "not judged again after Prometheus came back");
+        run_until(&mut d, start, Duration::from_secs(2), |_| false).await;
+        assert!(
+            d.recent_logs()
+                .any(|(_, l)| l.text == "prometheus: every gateway's figures are judged again")
+        );
     }));
     drop(load);
     lab.down();

@@ -373,9 +373,10 @@ pub fn metrics_unjudged(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Option<Strin
     let limit = cfg.stale_after_ms();
     let mut why = match m.counts_age(now) {
         Some(age) if age <= limit => return None,
+        // Rounded up: "3 s old (limit 3 s)" would read as within the limit.
         Some(age) => format!(
             "prometheus data is {} s old (limit {} s)",
-            age / 1000,
+            age.div_ceil(1000),
             limit / 1000
         ),
         None => "prometheus has given no request counts for both colors yet".to_string(),

@@ -435,6 +435,9 @@ pub struct State {
     pub quit: bool,
     /// The operator asked to quit once the work in flight is done.
     pub quit_when_done: bool,
+    /// Gateways whose metrics-source figures cannot be judged (stale or missing), as of the
+    /// last tick: the fleet-wide log line says when this leaves or returns to zero.
+    pub metrics_unjudged: usize,
     /// The ramp plan running (or the last one, ended).
     pub ramp: Option<super::ramp::RampRun>,
     /// Failed requests grouped per window by color, status, gateway and AZ (the failures
@@ -476,6 +479,7 @@ impl State {
             next_op_id: 1,
             quit: false,
             quit_when_done: false,
+            metrics_unjudged: 0,
             ramp: None,
             failures: crate::failures::book::FailureBook::new(FAILURE_WINDOW_MS),
             sort: SortBy::Config,
@@ -906,7 +910,22 @@ mod tests {
         // Prometheus stops answering: the polls carry nothing, the figures age.
         let later = 1_000 + s.cfg.stale_after_ms() + 1_000;
         feed(&mut s, later, Telemetry::Metrics(Box::new(poll(false))));
-        crate::app::update::update(&mut s, Msg::Tick, later);
+        let fx = crate::app::update::update(&mut s, Msg::Tick, later);
+        let logs = |fx: &[crate::app::msg::Effect]| -> Vec<String> {
+            fx.iter()
+                .filter_map(|e| match e {
+                    crate::app::msg::Effect::Log(l) => Some(l.text.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(
+            logs(&fx).iter().any(|l| l.starts_with(
+                "prometheus: the figures of 1 gateway(s) cannot be judged (gw-a1: prometheus data is"
+            )),
+            "{:?}",
+            logs(&fx)
+        );
         let old = candidate_verdicts(&s.gateways[0], &s.cfg, later, w);
         for g in [Guardrail::Ttft, Guardrail::Fivexx, Guardrail::Health] {
             let v = of(&old, g);
@@ -923,7 +942,12 @@ mod tests {
         // It answers again: judged again.
         let back = later + 5_000;
         feed(&mut s, back, Telemetry::Metrics(Box::new(poll(true))));
-        crate::app::update::update(&mut s, Msg::Tick, back);
+        let fx = crate::app::update::update(&mut s, Msg::Tick, back);
+        assert!(
+            logs(&fx).contains(&"prometheus: every gateway's figures are judged again".to_string()),
+            "{:?}",
+            logs(&fx)
+        );
         let again = candidate_verdicts(&s.gateways[0], &s.cfg, back, w);
         assert_eq!(of(&again, Guardrail::Ttft).verdict, Judgement::Pass);
     }

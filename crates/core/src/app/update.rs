@@ -894,6 +894,7 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
     for i in 0..s.gateways.len() {
         evaluate_gateway(s, i, fx);
     }
+    metrics_transitions(s, fx);
     super::ramp::tick(s, fx);
     if s.quit_when_done && pending_work(s).is_empty() {
         log(
@@ -904,6 +905,49 @@ fn on_tick(s: &mut State, fx: &mut Vec<Effect>) {
         );
         s.quit = true;
     }
+}
+
+/// One log line for the fleet when the metrics source's figures of some gateways stop being
+/// judged (stale, missing), and one when every gateway's are judged again: a Prometheus
+/// outage is one event, not one line per gateway. The first polls get a stale limit's grace
+/// (counts need two of them).
+fn metrics_transitions(s: &mut State, fx: &mut Vec<Effect>) {
+    let grace = s.now <= 2 * s.cfg.stale_after_ms();
+    let mut first = None;
+    let mut n = 0;
+    for g in &s.gateways {
+        let heard = g
+            .model
+            .metrics
+            .as_ref()
+            .is_some_and(|m| m.counts_at.is_some());
+        if !heard && grace {
+            continue;
+        }
+        if let Some(why) = super::rules::metrics_unjudged(g, &s.cfg, s.now) {
+            n += 1;
+            first.get_or_insert_with(|| format!("{}: {why}", g.name));
+        }
+    }
+    match (s.metrics_unjudged, n) {
+        (0, n) if n > 0 => log(
+            fx,
+            LogLevel::Warn,
+            LogTarget::Cockpit,
+            format!(
+                "prometheus: the figures of {n} gateway(s) cannot be judged ({}); steps onto the candidate are held",
+                first.unwrap_or_default()
+            ),
+        ),
+        (was, 0) if was > 0 => log(
+            fx,
+            LogLevel::Info,
+            LogTarget::Cockpit,
+            "prometheus: every gateway's figures are judged again".to_string(),
+        ),
+        _ => {}
+    }
+    s.metrics_unjudged = n;
 }
 
 /// Recompute one gateway's figures and guardrails, firing what is due.
