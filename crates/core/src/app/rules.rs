@@ -464,20 +464,29 @@ fn ttft_verdict(g: &Gateway, cfg: &GuardConfig) -> GuardVerdict {
                 "{color} is not answering: {failures} TTFT probe(s) in a row failed or timed out"
             ),
         ),
-        TtftVerdict::TooFewSamples { have, need } => GuardVerdict::new(
-            Guardrail::Ttft,
-            Judgement::Inconclusive,
-            format!(
-                "too few {} to judge: {stable} {}/{need}, {cand} {}/{need}",
-                if source.is_empty() {
-                    "TTFT samples"
-                } else {
-                    "requests in the prometheus TTFT histograms"
-                },
-                have.blue,
-                have.green
-            ),
-        ),
+        TtftVerdict::TooFewSamples { have, need } => {
+            // Why a histogram is missing, when the last poll said (a failed or empty query).
+            let why = g
+                .model
+                .metrics
+                .as_ref()
+                .and_then(|m| m.problems.iter().find(|p| p.starts_with("ttft:")))
+                .map_or(String::new(), |p| format!(" ({p})"));
+            GuardVerdict::new(
+                Guardrail::Ttft,
+                Judgement::Inconclusive,
+                format!(
+                    "too few {} to judge: {stable} {}/{need}, {cand} {}/{need}{why}",
+                    if source.is_empty() {
+                        "TTFT samples"
+                    } else {
+                        "requests in the prometheus TTFT histograms"
+                    },
+                    have.blue,
+                    have.green
+                ),
+            )
+        }
     }
 }
 

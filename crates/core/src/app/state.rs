@@ -953,6 +953,41 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_histogram_is_inconclusive_and_says_why() {
+        use crate::app::msg::Msg;
+        use crate::app::rules::candidate_verdicts;
+        use crate::guard::verdict::{Guardrail, Judgement};
+        use crate::model::window::Counts;
+        use crate::model::{MetricsSample, PerColor, Telemetry};
+        let mut s = test_state(&[("gw-a1", "az-a")], &["dark"]);
+        let w = Weights::with_green(10).unwrap();
+        let poll = MetricsSample {
+            counts: PerColor::from_fn(|_| {
+                Some(Counts {
+                    requests: 100,
+                    errors: 0,
+                })
+            }),
+            problems: vec!["ttft: no series for green".into()],
+            ..MetricsSample::default()
+        };
+        let data = Telemetry::Metrics(Box::new(poll));
+        crate::app::update::update(&mut s, Msg::Telemetry { gateway: 0, data }, 1_000);
+        crate::app::update::update(&mut s, Msg::Tick, 1_000);
+        let v = candidate_verdicts(&s.gateways[0], &s.cfg, 1_000, w)
+            .into_iter()
+            .find(|v| v.guardrail == Guardrail::Ttft)
+            .unwrap();
+        assert_eq!(v.verdict, Judgement::Inconclusive);
+        assert!(
+            v.sentence
+                .starts_with("too few requests in the prometheus TTFT histograms")
+                && v.sentence.ends_with("(ttft: no series for green)"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
     fn scope_members_are_only_rows_in_view() {
         let mut s = fleet();
         s.scope = Scope::Fleet;
