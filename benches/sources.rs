@@ -170,22 +170,11 @@ fn main() {
     let ssh_fleet = dir.join("fleet-ssh.toml");
     std::fs::write(&ssh_fleet, &base).unwrap();
     let prom_fleet = dir.join("fleet-prom.toml");
-    let switched: String = base
-        .lines()
-        .map(|l| {
-            let bare = l.strip_prefix("# ").unwrap_or(l);
-            if bare == "[telemetry]"
-                || bare.starts_with("source = ")
-                || bare.starts_with("prometheus_url = ")
-            {
-                bare.to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&prom_fleet, switched + "\n").unwrap();
+    std::fs::write(
+        &prom_fleet,
+        cutover::lab::prometheus::with_prometheus_telemetry(&base),
+    )
+    .unwrap();
     let cfg = cutover::config::Config::load(&ssh_fleet).expect("fleet.toml");
     // One-token answers: the traffic is requests, not waiting.
     for color in ["blue", "green"] {

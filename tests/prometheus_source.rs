@@ -66,22 +66,8 @@ fn prometheus_feeds_the_same_guardrails_and_its_outage_is_inconclusive() {
     let fleet = lab.dir.join("fleet.toml");
     let conf = std::fs::read_to_string(&fleet).unwrap();
     assert!(conf.contains("# [telemetry]"), "{conf}");
-    let switched: String = conf
-        .lines()
-        .map(|l| {
-            let bare = l.strip_prefix("# ").unwrap_or(l);
-            if bare == "[telemetry]"
-                || bare.starts_with("source = ")
-                || bare.starts_with("prometheus_url = ")
-            {
-                bare.to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&fleet, switched + "\n").unwrap();
+    let switched = cutover::lab::prometheus::with_prometheus_telemetry(&conf);
+    std::fs::write(&fleet, switched).unwrap();
 
     // One-token answers after the lab's 150 ms TTFT; gw-a1's green 40 % slower (210 ms).
     for color in ["blue", "green"] {

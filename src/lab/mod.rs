@@ -7,7 +7,7 @@ pub(crate) mod fault;
 pub mod gateway;
 pub(crate) mod layout;
 pub mod process;
-pub(crate) mod prometheus;
+pub mod prometheus;
 pub(crate) mod render;
 pub mod state;
 pub(crate) mod tools;

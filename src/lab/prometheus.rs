@@ -302,6 +302,24 @@ pub(crate) fn addresses(state: &LabState) -> Vec<SocketAddr> {
         .collect()
 }
 
+/// `fleet.toml`'s text with the commented `[telemetry]` block that `fleet_export` writes
+/// switched on, as an operator would uncomment it (the tests and the sources bench use it).
+pub fn with_prometheus_telemetry(fleet_toml: &str) -> String {
+    let mut out: String = fleet_toml
+        .lines()
+        .map(|l| {
+            let bare = l.strip_prefix("# ").unwrap_or(l);
+            let ours = bare == "[telemetry]"
+                || bare.starts_with("source = ")
+                || bare.starts_with("prometheus_url = ");
+            if ours { bare } else { l }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,14 +436,10 @@ mod tests {
         let cfg = crate::config::Config::parse(&text, std::path::Path::new("fleet.toml")).unwrap();
         assert_eq!(cfg.export.metrics_addr(), Some(metrics_listen(ip)));
         // ... and uncommented it is well-formed TOML naming the lab's Prometheus.
-        let uncommented: String = text
-            .lines()
-            .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
-                _ => l,
-            })
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let uncommented = with_prometheus_telemetry(&text);
+        let switched =
+            crate::config::Config::parse(&uncommented, std::path::Path::new("fleet.toml")).unwrap();
+        assert_eq!(switched.telemetry.source.name(), "prometheus");
         let table: toml::Table = toml::from_str(&uncommented).expect("valid TOML");
         let telemetry = table["telemetry"].as_table().expect("[telemetry]");
         assert_eq!(telemetry["source"].as_str(), Some("prometheus"));

@@ -438,6 +438,23 @@ impl Problems {
     }
 }
 
+/// The series of a query that answered; a failed one is every gateway's problem.
+fn answered<'a>(
+    signal: &str,
+    answer: &'a Result<Vec<Series>, String>,
+    problems: &mut Problems,
+) -> Option<&'a [Series]> {
+    match answer {
+        Ok(s) => Some(s),
+        Err(e) => {
+            for i in 0..problems.0.len() {
+                problems.add(i, format!("{signal}: {e}"));
+            }
+            None
+        }
+    }
+}
+
 /// One value per (gateway, color) of a signal; series naming other gateways are ignored,
 /// duplicates and non-numbers are problems.
 fn per_color(
@@ -448,14 +465,8 @@ fn per_color(
 ) -> Vec<PerColor<Option<f64>>> {
     let n = problems.0.len();
     let mut out = vec![PerColor::<Option<f64>>::default(); n];
-    let series = match answer {
-        Ok(s) => s,
-        Err(e) => {
-            for i in 0..n {
-                problems.add(i, format!("{signal}: {e}"));
-            }
-            return out;
-        }
+    let Some(series) = answered(signal, answer, problems) else {
+        return out;
     };
     let mut seen = vec![PerColor::<u32>::default(); n];
     for s in series {
@@ -602,14 +613,8 @@ fn histograms(
 ) -> Vec<PerColor<Option<BucketHistogram>>> {
     let n = problems.0.len();
     let mut out = vec![PerColor::<Option<BucketHistogram>>::default(); n];
-    let series = match answer {
-        Ok(s) => s,
-        Err(e) => {
-            for i in 0..n {
-                problems.add(i, format!("ttft: {e}"));
-            }
-            return out;
-        }
+    let Some(series) = answered("ttft", answer, problems) else {
+        return out;
     };
     let mut buckets: Vec<PerColor<Vec<(f64, f64)>>> = vec![PerColor::default(); n];
     for s in series {
@@ -656,14 +661,8 @@ fn health(
 ) -> Vec<Option<HealthStatus>> {
     let n = problems.0.len();
     let mut out = vec![None; n];
-    let series = match answer {
-        Ok(s) => s,
-        Err(e) => {
-            for i in 0..n {
-                problems.add(i, format!("health: {e}"));
-            }
-            return out;
-        }
+    let Some(series) = answered("health", answer, problems) else {
+        return out;
     };
     let mut seen = vec![0u32; n];
     for s in series {
