@@ -123,6 +123,14 @@ fn progress(s: &crate::app::state::State, exports: &Exports) -> String {
     if !stale.is_empty() {
         let _ = write!(line, " (stale: {})", stale.join(", "));
     }
+    // With Prometheus as the source, its figures have a freshness of their own.
+    if s.gateways.iter().any(|g| g.model.metrics.is_some()) {
+        let _ = write!(
+            line,
+            "; prometheus figures judged on {}/{n}",
+            n - s.metrics_unjudged
+        );
+    }
     if !alarmed.is_empty() {
         let _ = write!(line, "; alarms on {}", alarmed.join(", "));
     }
@@ -200,5 +208,42 @@ impl tracing::field::Visit for Fields {
         } else {
             let _ = write!(self.0, " {}={value:?}", field.name());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::{Gateway, Mode, State};
+    use crate::model::gateway::Windows;
+    use crate::model::{MetricsSample, Telemetry};
+
+    #[test]
+    fn the_progress_line_counts_the_gateways_judged_on_prometheus_figures() {
+        let gateways = ["gw-a1", "gw-b1"]
+            .iter()
+            .map(|n| Gateway::new(*n, "az", Windows::default()))
+            .collect();
+        let mut s = State::new(
+            Mode::Live,
+            gateways,
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+        );
+        let exports = Exports::start(&crate::config::Config::default(), Reporter::Tracing);
+        assert!(
+            !progress(&s, &exports).contains("prometheus"),
+            "the ssh source has no such figure"
+        );
+        for g in &mut s.gateways {
+            g.model.apply(0, &Telemetry::Metrics(Box::default()));
+        }
+        s.metrics_unjudged = 1;
+        let line = progress(&s, &exports);
+        assert!(
+            line.contains("; prometheus figures judged on 1/2"),
+            "{line}"
+        );
     }
 }
