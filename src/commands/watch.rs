@@ -216,7 +216,7 @@ mod tests {
     use super::*;
     use crate::app::state::{Gateway, Mode, State};
     use crate::model::gateway::Windows;
-    use crate::model::{MetricsSample, Telemetry};
+    use crate::model::Telemetry;
 
     #[test]
     fn the_progress_line_counts_the_gateways_judged_on_prometheus_figures() {
