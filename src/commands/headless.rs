@@ -482,11 +482,22 @@ fn prometheus_row(
         } else {
             String::new()
         };
+        // A query that failed is a fault; a series that is missing may be a stopped color's
+        // (its row above says so), and holds steps only while that color should answer.
+        let failed = m.problems.iter().any(|p| !p.contains("no series"));
+        let (status, consequence) = if failed {
+            (Status::Fail, "steps would be held")
+        } else {
+            (
+                Status::Warn,
+                "a running color without series holds its gateway's steps",
+            )
+        };
         return Row::new(
             gateway,
             "prometheus",
-            Status::Fail,
-            format!("{}{tail}: steps would be held", shown.join("; ")),
+            status,
+            format!("{}{tail}: {consequence}", shown.join("; ")),
         );
     }
     let n = |c: crate::model::Color| m.counts[c].map_or(0, |c| c.requests);

@@ -346,7 +346,13 @@ impl GatewayModel {
                 self.ttft_recorded[c] += 1;
             }
         }
-        if m.counts.blue.is_some() && m.counts.green.is_some() {
+        // A color the host sampler saw stopped has no series to give: its absence is news
+        // the sampler already told, not missing figures.
+        let expected = |c: Color| self.host.as_ref().is_none_or(|h| h.running[c]);
+        let answered = Color::BOTH
+            .iter()
+            .all(|&c| m.counts[c].is_some() || !expected(c));
+        if answered && (m.counts.blue.is_some() || m.counts.green.is_some()) {
             track.counts_at = Some(now);
             self.requests_at = Some(now);
         }
@@ -726,6 +732,44 @@ mod tests {
             "prometheus says nothing of the host over SSH"
         );
         assert_eq!(g.health_status(), HealthStatus::Ok);
+    }
+
+    #[test]
+    fn a_stopped_colors_missing_series_is_not_missing_figures() {
+        let mut g = GatewayModel::new(Windows::default());
+        let mut poll = MetricsSample {
+            counts: PerColor {
+                blue: Some(Counts {
+                    requests: 10,
+                    errors: 0,
+                }),
+                green: None,
+            },
+            ..MetricsSample::default()
+        };
+        g.apply(1_000, &Telemetry::Metrics(Box::new(poll.clone())));
+        assert_eq!(
+            g.metrics.as_ref().unwrap().counts_at,
+            None,
+            "green not known stopped: its counts are missing"
+        );
+        let host = HostSample {
+            running: PerColor {
+                blue: true,
+                green: false,
+            },
+            ..HostSample::default()
+        };
+        g.apply(2_000, &Telemetry::Host(host));
+        g.apply(3_000, &Telemetry::Metrics(Box::new(poll.clone())));
+        assert_eq!(g.metrics.as_ref().unwrap().counts_at, Some(3_000));
+        poll.counts.blue = None;
+        g.apply(4_000, &Telemetry::Metrics(Box::new(poll)));
+        assert_eq!(
+            g.metrics.as_ref().unwrap().counts_at,
+            Some(3_000),
+            "nothing answered: not fresh"
+        );
     }
 
     #[test]
