@@ -215,8 +215,8 @@ impl tracing::field::Visit for Fields {
 mod tests {
     use super::*;
     use crate::app::state::{Gateway, Mode, State};
-    use crate::model::gateway::Windows;
     use crate::model::Telemetry;
+    use crate::model::gateway::Windows;
 
     #[test]
     fn the_progress_line_counts_the_gateways_judged_on_prometheus_figures() {
