@@ -82,7 +82,28 @@ impl BucketHistogram {
                 out.buckets.push((le * 1000.0, n));
             }
         }
+        out.trim();
         Ok(out)
+    }
+
+    /// Drop the buckets no quantile reads: the empty ones below the last empty bucket (it
+    /// stays, as the lower bound of the first observations) and those above the first that
+    /// holds every observation. TTFT sits in a few buckets, so a poll's histogram is kept
+    /// (and journaled) as a handful of pairs, not 31.
+    fn trim(&mut self) {
+        if self.count == 0 {
+            self.buckets.clear();
+            return;
+        }
+        let first_seen = self.buckets.iter().position(|&(_, n)| n > 0);
+        let start = first_seen.map_or(0, |i| i.saturating_sub(1));
+        let end = self
+            .buckets
+            .iter()
+            .position(|&(_, n)| n >= self.count)
+            .map_or(self.buckets.len(), |i| i + 1);
+        self.buckets.truncate(end);
+        self.buckets.drain(..start.min(self.buckets.len()));
     }
 
     /// The `q` quantile in ms, interpolated linearly inside its bucket from the bucket below
@@ -170,6 +191,35 @@ mod tests {
         let h = hist(&[(0.1, 5.2), (0.2, 4.9), (f64::INFINITY, 6.0)]);
         assert_eq!(h.buckets, vec![(100.0, 5), (200.0, 5)]);
         assert_eq!(h.count, 6);
+    }
+
+    #[test]
+    fn trimming_keeps_every_quantile() {
+        // The export's 31 bounds, observations in (250, 300] and (300, 350] only.
+        let mut pairs: Vec<(f64, f64)> = TTFT_BUCKETS
+            .iter()
+            .map(|&(ms, _)| {
+                let n = match ms {
+                    ..=250 => 0.0,
+                    251..=300 => 30.0,
+                    _ => 50.0,
+                };
+                (f64::from(ms) / 1000.0, n)
+            })
+            .collect();
+        pairs.push((f64::INFINITY, 50.0));
+        let h = hist(&pairs);
+        assert_eq!(h.buckets, vec![(250.0, 0), (300.0, 30), (350.0, 50)]);
+        // The same quantiles as the whole histogram, computed by hand.
+        assert_eq!(h.quantile(0.3), Some(275.0));
+        assert_eq!(h.quantile(0.8), Some(325.0));
+        assert_eq!(h.quantile(1.0), Some(350.0));
+        // Observations beyond the last finite bound keep every bucket up to it.
+        let over = hist(&[(0.1, 0.0), (0.2, 1.0), (0.3, 1.0), (f64::INFINITY, 3.0)]);
+        assert_eq!(over.buckets.len(), 3);
+        assert_eq!(over.quantile(0.99), Some(300.0));
+        // All empty: nothing kept.
+        assert!(hist(&[(0.1, 0.0), (f64::INFINITY, 0.0)]).buckets.is_empty());
     }
 
     #[test]
