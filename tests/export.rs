@@ -539,7 +539,8 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
     let seen_after = stepped.elapsed();
 
     // Requests grow for both colors once green carries a share.
-    let q = "sum by (color) (cutover_requests_total{gateway=\"gw-a1\"})";
+    // job="cutover": the lab's colors export the same names themselves (job "gateways").
+    let q = "sum by (color) (cutover_requests_total{job=\"cutover\",gateway=\"gw-a1\"})";
     let first = by_color(&wait_query(&prom, q, Duration::from_secs(20), |r| {
         by_color(r).get("green").is_some_and(|&g| g > 0.0)
     }));
@@ -552,8 +553,7 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
     });
 
     // The p95 of the synthetic probes, per color, as the runbook's query computes it.
-    let p95 =
-        "histogram_quantile(0.95, sum by (le, color) (rate(cutover_ttft_seconds_bucket[5m])))";
+    let p95 = "histogram_quantile(0.95, sum by (le, color) (rate(cutover_ttft_seconds_bucket{job=\"cutover\"}[5m])))";
     let r = wait_query(&prom, p95, Duration::from_secs(30), |r| {
         let m = by_color(r);
         ["blue", "green"]
@@ -587,7 +587,11 @@ fn a_real_prometheus_scrapes_watch_through_a_step_under_load() {
     .unwrap();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
-            let expr = target["expr"].as_str().unwrap().replace("$gateway", ".+");
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$gateway", ".+")
+                .replace("$job", "cutover");
             let r = query(&prom, &expr);
             if panel["id"] == 1 && target["refId"] != "B" {
                 assert!(!r.is_empty(), "{expr}: no data");
