@@ -384,6 +384,12 @@ impl GatewayModel {
     /// Recompute the summary at `now`; appends a TTFT history point every `history_every` ms.
     pub fn refresh(&mut self, now: Ms, history_every: Ms) {
         let w = self.windows;
+        // With the metrics source, a rate over counts that stopped arriving is not a rate of
+        // zero: it is unknown.
+        let counts_stale = self.metrics.as_ref().is_some_and(|m| {
+            m.counts_at
+                .is_none_or(|t| now.saturating_sub(t) > w.metrics_fresh_ms)
+        });
         for c in Color::BOTH {
             let s = &mut self.stats[c];
             s.counts.tick(now);
@@ -391,7 +397,7 @@ impl GatewayModel {
             s.header.tick(now);
             s.ttft.tick(now);
             let mut out = ColorSummary {
-                rps: s.counts.rate(w.rate_window_ms),
+                rps: s.counts.rate(w.rate_window_ms).filter(|_| !counts_stale),
                 ratio_window: s.counts.sum(w.ratio_window_ms),
                 burn_short: s.counts.sum(w.burn_short_ms),
                 burn_long: s.counts.sum(w.burn_long_ms),
@@ -797,5 +803,9 @@ mod tests {
         assert_eq!(g.summary.green.ttft.count, 0);
         assert_ne!(g.ttft_key(), key, "the judge sees the change");
         assert_eq!(g.health_status(), HealthStatus::Unknown);
+        assert_eq!(
+            g.summary.blue.rps, None,
+            "counts that stopped arriving are no rate of zero"
+        );
     }
 }
