@@ -63,11 +63,9 @@ pub(crate) struct PromSource {
     api: String,
     token: Option<Secret>,
     queries: QueryTemplates,
-    /// Gateway names in configuration order, and their AZs.
-    gateways: Vec<String>,
-    azs: Vec<String>,
-    /// The TTFT histograms' window.
-    ttft_window_ms: u64,
+    /// The fleet's gateway names (configuration order) and AZs, and the TTFT window: what
+    /// every template's placeholders stand for (only `ttft` takes `{window}`).
+    subs: Substitutions,
 }
 
 impl PromSource {
@@ -98,94 +96,65 @@ impl PromSource {
             api: format!("{}/api/v1", base.trim_end_matches('/')),
             token: t.bearer_token.clone(),
             queries: t.queries.clone(),
-            gateways: cfg.gateway.iter().map(|g| g.name.clone()).collect(),
-            azs,
-            ttft_window_ms: cfg.guardrails.ttft_window_secs * 1000,
+            subs: Substitutions {
+                gateways: cfg.gateway.iter().map(|g| g.name.clone()).collect(),
+                azs,
+                window_ms: cfg.guardrails.ttft_window_secs * 1000,
+            },
         })))
     }
 
-    /// One poll at wall-clock `at_ms`: the five queries at once; per gateway in configuration
-    /// order, its sample (counts not yet known) and its counter totals.
-    pub(crate) async fn poll(&self, at_ms: i64) -> Vec<Polled> {
-        let text = |window_ms: u64, template: &str| {
-            render(
-                template,
-                &Substitutions {
-                    gateways: self.gateways.clone(),
-                    azs: self.azs.clone(),
-                    window_ms,
-                },
-            )
-        };
+    /// The gateways in configuration order.
+    fn gateways(&self) -> &[String] {
+        &self.subs.gateways
+    }
+
+    /// The five queries at `at_ms`, at once. Requests and 5xx are counter totals, or with
+    /// `since_ms` their rises from then (range queries).
+    async fn fetch(&self, at_ms: i64, since_ms: Option<i64>) -> Answers {
         let q = &self.queries;
+        let counter = |template: &str| {
+            let promql = render(template, &self.subs);
+            async move {
+                match since_ms {
+                    Some(start) => self.query_range(promql, start, at_ms).await,
+                    None => self.query(promql, at_ms).await,
+                }
+            }
+        };
+        let instant = |template: &str| self.query(render(template, &self.subs), at_ms);
         let (requests, errors, ttft, streams, health) = tokio::join!(
-            self.query(text(self.ttft_window_ms, &q.requests), at_ms),
-            self.query(text(self.ttft_window_ms, &q.errors), at_ms),
-            self.query(text(self.ttft_window_ms, &q.ttft), at_ms),
-            self.query(text(self.ttft_window_ms, &q.streams), at_ms),
-            self.query(text(self.ttft_window_ms, &q.health), at_ms),
+            counter(&q.requests),
+            counter(&q.errors),
+            instant(&q.ttft),
+            instant(&q.streams),
+            instant(&q.health),
         );
-        let answers = Answers {
+        Answers {
             requests,
             errors,
             ttft,
             streams,
             health,
-        };
-        assemble(&self.gateways, &answers)
+        }
     }
 
-    /// A headless command's one look at `at_ms`: a poll, with the counts of the `window_ms`
-    /// before it from `/api/v1/query_range` (the counters' rises between the points of each
-    /// series, so a series younger than the window counts from its first point, and a
-    /// restarted counter from zero).
+    /// One poll at wall-clock `at_ms`; per gateway in configuration order, its sample (counts
+    /// not yet known: [`CounterDeltas`] takes them) and its counter totals.
+    pub(crate) async fn poll(&self, at_ms: i64) -> Vec<Polled> {
+        assemble(self.gateways(), &self.fetch(at_ms, None).await)
+    }
+
+    /// A headless command's one look at `at_ms`, with the counts of the `window_ms` before it
+    /// from `/api/v1/query_range` (each series' rise over its points, so a series younger
+    /// than the window counts from its first point, and a restarted counter from zero).
     pub(crate) async fn poll_window(&self, at_ms: i64, window_ms: u64) -> Vec<MetricsSample> {
-        let text = |template: &str| {
-            render(
-                template,
-                &Substitutions {
-                    gateways: self.gateways.clone(),
-                    azs: self.azs.clone(),
-                    window_ms,
-                },
-            )
-        };
-        let start = at_ms - window_ms as i64;
-        let (polled, requests, errors) = tokio::join!(
-            self.poll(at_ms),
-            self.query_range(text(&self.queries.requests), start, at_ms),
-            self.query_range(text(&self.queries.errors), start, at_ms),
-        );
-        let index: HashMap<&str, usize> = self
-            .gateways
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect();
-        let mut problems = Problems(vec![Vec::new(); self.gateways.len()]);
-        let requests = per_color("requests", &requests, &index, &mut problems);
-        let errors = per_color("errors", &errors, &index, &mut problems);
-        polled
+        let since = at_ms - window_ms as i64;
+        assemble(self.gateways(), &self.fetch(at_ms, Some(since)).await)
             .into_iter()
-            .enumerate()
-            .map(|(i, p)| {
+            .map(|p| {
                 let mut sample = p.sample;
-                sample.counts = PerColor::from_fn(|c| match (requests[i][c], errors[i][c]) {
-                    (Some(r), Some(e)) => {
-                        let requests = r.round() as u64;
-                        Some(Counts {
-                            requests,
-                            errors: (e.round() as u64).min(requests),
-                        })
-                    }
-                    _ => None,
-                });
-                sample.window_ms = window_ms;
-                for p in std::mem::take(&mut problems.0[i]) {
-                    if !sample.problems.contains(&p) {
-                        sample.problems.push(p);
-                    }
-                }
+                sample.counts = PerColor::from_fn(|c| p.totals[c].map(Totals::counts));
                 sample
             })
             .collect()
@@ -509,13 +478,26 @@ fn color_of(name: &str) -> Option<Color> {
     Color::BOTH.into_iter().find(|c| c.name() == name)
 }
 
-/// Requests and 5xx a color has served since its counters started.
+/// Requests and 5xx a color has served since its counters started (or, from a range
+/// query, over the range).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Totals {
     /// Requests.
     pub(crate) requests: f64,
     /// Of those, 5xx.
     pub(crate) errors: f64,
+}
+
+impl Totals {
+    /// As whole counts (`increase` and extrapolated values are not whole), never more 5xx
+    /// than requests.
+    fn counts(self) -> Counts {
+        let requests = self.requests.round() as u64;
+        Counts {
+            requests,
+            errors: (self.errors.round() as u64).min(requests),
+        }
+    }
 }
 
 /// One gateway's part of a poll: its sample, without counts yet, and its counter totals.
@@ -546,7 +528,6 @@ impl CounterDeltas {
     /// The samples of the poll at `at_ms`, with the counts since each color's last totals.
     /// A color without totals now, or without earlier ones, has no counts (unknown).
     pub(crate) fn apply(&mut self, at_ms: i64, polled: Vec<Polled>) -> Vec<MetricsSample> {
-        let mut window = 0u64;
         let mut out: Vec<MetricsSample> = Vec::with_capacity(polled.len());
         for (i, p) in polled.into_iter().enumerate() {
             let mut sample = p.sample;
@@ -554,21 +535,16 @@ impl CounterDeltas {
                 let Some(now) = p.totals[c] else { continue };
                 let before = self.last[i][c].replace((at_ms, now));
                 let Some((then, old)) = before else { continue };
-                let gap = at_ms.saturating_sub(then).max(0) as u64;
-                if gap > self.max_gap_ms {
+                if at_ms.saturating_sub(then).max(0) as u64 > self.max_gap_ms {
                     continue;
                 }
-                // A total that went down is a counter that started again from zero.
-                let diff = |new: f64, old: f64| if new >= old { new - old } else { new };
-                let requests = diff(now.requests, old.requests).round() as u64;
-                let errors = (diff(now.errors, old.errors).round() as u64).min(requests);
-                sample.counts[c] = Some(Counts { requests, errors });
-                window = window.max(gap);
+                let since = Totals {
+                    requests: rise(&[old.requests, now.requests]),
+                    errors: rise(&[old.errors, now.errors]),
+                };
+                sample.counts[c] = Some(since.counts());
             }
             out.push(sample);
-        }
-        for s in &mut out {
-            s.window_ms = window;
         }
         out
     }
@@ -591,7 +567,6 @@ pub(crate) fn assemble(names: &[String], a: &Answers) -> Vec<Polled> {
         .map(|i| Polled {
             sample: MetricsSample {
                 counts: PerColor::default(),
-                window_ms: 0,
                 ttft: ttft[i].clone(),
                 streams: PerColor::from_fn(|c| streams[i][c].map(|v| v.round() as u64)),
                 health: health[i],
@@ -703,7 +678,7 @@ pub(crate) async fn poll_loop(
     tx: Outbox,
 ) {
     let mut tick = ticker(every);
-    let mut deltas = CounterDeltas::new(source.gateways.len(), max_gap_ms);
+    let mut deltas = CounterDeltas::new(source.gateways().len(), max_gap_ms);
     loop {
         tick.tick().await;
         let at = wall_ms();
@@ -848,7 +823,6 @@ mod tests {
         ]);
         let out = deltas.apply(6_000, assemble(&names, &later));
         let a1 = &out[0];
-        assert_eq!(a1.window_ms, 5_000);
         assert_eq!(
             a1.counts.blue,
             Some(Counts {

@@ -869,7 +869,6 @@ mod tests {
                     errors: 0,
                 })
             }),
-            window_ms: 5_000,
             ttft: PerColor::from_fn(|_| ok.then(|| hist.clone())),
             streams: PerColor::default(),
             health: ok.then_some(HealthStatus::Ok),

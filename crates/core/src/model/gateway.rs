@@ -165,8 +165,6 @@ impl ProbeTrack {
 /// it arrived: from then on the gateway's TTFT is judged from histograms, not probes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsTrack {
-    /// When the latest poll arrived, answered or not.
-    pub polled_at: Ms,
     /// When both colors' request counts last arrived (what the 5xx guard reads).
     pub counts_at: Option<Ms>,
     /// When each color's TTFT histogram last arrived.
@@ -333,7 +331,6 @@ impl GatewayModel {
     /// histograms and health kept with their time. Missing parts leave the last ones to age.
     fn apply_metrics(&mut self, now: Ms, m: &MetricsSample) {
         let track = self.metrics.get_or_insert_with(MetricsTrack::default);
-        track.polled_at = now;
         track.problems.clone_from(&m.problems);
         track.streams = m.streams;
         for c in Color::BOTH {
@@ -685,7 +682,6 @@ mod tests {
         let c = counts.map(|(requests, errors)| Counts { requests, errors });
         Telemetry::Metrics(Box::new(MetricsSample {
             counts: PerColor { blue: c, green: c },
-            window_ms: 5_000,
             ttft: PerColor {
                 blue: Some(hist.clone()),
                 green: Some(hist),

@@ -3,7 +3,7 @@
 
 use super::buckets::BucketHistogram;
 use super::window::Counts;
-use super::{Color, Ms, PerColor, Weights};
+use super::{Color, PerColor, Weights};
 use serde::{Deserialize, Serialize};
 
 /// One request taken from the access log (or simulated).
@@ -158,10 +158,8 @@ pub struct NginxStatus {
 /// zero.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSample {
-    /// Requests and 5xx per color over `window_ms` up to the poll.
+    /// Requests and 5xx per color since the previous poll (a headless command's window).
     pub counts: PerColor<Option<Counts>>,
-    /// The time the counts cover, ms.
-    pub window_ms: Ms,
     /// Each color's TTFT histogram over the TTFT window.
     pub ttft: PerColor<Option<BucketHistogram>>,
     /// Streams in flight per color.
