@@ -615,6 +615,36 @@ fn the_describe_view_puts_failing_verdicts_first_with_the_lock_and_the_last_oper
 }
 
 #[test]
+fn the_describe_view_names_prometheus_as_the_source_with_its_problems_and_streams() {
+    use crate::model::{MetricsSample, PerColor, Telemetry};
+    let mut s = fixtures::state();
+    let now = s.now;
+    let poll = MetricsSample {
+        streams: PerColor {
+            blue: Some(7),
+            green: None,
+        },
+        problems: vec!["streams: no series for green".into()],
+        ..MetricsSample::default()
+    };
+    s.gateways[0]
+        .model
+        .apply(now, &Telemetry::Metrics(Box::new(poll)));
+    s.popup = Some(Popup::Describe(0));
+    let text = screen(&s, 160, 40);
+    assert!(
+        text.contains("prometheus counts never · TTFT histograms never")
+            && text.contains("streams in flight blue 7, green ?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prometheus streams: no series for green"),
+        "{text}"
+    );
+    assert!(!text.contains("access log"), "{text}");
+}
+
+#[test]
 fn the_log_view_shows_the_newest_lines_and_a_search_narrows_them() {
     use crate::app::msg::{LogLevel, LogLine, LogTarget};
     let mut s = fixtures::state();

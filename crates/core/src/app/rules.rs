@@ -381,7 +381,12 @@ pub fn metrics_unjudged(g: &Gateway, cfg: &GuardConfig, now: Ms) -> Option<Strin
         ),
         None => "prometheus has given no request counts for both colors yet".to_string(),
     };
-    if let Some(p) = m.problems.first() {
+    // What the counts' own queries said first; another query's problem otherwise.
+    let counts_problem = m
+        .problems
+        .iter()
+        .find(|p| p.starts_with("requests:") || p.starts_with("errors:"));
+    if let Some(p) = counts_problem.or(m.problems.first()) {
         why.push_str(&format!(" ({p})"));
     }
     Some(why)

@@ -97,11 +97,16 @@ pub(super) fn dialog(i: usize, state: &State, w: usize, t: &Theme) -> Dialog {
     // The traffic figures' source: the access log, or Prometheus's counters and histograms.
     let traffic = match &m.metrics {
         None => format!("access log {}", age(now, m.requests_at)),
-        Some(p) => format!(
-            "prometheus counts {} · TTFT histograms {}",
-            age(now, p.counts_at),
-            age(now, p.ttft_at.blue.max(p.ttft_at.green))
-        ),
+        Some(p) => {
+            let streams = |c: Color| p.streams[c].map_or("?".to_string(), |n| n.to_string());
+            format!(
+                "prometheus counts {} · TTFT histograms {} · streams in flight blue {}, green {}",
+                age(now, p.counts_at),
+                age(now, p.ttft_at.blue.max(p.ttft_at.green)),
+                streams(Color::Blue),
+                streams(Color::Green)
+            )
+        }
     };
     let ages = format!(
         "host sample {} · {traffic} · health {} · TTFT probes blue {}, green {} · preflight {}",
