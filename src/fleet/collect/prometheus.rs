@@ -439,14 +439,7 @@ fn per_color(
     };
     let mut seen = vec![PerColor::<u32>::default(); n];
     for s in series {
-        let Some(&i) = s.gateway.as_deref().and_then(|g| index.get(g)) else {
-            continue;
-        };
-        let Some(c) = s.color.as_deref().and_then(color_of) else {
-            problems.add(
-                i,
-                format!("{signal}: a series without color=\"blue\" or \"green\""),
-            );
+        let Some((i, c)) = locate(signal, s, index, problems) else {
             continue;
         };
         seen[i][c] += 1;
@@ -474,8 +467,26 @@ fn per_color(
     out
 }
 
-fn color_of(name: &str) -> Option<Color> {
-    Color::BOTH.into_iter().find(|c| c.name() == name)
+/// The gateway (its index) and color a series is about; `None` for another fleet's
+/// gateway, and a problem for a series without a color.
+fn locate(
+    signal: &str,
+    s: &Series,
+    index: &HashMap<&str, usize>,
+    problems: &mut Problems,
+) -> Option<(usize, Color)> {
+    let &i = s.gateway.as_deref().and_then(|g| index.get(g))?;
+    let color = s.color.as_deref();
+    match Color::BOTH.into_iter().find(|c| Some(c.name()) == color) {
+        Some(c) => Some((i, c)),
+        None => {
+            problems.add(
+                i,
+                format!("{signal}: a series without color=\"blue\" or \"green\""),
+            );
+            None
+        }
+    }
 }
 
 /// Requests and 5xx a color has served since its counters started (or, from a range
@@ -593,14 +604,7 @@ fn histograms(
     };
     let mut buckets: Vec<PerColor<Vec<(f64, f64)>>> = vec![PerColor::default(); n];
     for s in series {
-        let Some(&i) = s.gateway.as_deref().and_then(|g| index.get(g)) else {
-            continue;
-        };
-        let Some(c) = s.color.as_deref().and_then(color_of) else {
-            problems.add(
-                i,
-                "ttft: a series without color=\"blue\" or \"green\"".into(),
-            );
+        let Some((i, c)) = locate("ttft", s, index, problems) else {
             continue;
         };
         let Some(le) = s.le.as_deref().and_then(|le| le.parse::<f64>().ok()) else {
@@ -889,5 +893,14 @@ mod tests {
                 .problems
                 .contains(&"requests: 2 series for blue (aggregate by gateway, color)".into())
         );
+        // A series that lost its color (aggregated away) is named, not guessed.
+        a.ttft = Ok(vec![series("gw-a1", "teal", Some("+Inf"), 3.0)]);
+        let out = assemble(&names, &a);
+        let p = &out[0].sample.problems;
+        assert!(
+            p.contains(&"ttft: a series without color=\"blue\" or \"green\"".to_string()),
+            "{p:?}"
+        );
+        assert!(out[0].sample.ttft.blue.is_none() && out[0].sample.ttft.green.is_none());
     }
 }
