@@ -325,7 +325,14 @@ pub fn candidate_verdicts(
         None => GuardVerdict::new(
             Guardrail::Health,
             Judgement::Inconclusive,
-            "no health probe answer yet",
+            match g.model.metrics.as_ref() {
+                // With Prometheus the health is the exporters', and only while it is fresh.
+                Some(m) => match m.problems.iter().find(|p| p.starts_with("health:")) {
+                    Some(p) => format!("no fresh health from prometheus ({p})"),
+                    None => "no fresh health from prometheus".to_string(),
+                },
+                None => "no health probe answer yet".to_string(),
+            },
         ),
         Some(h) if h.status == HealthStatus::Down || h.status == HealthStatus::Unknown => {
             let failing = if h.failing.is_empty() {

@@ -984,6 +984,13 @@ mod tests {
                 && v.sentence.ends_with("(ttft: no series for green)"),
             "{v:?}"
         );
+        // No health in the poll: said as the exporters' health, not as a probe's.
+        let h = candidate_verdicts(&s.gateways[0], &s.cfg, 1_000, w)
+            .into_iter()
+            .find(|v| v.guardrail == Guardrail::Health)
+            .unwrap();
+        assert_eq!(h.verdict, Judgement::Inconclusive);
+        assert_eq!(h.sentence, "no fresh health from prometheus");
     }
 
     #[test]
